@@ -1,0 +1,183 @@
+"""The `qa` command line: parses arguments, calls the package, turns errors into messages and exit codes.
+
+Heavy libraries (torch, faiss, spaCy) are imported inside the subcommands so `qa --help` is instant.
+Exit codes: 0 success, 1 a check failed (e.g. --fail-on-regression), 2 bad input or a broken index.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+from .config import DEFAULT_CORPUS, DEFAULT_INDEX, DEFAULT_K
+from .errors import QAError
+
+
+def _add_index_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--index", type=Path, default=DEFAULT_INDEX, help=f"index folder (default {DEFAULT_INDEX})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="qa", description="Cited, extractive question answering over a folder of documents.")
+    parser.add_argument("--version", action="version", version=f"qa {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("index", help="build or refresh the index of a corpus folder")
+    p.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help=f"folder of .txt/.md documents (default {DEFAULT_CORPUS})")
+    _add_index_arg(p)
+    p.add_argument("--force", action="store_true", help="rebuild and re-embed everything")
+    p.add_argument("--index-type", choices=["flat", "hnsw"], default="flat", help="exact (flat) or approximate (hnsw) search")
+    p.add_argument("--precision", choices=["fp32", "bf16"], default=None, help="embedding precision (default fp32)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("ask", help="answer a question with citations")
+    p.add_argument("question")
+    _add_index_arg(p)
+    p.add_argument("--k", type=int, default=DEFAULT_K, help=f"passages to retrieve (default {DEFAULT_K})")
+    p.add_argument("--doc", action="append", default=None, metavar="ID", help="only search this document (repeatable)")
+    p.add_argument("--json", action="store_true", help="print the answer object as JSON")
+
+    p = sub.add_parser("eval", help="score the assistant on gold questions")
+    p.add_argument("files", nargs="*", type=Path, help="JSONL question files (default eval/questions.jsonl)")
+    _add_index_arg(p)
+    p.add_argument("--split", choices=["dev", "test", "all"], default="all")
+    p.add_argument("--json", dest="json_out", type=Path, default=None, metavar="OUT", help="write metrics and per-question results")
+    p.add_argument("--report", type=Path, default=None, metavar="OUT.md|OUT.html", help="write a report with plots")
+    p.add_argument("--baseline", type=Path, default=None, help="compare with a saved --json result")
+    p.add_argument("--fail-on-regression", action="store_true", help="exit 1 when a headline metric drops beyond tolerance")
+    p.add_argument("--k", type=int, default=DEFAULT_K)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("bench", help="benchmarks: SQuAD retrieval/answers, speed and memory")
+    bsub = p.add_subparsers(dest="bench_command", metavar="BENCH")
+    b = bsub.add_parser("squad", help="SQuAD dev set as a corpus: retrieval and EM/F1")
+    b.add_argument("--version", dest="squad_version", choices=["1.1", "2.0"], default="1.1")
+    b.add_argument("--limit", type=int, default=None, help="only the first N questions")
+    b.add_argument("--json", dest="json_out", type=Path, default=None, metavar="OUT")
+    b.add_argument("--mode", choices=["hybrid", "rrf", "dense", "bm25", "all"], default="hybrid",
+                   help="retriever to measure; 'all' compares them in one run")
+    b.add_argument("--quiet", action="store_true")
+    b = bsub.add_parser("perf", help="speed and memory against the bare libraries")
+    b.add_argument("--json", dest="json_out", type=Path, default=None, metavar="OUT")
+    b.add_argument("--scale", type=int, default=100_000, help="passages in the synthetic scale test (0 to skip)")
+    b.add_argument("--quick", action="store_true", help="fewer repetitions and a small scale test")
+
+    p = sub.add_parser("feedback", help="chat feedback")
+    fsub = p.add_subparsers(dest="feedback_command", metavar="ACTION")
+    f = fsub.add_parser("export", help="turn disliked (and liked) answers into eval cases")
+    f.add_argument("--in", dest="feedback_file", type=Path, default=None, help="feedback JSONL (default var/feedback.jsonl)")
+    f.add_argument("--out", type=Path, default=None, help="output JSONL (default: standard output)")
+    f.add_argument("--all", action="store_true", help="include liked answers too")
+    return parser
+
+
+def _print_answer(a) -> None:
+    label = {"answered": "Answer", "uncertain": "Answer (uncertain)", "declined": "Not in the corpus"}[a.status]
+    if a.answer is not None:
+        print(f"{label}: {a.answer}")
+    else:
+        print(f"{label}.")
+    extra = []
+    if a.considered:
+        extra.append(f"{a.agreeing} of {a.considered} sources agree")
+    if a.as_of:
+        extra.append(f"as of {a.as_of}")
+    extra.append(f"confidence {a.confidence:.2f}")
+    print("  (" + "; ".join(extra) + ")")
+    for n in a.notes:
+        print(f"  note: {n}")
+    if a.conflicts:
+        print("  Sources disagree:")
+        for c in a.conflicts:
+            print(f"    {c.value}: " + " ".join(f"[{n}]" for n in c.citations))
+    cites = a.citations or a.closest
+    if cites:
+        print("Closest material:" if not a.citations else "Sources:")
+    for c in cites:
+        date = f", {c.date}" if c.date else ""
+        print(f"  [{c.n}] {c.title}{date} — {c.source} chars {c.start}-{c.end}")
+        print(f"      “{c.quote}”")
+
+
+def cmd_index(args) -> int:
+    from .embedding import SentenceTransformerEmbedder, embedder_from_env
+    from .index import build_index
+
+    if args.precision:
+        os.environ["QA_PRECISION"] = args.precision
+    embedder = embedder_from_env()
+    if args.precision and isinstance(embedder, SentenceTransformerEmbedder):
+        embedder.precision = args.precision
+    report = build_index(args.corpus, args.index, embedder, force=args.force, index_type=args.index_type,
+                         progress=not args.quiet, log=(lambda s: None) if args.quiet else (lambda s: print(s, file=sys.stderr)))
+    print(report.summary())
+    return 0
+
+
+def cmd_ask(args) -> int:
+    from .answering import clean_question
+    from .pipeline import open_answerer
+
+    clean_question(args.question)  # refuse bad input before loading anything
+    answerer = open_answerer(args.index)
+    a = answerer.ask(args.question, k=args.k, docs=args.doc)
+    if args.json:
+        print(json.dumps(a.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_answer(a)
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from .evaluation import run_eval_cli
+
+    return run_eval_cli(args)
+
+
+def cmd_bench(args) -> int:
+    if args.bench_command == "squad":
+        from .squad import run_squad_cli
+
+        return run_squad_cli(args)
+    if args.bench_command == "perf":
+        from .perf import run_perf_cli
+
+        return run_perf_cli(args)
+    raise QAError("choose a benchmark: `qa bench squad` or `qa bench perf`")
+
+
+def cmd_feedback(args) -> int:
+    if args.feedback_command == "export":
+        from .feedback import run_export_cli
+
+        return run_export_cli(args)
+    raise QAError("choose an action: `qa feedback export`")
+
+
+COMMANDS = {"index": cmd_index, "ask": cmd_ask, "eval": cmd_eval, "bench": cmd_bench, "feedback": cmd_feedback}
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    try:
+        return COMMANDS[args.command](args)
+    except QAError as e:
+        print(f"qa {args.command}: error: {e}", file=sys.stderr)
+        return e.code
+    except KeyboardInterrupt:
+        print(f"qa {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

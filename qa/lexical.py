@@ -1,0 +1,91 @@
+"""The lexical (BM25) side of the index: one tokenizer for build and query time, stored with bm25s."""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .types import Passage
+
+LEXICAL_DIR = "bm25"
+TOKENIZER_VERSION = 1
+K1, B = 1.2, 0.75
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN)
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def settings() -> dict[str, Any]:
+    """Everything that decides lexical tokens and scores; stored in the manifest and compared on load."""
+    return {"library": "bm25s", "method": "lucene", "k1": K1, "b": B, "lower": True, "fold_accents": True,
+            "stopwords": "bm25s english", "stemmer": "snowball english", "token_pattern": _TOKEN.pattern,
+            "tokenizer_version": TOKENIZER_VERSION}
+
+
+def _fold(text: str) -> str:
+    # "Furqān" and "Furqan" should meet; NFKD then dropping marks does that without a dictionary
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased, accent-folded, stop-word-free, stemmed word tokens; single letters dropped."""
+    words = [w for w in _TOKEN.findall(_fold(text).lower()) if (len(w) > 1 or w.isdigit()) and w not in _stopwords()]
+    return _stemmer().stemWords(words) if words else []
+
+
+def build(out_dir: Path, evidence: Sequence[Passage], corpus_dir: Path) -> list[str]:
+    """Write the BM25 index of the evidence passages (row order) under out_dir/bm25; return file names."""
+    import bm25s
+
+    corpus_tokens = [tokenize(p.text) or [""] for p in evidence]
+    model = bm25s.BM25(method="lucene", k1=K1, b=B)
+    model.index(corpus_tokens, show_progress=False)
+    target = out_dir / LEXICAL_DIR
+    model.save(str(target), allow_pickle=False, show_progress=False)
+    (target / "tokenizer.json").write_text(json.dumps(settings(), indent=2), encoding="utf-8")
+    return sorted(f"{LEXICAL_DIR}/{p.name}" for p in target.iterdir() if p.is_file())
+
+
+def attach(index) -> None:
+    """Load the BM25 model of a verified index into index.extras['bm25']."""
+    import bm25s
+
+    from .errors import IndexProblem
+
+    d = Path(index.path) / LEXICAL_DIR
+    try:
+        stored = json.loads((d / "tokenizer.json").read_text(encoding="utf-8"))
+        model = bm25s.BM25.load(str(d), allow_pickle=False, show_progress=False)
+    except (OSError, ValueError, KeyError) as e:
+        raise IndexProblem(f"lexical index in {index.path} cannot be read ({e.__class__.__name__})") from None
+    if stored != settings():
+        raise IndexProblem(f"lexical index in {index.path} was built with other tokenizer settings")
+    if int(model.scores["num_docs"]) != len(index.evidence):
+        raise IndexProblem(f"lexical index in {index.path} has {model.scores['num_docs']} rows for {len(index.evidence)} passages")
+    index.extras["bm25"] = model
+
+
+def scores(index, query: str) -> np.ndarray:
+    """BM25 score of every evidence passage (row order) for a query; zeros when no term matches."""
+    model = index.extras["bm25"]
+    ids = model.get_tokens_ids(tokenize(query))
+    if not ids:
+        return np.zeros(len(index.evidence), dtype=np.float32)
+    return np.asarray(model.get_scores_from_ids(ids), dtype=np.float32)

@@ -1,0 +1,24 @@
+"""Wiring: one place that turns an index folder into a ready Answerer (used by CLI, eval and app)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from .answering import Answerer
+from .config import DEFAULT_CORPUS, DEFAULT_INDEX
+from .embedding import Embedder, embedder_from_env
+from .index import BuildReport, build_index, load_index
+from .retrieval import Retriever
+
+
+def open_answerer(index_dir: str | Path = DEFAULT_INDEX, embedder: Optional[Embedder] = None) -> Answerer:
+    """Load and verify the index, then wrap it with the embedder (built lazily: first question loads it)."""
+    embedder = embedder or embedder_from_env()
+    index = load_index(index_dir, embedder)
+    return Answerer(Retriever(index, embedder))
+
+
+def ensure_index(corpus_dir: str | Path = DEFAULT_CORPUS, index_dir: str | Path = DEFAULT_INDEX,
+                 embedder: Optional[Embedder] = None, progress: bool = True, **kw) -> BuildReport:
+    """Build the index if it is missing or stale; a no-op (well under a second) otherwise."""
+    return build_index(corpus_dir, index_dir, embedder or embedder_from_env(), progress=progress, **kw)

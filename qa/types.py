@@ -1,0 +1,157 @@
+"""The small frozen records that flow through the package: documents, passages, hits, citations, answers."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Any, Optional
+
+
+def content_id(*parts: object, length: int = 16) -> str:
+    """Stable id from content: the same parts always give the same id, across rebuilds and machines."""
+    h = hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8"))
+    return h.hexdigest()[:length]
+
+
+def text_sha(text: str) -> str:
+    """Full sha256 of a text; the embedding cache key together with the model name."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source file. `source` is its path as the corpus was given, so `Path(source)` opens it."""
+
+    doc_id: str
+    source: str
+    text: str
+    title: str
+    author: Optional[str] = None
+    publisher: Optional[str] = None
+    date: Optional[str] = None  # ISO date, only when the text states it
+    period: Optional[str] = None  # what the text lets us infer about when it was written
+
+    @property
+    def as_of(self) -> Optional[str]:
+        return self.date or self.period
+
+    def meta(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("text")
+        return d
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of an evidence passage, with offsets into its document's text."""
+
+    sentence_id: str
+    passage_id: str
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    row: int  # row in the sentence vector matrix
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A paragraph (or a piece of one) with offsets into its document's text.
+
+    `boilerplate` names why a passage is page furniture (notes, captions, banners...); such passages
+    are kept for the record but never used as evidence. `row` is the passage's row in the dense
+    index, None for boilerplate.
+    """
+
+    passage_id: str
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    section: Optional[str] = None
+    boilerplate: Optional[str] = None
+    n_tokens: int = 0
+    row: Optional[int] = None
+    sentence_rows: tuple[int, ...] = ()
+
+    @staticmethod
+    def make_id(doc_id: str, start: int, end: int, text: str) -> str:
+        return content_id(doc_id, start, end, text)
+
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    sentence: Sentence
+    score: float
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved passage with its fused score and its best-matching sentences (best first)."""
+
+    passage: Passage
+    score: float
+    dense: float = 0.0
+    lexical: float = 0.0
+    sentences: tuple[ScoredSentence, ...] = ()
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    doc_id: str
+    title: str
+    source: str
+    passage_id: str
+    start: int
+    end: int
+    quote: str
+    score: float
+    date: Optional[str] = None
+    answer_start: Optional[int] = None  # the answer span inside the quote's document, when short
+    answer_end: Optional[int] = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Conflict:
+    value: str
+    citations: tuple[int, ...]  # citation numbers
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "citations": list(self.citations)}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What `qa ask --json` prints; the shape is a public contract."""
+
+    question: str
+    status: str  # "answered" | "uncertain" | "declined"
+    answer: Optional[str]
+    confidence: float
+    citations: tuple[Citation, ...] = ()
+    notes: tuple[str, ...] = ()
+    conflicts: tuple[Conflict, ...] = ()
+    agreeing: int = 0  # how many documents support the answer
+    considered: int = 0  # how many documents were considered
+    answer_type: Optional[str] = None
+    as_of: Optional[str] = None
+    closest: tuple[Citation, ...] = field(default=())  # closest material when declined
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "status": self.status,
+            "answer": self.answer,
+            "confidence": round(float(self.confidence), 4),
+            "citations": [c.to_dict() for c in self.citations],
+            "notes": list(self.notes),
+            "conflicts": [c.to_dict() for c in self.conflicts],
+            "agreeing": self.agreeing,
+            "considered": self.considered,
+            "answer_type": self.answer_type,
+            "as_of": self.as_of,
+            "closest": [c.to_dict() for c in self.closest],
+        }
