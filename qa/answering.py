@@ -61,6 +61,18 @@ class Answerer:
         self.settings = settings
 
     def ask(self, question: str, k: int = DEFAULT_K, docs: Optional[Sequence[str]] = None) -> Answer:
+        """Answer one question from the top-k passages (optionally only from the given documents).
+
+        Raises QAError for an empty, over-long or otherwise unusable question or an unknown document.
+        """
+        return self.ask_with_hits(question, k, docs)[0]
+
+    def ask_with_hits(self, question: str, k: int = DEFAULT_K, docs: Optional[Sequence[str]] = None,
+                      retrieve_k: int = 0) -> tuple[Answer, list[Hit]]:
+        """`ask`, also returning the ranked hits (at least `retrieve_k` of them, for retrieval metrics).
+
+        The answer is made from the first k hits only, so it is exactly what `ask` returns.
+        """
         q = clean_question(question)
         if k < 1 or k > 50:
             raise QAError(f"k must be between 1 and 50, not {k}")
@@ -69,8 +81,8 @@ class Answerer:
             if unknown:
                 raise QAError(f"unknown document id(s): {', '.join(unknown)}",
                               fix=f"choose from {', '.join(sorted(self.index.documents))}")
-        hits = self.retriever.search(q, k=k, docs=docs)
-        return self.from_hits(q, hits)
+        hits = self.retriever.search(q, k=max(k, retrieve_k), docs=docs)
+        return self.from_hits(q, hits[:k]), hits
 
     def from_hits(self, question: str, hits: list[Hit]) -> Answer:
         """The answer for already-retrieved hits: the best-scoring sentence, cited."""
