@@ -1,0 +1,48 @@
+"""Shared fixtures: the real model and an index of the bundled corpus, built once per test session."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from qa.config import PROJECT_ROOT  # noqa: E402
+
+CORPUS = PROJECT_ROOT / "corpus"
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    from qa.embedding import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder()
+
+
+@pytest.fixture(scope="session")
+def real_index_dir(tmp_path_factory, real_embedder) -> Path:
+    """The bundled corpus indexed with the real model into a session temp folder (never embeddings/)."""
+    from qa.index import build_index
+
+    d = tmp_path_factory.mktemp("real") / "index"
+    build_index(CORPUS, d, real_embedder)
+    return d
+
+
+@pytest.fixture(scope="session")
+def real_answerer(real_index_dir, real_embedder):
+    from qa.pipeline import open_answerer
+
+    return open_answerer(real_index_dir, real_embedder)
+
+
+@pytest.fixture()
+def corpus_copy(tmp_path) -> Path:
+    """A writable copy of the bundled corpus."""
+    d = tmp_path / "corpus"
+    shutil.copytree(CORPUS, d)
+    return d
