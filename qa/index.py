@@ -167,7 +167,8 @@ def load_index(index_dir: str | Path, embedder: Optional[Embedder] = None) -> In
     try:
         docs = {d["doc_id"]: Document(**d) for d in _read_jsonl(index_dir / DOCUMENTS)}
         passages = [Passage(**{**p, "sentence_rows": tuple(p.get("sentence_rows", ()))}) for p in _read_jsonl(index_dir / PASSAGES)]
-        sentences = [Sentence(**{k: s[k] for k in Sentence.__dataclass_fields__}) for s in _read_jsonl(index_dir / SENTENCES)]
+        sentences = [Sentence(**{**{k: s[k] for k in Sentence.__dataclass_fields__ if k in s},
+                                 "ents": tuple(tuple(x) for x in s.get("ents", ()))}) for s in _read_jsonl(index_dir / SENTENCES)]
         pindex = faiss.read_index(str(index_dir / PASSAGE_INDEX))
         svec = np.load(index_dir / SENTENCE_VECTORS, allow_pickle=False, mmap_mode="r")
     except (ValueError, TypeError, KeyError, RuntimeError, OSError) as e:
@@ -218,7 +219,7 @@ class BuildReport:
 
 def build_settings(embedder: Embedder, settings: ChunkSettings, index_type: str, corpus_h: str) -> dict[str, Any]:
     """What an index depends on; an existing index with the same values is up to date."""
-    from . import lexical
+    from . import analysis, lexical
 
     return {
         "format_version": FORMAT_VERSION,
@@ -227,6 +228,7 @@ def build_settings(embedder: Embedder, settings: ChunkSettings, index_type: str,
         "chunking": settings.to_dict(),
         "index_type": index_type,
         "lexical": lexical.settings(),
+        "analysis": analysis.settings(),
         "corpus_hash": corpus_h,
     }
 
@@ -376,6 +378,13 @@ def build_index(
                     row += 1
                 passages.append(p)
         evidence = [p for p in passages if p.row is not None]
+        if sentences:
+            from .analysis import analyse
+
+            log(f"analysing {len(sentences)} sentences (entities, noun chunks, numbers)")
+            spans = analyse([s.text for s in sentences])
+            sentences = [Sentence(**{**s.__dict__, "ents": tuple((s.start + a, s.start + b, lab) for a, b, lab in sp)})
+                         for s, sp in zip(sentences, spans)]
         if not evidence:
             raise QAError(f"no usable text in {corpus_dir}: every paragraph was empty or boilerplate",
                           fix="add documents with prose paragraphs")
@@ -393,7 +402,7 @@ def build_index(
         try:
             _write_jsonl(tmp / DOCUMENTS, ({**d.meta(), "text": d.text} for d in docs))
             _write_jsonl(tmp / PASSAGES, ({**p.__dict__, "sentence_rows": list(p.sentence_rows)} for p in passages))
-            _write_jsonl(tmp / SENTENCES, (s.__dict__ for s in sentences))
+            _write_jsonl(tmp / SENTENCES, ({**s.__dict__, "ents": [list(x) for x in s.ents]} for s in sentences))
             faiss.write_index(make_faiss(pvec, index_type, embedder.dim), str(tmp / PASSAGE_INDEX))
             np.save(tmp / SENTENCE_VECTORS, np.ascontiguousarray(svec, dtype=np.float32), allow_pickle=False)
             extra_files = lexical.build(tmp, evidence, corpus_dir) + aliases.build(tmp, docs, corpus_dir)

@@ -59,6 +59,13 @@ def build(out_dir: Path, evidence: Sequence[Passage], corpus_dir: Path) -> list[
     model.index(corpus_tokens, show_progress=False)
     target = out_dir / LEXICAL_DIR
     model.save(str(target), allow_pickle=False, show_progress=False)
+    # document frequencies of stems, for weighting question terms when scoring answer sentences
+    df: dict[str, int] = {}
+    for toks in corpus_tokens:
+        for t in set(toks):
+            if t:
+                df[t] = df.get(t, 0) + 1
+    (target / "df.json").write_text(json.dumps({"n": len(corpus_tokens), "df": df}, ensure_ascii=False), encoding="utf-8")
     (target / "tokenizer.json").write_text(json.dumps(settings(), indent=2), encoding="utf-8")
     return sorted(f"{LEXICAL_DIR}/{p.name}" for p in target.iterdir() if p.is_file())
 
@@ -73,13 +80,21 @@ def attach(index) -> None:
     try:
         stored = json.loads((d / "tokenizer.json").read_text(encoding="utf-8"))
         model = bm25s.BM25.load(str(d), allow_pickle=False, show_progress=False)
-    except (OSError, ValueError, KeyError) as e:
+        df = json.loads((d / "df.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError, TypeError) as e:
         raise IndexProblem(f"lexical index in {index.path} cannot be read ({e.__class__.__name__})") from None
     if stored != settings():
         raise IndexProblem(f"lexical index in {index.path} was built with other tokenizer settings")
     if int(model.scores["num_docs"]) != len(index.evidence):
         raise IndexProblem(f"lexical index in {index.path} has {model.scores['num_docs']} rows for {len(index.evidence)} passages")
     index.extras["bm25"] = model
+    index.extras["df"] = df
+
+
+def idf(index, stem: str) -> float:
+    """Smoothed inverse document frequency of a stem over the evidence passages."""
+    d = index.extras["df"]
+    return float(np.log(1.0 + (d["n"] - d["df"].get(stem, 0) + 0.5) / (d["df"].get(stem, 0) + 0.5)))
 
 
 def scores(index, query: str) -> np.ndarray:

