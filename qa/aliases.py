@@ -100,6 +100,20 @@ class AliasTable:
                 extra.extend(t for t, p in group if not p.search(question))
         return question if not extra else question + " " + " ".join(extra)
 
+    def mentions(self, text: str) -> list[tuple[int, str]]:
+        """(group number, the matched name) for every alias group the text names."""
+        out = []
+        for gi, group in enumerate(self._compiled):
+            for t, p in group:
+                m = p.search(text)
+                if m:
+                    out.append((gi, m.group()))
+                    break
+        return out
+
+    def names_group(self, text: str, gi: int) -> bool:
+        return any(p.search(text) for _, p in self._compiled[gi])
+
     def canonical(self, term: str) -> str:
         """The first name of the term's group (case-insensitive), or the term itself."""
         return self._canon.get(term.lower(), term)

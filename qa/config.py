@@ -19,4 +19,4 @@ DEFAULT_CORPUS = Path(os.environ.get("QA_CORPUS") or _rel(PROJECT_ROOT / "corpus
 DEFAULT_INDEX = Path(os.environ.get("QA_INDEX") or _rel(PROJECT_ROOT / "embeddings" / "index"))
 DEFAULT_FEEDBACK = Path(os.environ.get("QA_FEEDBACK") or _rel(PROJECT_ROOT / "var" / "feedback.jsonl"))
 MAX_QUESTION_CHARS = 1000
-DEFAULT_K = 5
+DEFAULT_K = 8

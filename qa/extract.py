@@ -12,6 +12,7 @@ from .question import LONG_TYPES, TYPE_LABELS, QuestionAnalysis
 from .types import Hit, ScoredSentence, Sentence
 
 _WORD = re.compile(r"\w+(?:[’'-]\w+)*", re.UNICODE)
+_WH = {"who", "whom", "whose", "what", "when", "where", "which", "why", "how"}
 _NUM_WORDS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
     "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
@@ -36,7 +37,7 @@ class ExtractSettings:
     w_overlap: float = 0.6  # penalty for repeating the question's own words
     w_head: float = 0.35  # the span names or counts the question's head noun ("nine Pakistanis")
     w_rank: float = 0.1  # rank of the passage
-    w_agree: float = 0.1  # each further document giving the same answer
+    w_agree: float = 0.4  # each further document giving the same answer
     w_spec: float = 0.6  # rare words make better answers than the corpus's everyday names
     sentences_per_hit: int = 3
     max_answer_words: int = 12
@@ -74,10 +75,33 @@ class Group:
         return list(dict.fromkeys(c.doc_id for c in sorted(self.members, key=lambda c: -c.score)))
 
 
+# irregular past forms that questions use for words the texts use in another form ("who led" / "leader")
+_IRREGULAR = {"led": "lead", "won": "win", "began": "begin", "fought": "fight", "took": "take", "gave": "give",
+              "held": "hold", "left": "leav", "paid": "pay", "sent": "send", "told": "tell", "made": "make",
+              "brought": "bring", "built": "build", "caught": "catch", "chose": "choos", "drove": "drive",
+              "fled": "flee", "grew": "grow", "hid": "hide", "kept": "keep", "lost": "lose", "met": "meet",
+              "ran": "run", "rose": "rise", "saw": "see", "sought": "seek", "sold": "sell", "spoke": "speak",
+              "stood": "stand", "struck": "strike", "taught": "teach", "thought": "think", "went": "go",
+              "wrote": "write", "killed": "kill", "died": "die", "dead": "die", "death": "die"}
+
+
 @lru_cache(maxsize=4096)
 def _stem(word: str) -> str:
     toks = lexical.tokenize(word)
-    return toks[0] if toks else ""
+    s = toks[0] if toks else ""
+    return _IRREGULAR.get(s, s)
+
+
+def _related(q_stems: set[str], stem: str) -> Optional[str]:
+    """The question stem a sentence stem matches: exactly, or as a shared root of 4+ letters
+    ("lead" ~ "leader", "leadership"), which stemming alone does not join."""
+    if stem in q_stems:
+        return stem
+    if len(stem) >= 4:
+        for q in q_stems:
+            if len(q) >= 4 and (stem.startswith(q) or q.startswith(stem)) and abs(len(stem) - len(q)) <= 6:
+                return q
+    return None
 
 
 def _tokens(text: str, offset: int = 0) -> list[tuple[int, int, str]]:
@@ -124,13 +148,18 @@ class Extractor:
 
     # ------------------------------------------------------------------ question terms
     def question_terms(self, question: str) -> dict[str, float]:
-        """Stems of the question (and of its alias expansion) with their IDF weights."""
+        """Stems of the question's own words with their IDF weights (question words left out)."""
         terms: dict[str, float] = {}
         for s in lexical.tokenize(question):
-            terms[s] = lexical.idf(self.index, s)
-        for s in lexical.tokenize(self.aliases.expand(question)[len(question):]):
-            terms.setdefault(s, 0.5 * lexical.idf(self.index, s))  # alias names count, a little less
+            s = _IRREGULAR.get(s, s)
+            if s not in _WH:
+                terms[s] = lexical.idf(self.index, s)
         return terms
+
+    def _alias_stems(self, question: str) -> list[tuple[int, set[str]]]:
+        """For each alias group the question names, the stems of the name it used: a sentence that
+        uses any other name of the group ("Khorasan Province" for "Wilayat Khorasan") has them too."""
+        return [(gi, {_IRREGULAR.get(t, t) for t in lexical.tokenize(name)}) for gi, name in self.aliases.mentions(question)]
 
     # ------------------------------------------------------------------ candidates
     def candidates(self, qa: QuestionAnalysis, hits: Sequence[Hit]) -> list[Candidate]:
@@ -138,6 +167,8 @@ class Extractor:
         terms = self.question_terms(qa.text)
         total_w = sum(terms.values()) or 1.0
         q_stems = set(terms)
+        own_terms = q_stems
+        alias_stems = self._alias_stems(qa.text)
         head_stem = _stem(qa.head) if qa.head else ""
         out: list[Candidate] = []
         seen_sent: set[str] = set()
@@ -147,11 +178,24 @@ class Extractor:
                 if sent.sentence_id in seen_sent:
                     continue
                 seen_sent.add(sent.sentence_id)
-                toks = _tokens(sent.text, sent.start)
+                toks = [(a, b, _related(q_stems, t) or t) for a, b, t in _tokens(sent.text, sent.start)]
                 present = {t for _, _, t in toks if t in q_stems}
-                lex_cov = sum(terms[t] for t in present) / total_w
+                # the sentence before often names what this one talks about ("... Karachi. Forty-five
+                # people died."), so its terms count for half
+                prev = self.index.sentences[sent.row - 1] if sent.row > 0 else None
+                ctx = set()
+                if prev is not None and prev.passage_id == sent.passage_id:
+                    ctx = {_related(q_stems, t) for _, _, t in _tokens(prev.text)} - {None} - present
+                for gi, stems in alias_stems:
+                    if not stems <= present and self.aliases.names_group(sent.text, gi):
+                        present = present | (stems & q_stems)
+                lex_cov = (sum(terms[t] for t in present) + 0.5 * sum(terms[t] for t in ctx)) / total_w
+                present = present | ctx
+                # the rarest question word the sentence lacks: questions the corpus cannot answer tend to
+                # hinge on a word it never uses ("wounded", "budget", "succeeded")
+                missing = max((min(terms[t], 6.0) / 6.0 for t in own_terms - present), default=0.0)
                 base = st.w_sent * ss.score + st.w_lex * lex_cov + st.w_rank / (1 + rank)
-                feats = {"sim": ss.score, "lex": lex_cov, "rank": rank}
+                feats = {"sim": ss.score, "lex": lex_cov, "rank": rank, "missing": missing, "hit": hit.score}
                 if qa.answer_type in LONG_TYPES:
                     out.append(self._long_candidate(qa, sent, ss, rank, base, feats))
                     continue
@@ -251,9 +295,14 @@ class Extractor:
                     break
         out = []
         for k, members in groups.items():
-            docs = {c.doc_id for c in members}
-            score = max(c.score for c in members) + self.settings.w_agree * (len(docs) - 1)
-            out.append(Group(k, members, score))
+            per_doc: dict[str, float] = {}
+            for c in members:
+                per_doc[c.doc_id] = max(per_doc.get(c.doc_id, float("-inf")), c.score)
+            ranked = sorted(per_doc.values(), reverse=True)
+            top = ranked[0]
+            # corroboration: each further document whose own evidence for this answer is credible
+            support = sum(1 for v in ranked[1:] if top > 0 and v >= 0.6 * top)
+            out.append(Group(k, members, top + self.settings.w_agree * support))
         out.sort(key=lambda g: (-g.score, g.key))
         return out
 

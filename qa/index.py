@@ -171,7 +171,7 @@ def load_index(index_dir: str | Path, embedder: Optional[Embedder] = None) -> In
                                  "ents": tuple(tuple(x) for x in s.get("ents", ()))}) for s in _read_jsonl(index_dir / SENTENCES)]
         pindex = faiss.read_index(str(index_dir / PASSAGE_INDEX))
         svec = np.load(index_dir / SENTENCE_VECTORS, allow_pickle=False, mmap_mode="r")
-    except (ValueError, TypeError, KeyError, RuntimeError, OSError) as e:
+    except Exception as e:  # noqa: BLE001 - whatever a parser raises on a damaged file means the same thing
         raise IndexProblem(f"index at {index_dir} cannot be read ({e.__class__.__name__}: {str(e)[:120]})", fix) from None
     evidence = [p for p in passages if p.row is not None]
     counts = manifest.get("counts", {})
@@ -182,13 +182,22 @@ def load_index(index_dir: str | Path, embedder: Optional[Embedder] = None) -> In
         problems.append(f"dense index has {pindex.ntotal} rows for {len(evidence)} evidence passages")
     if svec.shape != (len(sentences), int(model.get("dim", -1))) or pindex.d != int(model.get("dim", -1)):
         problems.append("vector dimensions or sentence count disagree with the manifest")
+    if (any(p.doc_id not in docs for p in passages) or any(s.doc_id not in docs or s.row != i for i, s in enumerate(sentences))
+            or any(not 0 <= r < len(sentences) for p in evidence for r in p.sentence_rows)):
+        problems.append("passages or sentences refer to documents or rows the index does not hold")
     if problems:
         raise IndexProblem(f"index at {index_dir} is inconsistent: {'; '.join(problems)}", fix)
     idx = Index(index_dir, manifest, docs, passages, evidence, sentences, pindex, svec)
     from . import aliases, lexical  # parts of every index, imported here to keep layers one-way
 
-    lexical.attach(idx)
-    aliases.attach(idx)
+    try:
+        lexical.attach(idx)
+        aliases.attach(idx)
+        aliases.AliasTable.from_data(idx.extras["aliases"])  # a malformed table is refused here, not at the first question
+    except QAError:
+        raise
+    except Exception as e:  # noqa: BLE001 - as above: a damaged artefact, whatever the parser raised
+        raise IndexProblem(f"index at {index_dir} cannot be read ({e.__class__.__name__}: {str(e)[:120]})", fix) from None
     return idx
 
 

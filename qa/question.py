@@ -88,6 +88,10 @@ def analyse_question(question: str) -> QuestionAnalysis:
     m = re.search(r"\bhow (many|much)\s+(?:of\s+(?:the|its|their)\s+)?([a-z’'-]+)?", ql)
     if m:
         head = m.group(2)
+        # "how many of the members ... were Pakistanis": the counted thing is the predicate noun
+        pred = re.search(r"\bhow many of .+? (?:were|are|was|is) ([a-z’'-]+)\W*$", ql)
+        if pred and pred.group(1) not in ("there", "killed", "left", "based", "involved"):
+            head = pred.group(1)
         if m.group(1) == "much" and (head in (None, "money", "funding", "did", "was", "were", "is", "are")
                                      or re.search(r"\b(paid|pay|cost|worth|spend|spent|raise|raised|earn)", ql)):
             return qa("money", head)
