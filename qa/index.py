@@ -201,6 +201,22 @@ def load_index(index_dir: str | Path, embedder: Optional[Embedder] = None) -> In
     return idx
 
 
+def check_fresh(index: Index) -> None:
+    """Refuse an index whose corpus folder (as recorded at build time) has changed since: its citations
+    would point at offsets of text that is no longer there. A folder that is not reachable from here
+    (an index copied elsewhere) is not checked."""
+    path = Path(index.manifest.get("corpus", {}).get("path", ""))
+    if not str(path) or not path.is_dir():
+        return
+    try:
+        current = corpus_hash(path)
+    except QAError:
+        current = None
+    if current != index.manifest.get("corpus_hash"):
+        raise IndexProblem(f"index at {index.path} is stale: the corpus in {path} changed since it was built",
+                           _fix_arg(index.path))
+
+
 # --------------------------------------------------------------------------- building
 
 @dataclass

@@ -87,6 +87,14 @@ def attach(index) -> None:
         raise IndexProblem(f"lexical index in {index.path} was built with other tokenizer settings")
     if int(model.scores["num_docs"]) != len(index.evidence):
         raise IndexProblem(f"lexical index in {index.path} has {model.scores['num_docs']} rows for {len(index.evidence)} passages")
+    if not (isinstance(df, dict) and df.get("n") == len(index.evidence) and isinstance(df.get("df"), dict)
+            and all(isinstance(v, int) for v in df["df"].values())):
+        raise IndexProblem(f"lexical index in {index.path} has malformed document frequencies")
+    vocab = getattr(model, "vocab_dict", None)
+    indptr = model.scores.get("indptr")
+    if not isinstance(vocab, dict) or indptr is None or abs(len(indptr) - len(vocab)) > 1 \
+            or any(not isinstance(v, int) or not 0 <= v < len(indptr) - 1 for k, v in vocab.items() if k):
+        raise IndexProblem(f"lexical index in {index.path} has a malformed vocabulary")
     index.extras["bm25"] = model
     index.extras["df"] = df
 

@@ -7,14 +7,18 @@ from typing import Optional
 from .answering import Answerer
 from .config import DEFAULT_CORPUS, DEFAULT_INDEX
 from .embedding import Embedder, embedder_from_env
-from .index import BuildReport, build_index, load_index
+from .index import BuildReport, build_index, check_fresh, load_index
 from .retrieval import Retriever
 
 
-def open_answerer(index_dir: str | Path = DEFAULT_INDEX, embedder: Optional[Embedder] = None) -> Answerer:
-    """Load and verify the index, then wrap it with the embedder (built lazily: first question loads it)."""
+def open_answerer(index_dir: str | Path = DEFAULT_INDEX, embedder: Optional[Embedder] = None,
+                  check_corpus: bool = True) -> Answerer:
+    """Load and verify the index (refusing one whose corpus has changed since it was built), then wrap
+    it with the embedder (built lazily: the first question loads the model)."""
     embedder = embedder or embedder_from_env()
     index = load_index(index_dir, embedder)
+    if check_corpus:
+        check_fresh(index)
     return Answerer(Retriever(index, embedder))
 
 
