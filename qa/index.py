@@ -384,6 +384,7 @@ def build_index(
         return BuildReport(index_dir, True, documents=m["counts"]["documents"], passages=m["counts"]["passages"],
                            seconds=time.perf_counter() - t0)
 
+    _check_target(index_dir)
     with _build_lock(index_dir):
         docs = load_corpus(corpus_dir)
         log(f"read {len(docs)} documents from {corpus_dir}")
@@ -466,8 +467,20 @@ def build_index(
                            time.perf_counter() - t0, getattr(embedder, "loaded", embedded > 0))
 
 
+def _check_target(index_dir: Path) -> None:
+    """Refuse to replace a path that is not ours: only a symlink, an empty folder, or an index folder
+    (one with a manifest) may be replaced; anything else could be a user's own files."""
+    if index_dir.is_symlink() or not index_dir.exists():
+        return
+    if index_dir.is_dir() and (not any(index_dir.iterdir()) or (index_dir / MANIFEST).is_file()):
+        return
+    raise QAError(f"{index_dir} exists and is not an index; refusing to replace it",
+                  fix="choose another --index folder, or move that one away")
+
+
 def _publish(index_dir: Path, build: Path) -> None:
     """Point index_dir at build with one atomic rename of a symlink."""
+    _check_target(index_dir)
     if index_dir.exists() and not index_dir.is_symlink():
         # an index folder from before symlinks (or made by hand): keep it as a build, then link
         legacy = _builds_dir(index_dir) / f"legacy-{uuid.uuid4().hex[:8]}"

@@ -133,7 +133,8 @@ def render_reply(answer: Mapping[str, Any], turn: int) -> str:
     titles = {i: str(c.get("title") or c.get("doc_id") or "") for i, c in enumerate(cites, 1)}
 
     meta = [f'<span class="qa-badge qa-badge-{escape(status)}">{escape(STATUS_LABELS.get(status, status))}</span>']
-    agree = _agreement(answer)
+    declined = status == "declined" or answer.get("answer") in (None, "")
+    agree = "" if declined else _agreement(answer)  # nothing was agreed on when nothing was answered
     if agree:
         meta.append(agree)
     if answer.get("as_of"):
@@ -142,7 +143,6 @@ def render_reply(answer: Mapping[str, Any], turn: int) -> str:
     if isinstance(conf, (int, float)):
         meta.append(f'<span class="qa-conf">confidence {conf:.2f}</span>')
 
-    declined = status == "declined" or answer.get("answer") in (None, "")
     if declined:
         head = f'<p class="qa-answer"><strong>{escape(DECLINE_TEXT)}</strong></p>'
     else:
@@ -172,7 +172,8 @@ def render_reply(answer: Mapping[str, Any], turn: int) -> str:
 
 def render_refusal(message: object) -> str:
     """A question the assistant will not take (too long, empty, unknown document): the reason, kindly."""
-    return (f'<div class="qa-reply qa-refusal"><p>Sorry, I can’t take that question: {escape(message)}.</p></div>')
+    text = str(message).strip().rstrip(".")
+    return f'<div class="qa-reply qa-refusal"><p>Sorry, I can’t take that question: {escape(text)}.</p></div>'
 
 
 def render_busy() -> str:

@@ -138,3 +138,16 @@ def test_any_folder_works_and_metadata_is_optional(tmp_path):
     assert set(idx.documents) == {"notes-on-bees", "ants"}
     assert idx.documents["notes-on-bees"].title == "Bees"
     assert idx.documents["ants"].source == str(c / "ants.txt")
+
+
+def test_a_folder_that_is_not_an_index_is_never_replaced(tmp_path):
+    mine = tmp_path / "my-notes"
+    mine.mkdir()
+    (mine / "precious.txt").write_text("do not delete", encoding="utf-8")
+    with pytest.raises(QAError, match="is not an index"):
+        build_index(CORPUS, mine, HashEmbedder())
+    assert (mine / "precious.txt").read_text(encoding="utf-8") == "do not delete"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    build_index(CORPUS, empty, HashEmbedder())  # an empty folder may become the index
+    assert load_index(empty).documents

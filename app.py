@@ -1,0 +1,482 @@
+#!/usr/bin/env python
+"""The chat app: ask the corpus questions, read the cited passages, open each source at its quote.
+
+    python app.py [--host H] [--port P] [--corpus DIR] [--index DIR] [--feedback PATH]
+
+Defaults: 127.0.0.1:7860 (env QA_HOST, QA_PORT), the bundled corpus and index (env QA_CORPUS,
+QA_INDEX), feedback in var/feedback.jsonl (env QA_FEEDBACK). A missing or stale index is built
+first, with its progress in the terminal; a bad corpus or an index that cannot be built or loaded
+is a one-line message and exit code 2.
+
+This is the only module that imports gradio (6.x). HTML comes from qa.render, which escapes all
+corpus and user text; the chatbot renders it as sanitized HTML with Markdown off.
+
+API: one named endpoint, `/ask` (question, k=qa.config.DEFAULT_K, docs=None: a list of doc ids)
+-> the answer object as JSON (Answer.to_dict()), or {"error": message} for a question it will not take:
+
+    from gradio_client import Client
+    client = Client("http://127.0.0.1:7860/")
+    print(client.predict("Who led Wilayat Khorasan?", api_name="/ask"))
+
+Load: answers run on Gradio's queue, at most CONCURRENCY at once (UI and API share the limit) with
+at most MAX_QUEUE waiting. Gradio 6 refuses a join to a full queue with HTTP 503, and its browser
+client then shows a red "Error" toast ("This application is currently busy. Please try again.").
+Here the answer event's .failure() handler turns the pending reply into a friendly "busy, try again"
+message in the chat, and a few lines of page script hide that one toast (see BRIDGE_JS). API
+clients get gradio_client's own error for a full queue.
+"""
+import argparse
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+from pathlib import Path
+from typing import Any, Optional
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402
+
+from qa import render  # noqa: E402
+from qa.config import DEFAULT_CORPUS, DEFAULT_FEEDBACK, DEFAULT_INDEX, DEFAULT_K  # noqa: E402
+from qa.errors import QAError  # noqa: E402
+from qa.feedback import append_feedback, feedback_record  # noqa: E402
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7860
+CONCURRENCY = 4  # questions answered at once (the UI and the API share this limit)
+MAX_QUEUE = 64  # questions waiting; beyond that the chat says "busy, try again"
+MAX_K = 20
+EXAMPLES = [
+    "Who led Wilayat Khorasan?",
+    "How many people were killed in the May 2015 attack on Ismailis in Karachi?",
+    "When did the Islamic State announce its Khorasan province?",
+    "Which team won the 2019 Cricket World Cup?",  # not in the corpus: shows a declined reply
+]
+
+# --------------------------------------------------------------------------- browser-side code
+
+# Installed once by the evidence panel (a gr.HTML, so `trigger` is its event hook). Citation links
+# are plain hash links (#qa-cite-<turn>-<n>): the chatbot's sanitizer keeps href/class/id but drops
+# data-* attributes and handlers, so one document-level listener turns any such click, in a chat
+# reply or in the evidence panel, into the panel's custom "cite" event.
+# A full queue makes Gradio's client show a red "Error" toast ("This application is currently busy.
+# Please try again."); the failed event's .failure() handler already says so in the chat, kindly,
+# so that toast (and only that one) is hidden.
+BRIDGE_JS = r"""
+window.__qaCiteTrigger = trigger;
+if (!window.__qaCiteBridge) {
+  window.__qaCiteBridge = true;
+  document.addEventListener('click', (ev) => {
+    const a = ev.target instanceof Element ? ev.target.closest('a[href^="#qa-cite-"]') : null;
+    if (!a) return;
+    const m = /^#qa-cite-(\d+)-(\d+)$/.exec(a.getAttribute('href') || '');
+    if (!m) return;
+    ev.preventDefault();
+    ev.stopPropagation();
+    window.__qaCiteTrigger('cite', {turn: Number(m[1]), n: Number(m[2])});
+  }, true);
+  const hideBusyToasts = () => {
+    document.querySelectorAll('[data-testid="toast-body"]').forEach((t) => {
+      if (/currently busy/i.test(t.textContent || '')) {
+        const item = t.closest('.toast-item') || t;
+        if (item.style.display !== 'none') item.style.display = 'none';
+      }
+    });
+  };
+  new MutationObserver(hideBusyToasts).observe(document.body, {childList: true, subtree: true});
+}
+// keep the selected evidence item in view inside the panel's own scroll box
+watch('value', () => {
+  const sel = element.querySelector('.qa-ev-selected');
+  const box = element.querySelector('.qa-evidence');
+  const head = element.querySelector('.qa-ev-head');
+  if (sel && box) box.scrollTop += sel.getBoundingClientRect().top - box.getBoundingClientRect().top
+                                   - (head ? head.offsetHeight : 0) - 6;
+});
+"""
+
+# The document view scrolls its highlighted quote into view whenever a citation opens it.
+DOC_JS = r"""
+const focusQuote = () => {
+  const m = element.querySelector('#qa-doc-focus');
+  if (!m) return;
+  const box = m.closest('.qa-doc-body');
+  if (box) {  // scroll the document's own box so the quote sits a third of the way down...
+    const offset = m.getBoundingClientRect().top - box.getBoundingClientRect().top;
+    box.scrollTop += offset - box.clientHeight / 3;
+  }
+  // ...then move the page only as far as needed to show the document view
+  (element.querySelector('.qa-doc') || m).scrollIntoView({block: 'nearest', inline: 'nearest'});
+};
+watch('value', focusQuote);
+focusQuote();
+"""
+
+CSS = r"""
+.qa-title-bar h1 { margin-bottom: 0.1rem; }
+.qa-reply { line-height: 1.5; }
+.qa-meta { display: flex; flex-wrap: wrap; gap: 0.45rem; align-items: center; font-size: 0.85em;
+           color: var(--body-text-color-subdued); margin-bottom: 0.3rem; }
+.qa-badge { border-radius: 999px; padding: 0.05em 0.6em; font-weight: 600; border: 1px solid; }
+.qa-badge-answered { background: #dcfce7; color: #166534; border-color: #86efac; }
+.qa-badge-uncertain { background: #fef3c7; color: #92400e; border-color: #fcd34d; }
+.qa-badge-declined { background: #e5e7eb; color: #374151; border-color: #d1d5db; }
+.qa-answer { margin: 0.15rem 0 0.45rem 0; font-size: 1.05em; }
+.qa-reply strong, .qa-evidence strong, .qa-doc strong { font-weight: 600; }
+.qa-answer sup { margin-left: 0.15em; }
+a.qa-cite { text-decoration: none; font-weight: 600; color: var(--link-text-color, #2563eb);
+            cursor: pointer; white-space: nowrap; }
+a.qa-cite:hover { text-decoration: underline; }
+.qa-label { font-weight: 600; font-size: 0.9em; }
+.qa-quotes { margin: 0.2rem 0 0 1.1rem; padding: 0; font-size: 0.93em; list-style: none; }
+.qa-quotes li { margin: 0.3rem 0 0.3rem -1.1rem; }
+.qa-src { color: var(--body-text-color-subdued); font-size: 0.92em; }
+.qa-conflicts ul, .qa-notes { margin: 0.15rem 0 0.4rem 1.2rem; padding: 0; }
+.qa-notes { font-size: 0.92em; color: #b45309; }
+.qa-muted { color: var(--body-text-color-subdued); }
+mark.qa-quote { background: #fef08a; color: #111827; padding: 0 0.1em; border-radius: 2px; }
+mark.qa-ans { background: #fbbf24; color: #111827; font-weight: 700; padding: 0; }
+.qa-evidence { max-height: 40vh; overflow-y: auto; padding-right: 0.3rem; }
+.qa-evidence .qa-ev-head { margin-bottom: 0.5rem; position: sticky; top: 0; z-index: 1;
+                           background: var(--background-fill-primary); padding: 0.15rem 0; }
+.qa-ev-item { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.5rem 0.75rem;
+              margin-bottom: 0.6rem; background: var(--background-fill-primary); }
+.qa-ev-item.qa-ev-selected { border-color: var(--color-accent); box-shadow: 0 0 0 1px var(--color-accent); }
+.qa-ev-title { font-size: 0.95em; }
+.qa-date, .qa-score { color: var(--body-text-color-subdued); font-size: 0.85em; margin-left: 0.3em; }
+blockquote.qa-ctx { margin: 0.4rem 0; padding: 0 0 0 0.6rem; border-left: 3px solid var(--border-color-primary);
+                    font-size: 0.92em; white-space: pre-wrap; font-style: normal; }
+a.qa-open { font-size: 0.85em; text-decoration: none; color: var(--link-text-color, #2563eb); }
+.qa-doc-head { margin-bottom: 0.4rem; font-size: 0.92em; display: flex; flex-wrap: wrap; gap: 0.2rem 0.5rem; }
+.qa-doc-body { white-space: pre-wrap; max-height: 46vh; overflow-y: auto; border: 1px solid var(--border-color-primary);
+               border-radius: 8px; padding: 0.7rem 0.9rem; font-size: 0.92em; line-height: 1.55;
+               background: var(--background-fill-primary); }
+#qa-doc-focus { scroll-margin: 3rem; }
+"""
+
+
+# --------------------------------------------------------------------------- the conversation (server side)
+
+class Conversation:
+    """One browser session's turns. The chat's messages are always rebuilt from here, so answers that
+    finish out of order never overwrite each other, and each reply's HTML (its citation numbers and
+    ids) is made once and stays the same on every re-render."""
+
+    def __init__(self):
+        self.turns: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+
+    def __deepcopy__(self, memo):
+        # gr.State deep-copies its initial value for each new session: that copy starts empty (and a
+        # lock cannot be copied anyway)
+        return Conversation()
+
+    def messages(self) -> list[dict[str, str]]:
+        out = []
+        for t in self.turns:
+            out.append({"role": "user", "content": render.render_question(t["question"])})
+            out.append({"role": "assistant", "content": t["html"]})
+        return out
+
+    def busy(self) -> bool:
+        return any(t["status"] in ("queued", "running") for t in self.turns)
+
+    def turn_for_message(self, index: Any) -> Optional[dict[str, Any]]:
+        if isinstance(index, (list, tuple)):
+            index = index[0] if index else None
+        if not isinstance(index, int) or index < 1 or index % 2 == 0:
+            return None
+        i = index // 2
+        return self.turns[i] if i < len(self.turns) else None
+
+
+def _clean_docs(docs: Any) -> Optional[list[str]]:
+    if docs is None or docs == "":
+        return None
+    if isinstance(docs, str):
+        docs = [docs]
+    if not isinstance(docs, (list, tuple)) or not all(isinstance(d, str) for d in docs):
+        raise QAError("docs must be a list of document ids")
+    return list(docs) or None
+
+
+def _clean_k(k: Any) -> int:
+    if k is None or k == "":
+        return DEFAULT_K
+    try:
+        kf = float(k)
+    except (TypeError, ValueError):
+        raise QAError(f"k must be a whole number, not {k!r}") from None
+    if kf != int(kf):
+        raise QAError(f"k must be a whole number, not {k!r}")
+    return int(kf)
+
+
+# --------------------------------------------------------------------------- the app
+
+def build_demo(answerer, feedback_path: str | Path = DEFAULT_FEEDBACK, *, concurrency: int = CONCURRENCY,
+               max_queue: int = MAX_QUEUE, examples: list[str] = EXAMPLES) -> gr.Blocks:
+    """The Blocks app around an Answerer (anything with .ask(question, k=, docs=) and .index).
+
+    `concurrency` and `max_queue` are applied with demo.queue() here, so tests can make a tiny queue.
+    """
+    index = answerer.index
+    lib = render.Library.from_index(index)
+    build_id = index.manifest.get("build_id") if isinstance(getattr(index, "manifest", None), dict) else None
+    feedback_path = Path(feedback_path)
+    doc_choices = sorted(((d.title or d.doc_id, d.doc_id) for d in index.documents.values()), key=lambda t: t[0].lower())
+
+    def answer_dict(question: Any, k: Any, docs: Any) -> dict:
+        """answerer.ask as JSON; QAError (bad input) becomes {"error": message}."""
+        try:
+            if not isinstance(question, str):
+                raise QAError("the question must be text")
+            return answerer.ask(question, k=_clean_k(k), docs=_clean_docs(docs)).to_dict()
+        except QAError as e:
+            return {"error": str(e)}
+
+    # ---- API: one named endpoint, typed so gradio_client documents it
+
+    def ask(question: str, k: int = DEFAULT_K, docs: Optional[list[str]] = None) -> dict:
+        """Answer a question from the corpus. Returns the answer object (status, answer, confidence,
+        citations with document offsets, notes, conflicts, ...) or {"error": message}."""
+        try:
+            return answer_dict(question, k, docs)
+        except Exception as e:  # never a stack trace to an API client
+            traceback.print_exc()
+            return {"error": f"internal error while answering ({e.__class__.__name__}); see the server log"}
+
+    # ---- chat handlers
+
+    def submit(question: Any, conv: Conversation):
+        if not isinstance(question, str) or not question.strip():
+            return gr.skip(), gr.skip(), conv  # empty input is ignored
+        with conv.lock:
+            if conv.busy():  # one question at a time: the text stays in the box until the answer is in
+                return gr.skip(), gr.skip(), conv
+            conv.turns.append({"id": uuid.uuid4().hex, "question": question, "status": "queued",
+                               "answer": None, "error": None, "html": render.render_pending()})
+            return "", conv.messages(), conv
+
+    def respond(conv: Conversation, k: Any, docs: Any):
+        with conv.lock:
+            queued = [i for i, t in enumerate(conv.turns) if t["status"] == "queued"]
+            if not queued:
+                return gr.skip(), conv, gr.skip(), gr.skip()
+            i = queued[0]
+            turn = conv.turns[i]
+            turn["status"] = "running"
+        evidence: Any = gr.skip()
+        try:
+            a = answerer.ask(turn["question"], k=_clean_k(k), docs=_clean_docs(docs)).to_dict()
+            turn.update(status="done", answer=a, html=render.render_reply(a, i))
+            evidence = render.render_evidence(a, i, lib)
+        except QAError as e:  # too long, unknown document...: say why, in the chat
+            turn.update(status="refused", error=str(e), html=render.render_refusal(e))
+        except Exception as e:
+            traceback.print_exc()
+            turn.update(status="failed", error=f"{e.__class__.__name__}: {e}", html=render.render_failure())
+        with conv.lock:
+            msgs = conv.messages()
+            if not any(t is turn for t in conv.turns):  # the conversation was cleared meanwhile
+                return msgs, conv, gr.skip(), gr.skip()
+        doc = render.DOCUMENT_PLACEHOLDER if turn["status"] == "done" else gr.skip()
+        return msgs, conv, evidence, doc
+
+    def on_failure(conv: Conversation):
+        """The answer event failed before it ran (a full queue, a lost connection): say so in the chat."""
+        with conv.lock:
+            for t in conv.turns:
+                if t["status"] == "queued":
+                    t.update(status="busy", error="busy", html=render.render_busy())
+            return conv.messages(), conv
+
+    def on_cite(conv: Conversation, evt: gr.EventData):
+        data = getattr(evt, "_data", None) or {}
+        try:
+            i, n = int(data.get("turn")), int(data.get("n"))
+        except (TypeError, ValueError):
+            return gr.skip(), gr.skip()
+        if not (0 <= i < len(conv.turns)) or not conv.turns[i]["answer"]:
+            return gr.skip(), gr.skip()
+        a = conv.turns[i]["answer"]
+        return (render.render_evidence(a, i, lib, selected=n),
+                render.render_document(a, n, lib, nonce=time.monotonic_ns()))
+
+    def on_like(conv: Conversation, evt: gr.LikeData):
+        turn = conv.turn_for_message(evt.index)
+        if turn is None or turn["status"] in ("queued", "running"):
+            return
+        liked = evt.liked if isinstance(evt.liked, bool) else None  # "" when a thumb is taken back
+        answer = turn["answer"] if turn["answer"] is not None else {"error": turn["error"]}
+        rec = feedback_record(turn["question"], answer, build_id, liked, reply_id=turn["id"])
+        try:
+            append_feedback(feedback_path, rec)
+        except OSError as e:
+            print(f"app: could not save feedback to {feedback_path}: {e}", file=sys.stderr)
+
+    def clear(conv: Conversation):
+        with conv.lock:  # in place, so an answer still being worked out cannot bring the old turns back
+            conv.turns.clear()
+        return [], conv, render.EVIDENCE_PLACEHOLDER, render.DOCUMENT_PLACEHOLDER, ""
+
+    theme = gr.themes.Default(primary_hue="blue", neutral_hue="slate")
+    with gr.Blocks(title="Ask the corpus", fill_width=True) as demo:
+        demo.qa_launch_kwargs = {"theme": theme, "css": CSS}
+        conv_state = gr.State(Conversation())  # deep-copied per session: a fresh one each
+        gr.Markdown("# Ask the corpus\nAnswers are quoted from the documents, with numbered citations. "
+                    "Click a citation to read the passage in its document.", elem_classes=["qa-title-bar"])
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=420):
+                chat = gr.Chatbot(label="Conversation", elem_id="qa-chat", height=560, render_markdown=False,
+                                  sanitize_html=True, latex_delimiters=[], buttons=[], layout="bubble",
+                                  feedback_options=("Like", "Dislike"),
+                                  placeholder="Ask about the documents in the corpus. Every answer quotes its sources.")
+                with gr.Row():
+                    box = gr.Textbox(show_label=False, placeholder="Type a question and press Enter", lines=1,
+                                     max_lines=6, scale=5, elem_id="qa-question", autofocus=True)
+                    send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="qa-send")
+                gr.Markdown("**Try:**")
+                with gr.Row():
+                    example_buttons = [gr.Button(q, size="sm", variant="secondary", elem_classes=["qa-example"])
+                                       for q in examples]
+                with gr.Row():
+                    clear_btn = gr.Button("Clear conversation", size="sm", variant="secondary", scale=0,
+                                          min_width=180, elem_id="qa-clear")
+                with gr.Accordion("Settings", open=False, elem_id="qa-settings"):
+                    k_slider = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Passages to read (k)",
+                                         info="How many retrieved passages the answer is chosen from.")
+                    docs_pick = gr.Dropdown(choices=doc_choices, value=[], multiselect=True,
+                                            label="Only search these documents",
+                                            info="Leave empty to search the whole corpus.")
+            with gr.Column(scale=2, min_width=360):
+                evidence = gr.HTML(render.EVIDENCE_PLACEHOLDER, js_on_load=BRIDGE_JS, elem_id="qa-evidence",
+                                   label="Evidence", padding=True)
+                document = gr.HTML(render.DOCUMENT_PLACEHOLDER, js_on_load=DOC_JS, elem_id="qa-document",
+                                   label="Document", padding=True)
+
+        answer_events = []
+
+        def wire(trigger, question_input):
+            step = trigger(submit, [question_input, conv_state], [box, chat, conv_state], queue=False,
+                           api_visibility="private")
+            ans = step.then(respond, [conv_state, k_slider, docs_pick], [chat, conv_state, evidence, document],
+                            concurrency_id="answer", concurrency_limit=concurrency, api_visibility="private",
+                            show_progress="hidden")
+            ans.failure(on_failure, [conv_state], [chat, conv_state], queue=False, api_visibility="private")
+            answer_events.append(ans)
+
+        wire(box.submit, box)
+        wire(send.click, box)
+        for b, q in zip(example_buttons, examples):
+            wire(b.click, gr.State(q))
+        evidence.cite(on_cite, [conv_state], [evidence, document], queue=False, api_visibility="private")
+        chat.like(on_like, [conv_state], None, queue=False, api_visibility="private")
+        clear_outputs = [chat, conv_state, evidence, document, box]
+        clear_btn.click(clear, [conv_state], clear_outputs, queue=False, api_visibility="private", cancels=answer_events)
+        chat.clear(clear, [conv_state], clear_outputs, queue=False, api_visibility="private", cancels=answer_events)
+
+        gr.api(ask, api_name="ask", concurrency_id="answer", concurrency_limit=concurrency)
+
+    demo.queue(default_concurrency_limit=concurrency, max_size=max_queue)
+    return demo
+
+
+def launch(demo: gr.Blocks, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> str:
+    """Start serving in a background thread; returns the URL. demo.block_thread() waits, demo.close() stops."""
+    _, url, _ = demo.launch(server_name=host, server_port=port, prevent_thread_lock=True, quiet=True,
+                            show_error=False, footer_links=["api"], run_history=False, ssr_mode=False,
+                            **getattr(demo, "qa_launch_kwargs", {}))
+    return url
+
+
+# --------------------------------------------------------------------------- command line
+
+def _env_port() -> int:
+    raw = os.environ.get("QA_PORT")
+    if not raw:
+        return DEFAULT_PORT
+    try:
+        return int(raw)
+    except ValueError:
+        raise QAError(f"QA_PORT must be a port number, not {raw!r}") from None
+
+
+def check_index_dir(path: Path) -> None:
+    """Refuse an --index that is a file or a non-empty folder holding no qa index.
+
+    Building an index publishes it by replacing that path (and clears old builds), so a mistyped
+    `--index some/folder` would otherwise make the folder's contents disappear.
+    """
+    if path.is_symlink() or not path.exists():
+        return
+    if not path.is_dir():
+        raise QAError(f"--index {path} is a file, not an index folder", fix="pass a new or existing index folder")
+    if not (path / "manifest.json").exists() and any(path.iterdir()):
+        raise QAError(f"--index {path} is a folder that does not hold a qa index; refusing to replace it",
+                      fix="pass a new or existing index folder")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="app.py", description="Chat with the corpus: cited, extractive answers in the browser.")
+    p.add_argument("--host", default=os.environ.get("QA_HOST") or DEFAULT_HOST,
+                   help=f"address to listen on (env QA_HOST; default {DEFAULT_HOST})")
+    p.add_argument("--port", type=int, default=None, help=f"port (env QA_PORT; default {DEFAULT_PORT})")
+    p.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help=f"folder of .txt/.md documents (default {DEFAULT_CORPUS})")
+    p.add_argument("--index", type=Path, default=DEFAULT_INDEX, help=f"index folder, built if missing or stale (default {DEFAULT_INDEX})")
+    p.add_argument("--feedback", type=Path, default=DEFAULT_FEEDBACK, help=f"feedback JSONL (env QA_FEEDBACK; default {DEFAULT_FEEDBACK})")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    say = lambda s: print(f"app: {s}", file=sys.stderr, flush=True)  # noqa: E731
+    try:
+        port = args.port if args.port is not None else _env_port()
+        if not (0 < port < 65536):
+            raise QAError(f"port {port} is out of range")
+        from qa.pipeline import ensure_index, open_answerer
+
+        check_index_dir(args.index)
+        say(f"checking the index at {args.index} for the corpus in {args.corpus}")
+        report = ensure_index(args.corpus, args.index, progress=True, log=say)
+        say(report.summary())
+        answerer = open_answerer(args.index)
+        say("loading the model")
+        answerer.ask("Who led Wilayat Khorasan?")  # warm-up: the first visitor should not wait for the model
+        demo = build_demo(answerer, args.feedback)
+        try:
+            url = launch(demo, args.host, port)
+        except OSError as e:
+            raise QAError(f"cannot listen on {args.host}:{port} ({e})", fix="choose another --port") from None
+    except QAError as e:
+        print(f"app: error: {e}", file=sys.stderr)
+        return e.code
+    except OSError as e:
+        print(f"app: error: {e.strerror or e} ({getattr(e, 'filename', '') or ''})", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("app: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # a bug or a broken install: still one line, the traceback on request
+        if os.environ.get("QA_DEBUG"):
+            traceback.print_exc()
+        print(f"app: error: unexpected {e.__class__.__name__} while starting: {e}"
+              + ("" if os.environ.get("QA_DEBUG") else " (set QA_DEBUG=1 for the traceback)"), file=sys.stderr)
+        return 2
+    print(f"Chat app running at {url}  (feedback: {args.feedback}; Ctrl+C to stop)", flush=True)
+    try:
+        demo.block_thread()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""Shared helpers for the chat-app tests (test_app.py, test_browser.py): a small real index, the app
+started as a subprocess (`python app.py ...`) or in a thread, free ports.
+
+Imported by the test modules (not a conftest), e.g. `from app_fixtures import start_app_process`.
+"""
+from __future__ import annotations
+
+import atexit
+import ctypes
+import importlib.util
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CORPUS = PROJECT_ROOT / "corpus"
+SCREENSHOTS = PROJECT_ROOT / "var" / "screenshots"
+URL_LINE = re.compile(r"running at (http://\S+)")
+_build_lock = threading.Lock()
+_shared: dict[str, "AppProcess"] = {}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def app_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+                "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"})
+    for k in ("QA_EMBEDDER", "QA_HOST", "QA_PORT", "QA_FEEDBACK", "QA_INDEX", "QA_CORPUS"):
+        env.pop(k, None)
+    env.update(extra)
+    return env
+
+
+def _die_with_parent() -> None:  # the app must not outlive a killed test run
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+class AppProcess:
+    """`python app.py ARGS` with its stdout/stderr collected; `url` once it says it is running."""
+
+    def __init__(self, args: list[str], env: dict[str, str] | None = None):
+        self.args = args
+        self.proc = subprocess.Popen([sys.executable, str(PROJECT_ROOT / "app.py"), *args], cwd=PROJECT_ROOT,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env or app_env(),
+                                     preexec_fn=_die_with_parent)
+        self.out: list[str] = []
+        self.err: list[str] = []
+        self._lines: queue.Queue = queue.Queue()
+        threading.Thread(target=self._pump, args=(self.proc.stdout, self.out, True), daemon=True).start()
+        threading.Thread(target=self._pump, args=(self.proc.stderr, self.err, False), daemon=True).start()
+        self.url: str | None = None
+
+    def _pump(self, stream, sink, announce):
+        for line in stream:
+            sink.append(line)
+            if announce:
+                self._lines.put(line)
+        if announce:
+            self._lines.put(None)
+
+    def wait_url(self, timeout: float = 180.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self._lines.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if line is None:
+                break
+            m = URL_LINE.search(line)
+            if m:
+                self.url = m.group(1)
+                return self.url
+        self.stop()
+        raise RuntimeError(f"app did not start (exit {self.proc.returncode}):\n{''.join(self.out)}\n{''.join(self.err)[-3000:]}")
+
+    def wait_exit(self, timeout: float = 120.0) -> int:
+        rc = self.proc.wait(timeout)
+        time.sleep(0.1)  # let the pumps drain
+        return rc
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+def start_app_process(index_dir: Path, feedback: Path, port: int | None = None) -> AppProcess:
+    port = port or free_port()
+    app = AppProcess(["--host", "127.0.0.1", "--port", str(port), "--corpus", str(CORPUS), "--index", str(index_dir),
+                      "--feedback", str(feedback)])
+    app.wait_url()
+    return app
+
+
+def shared_app(tmp_path_factory) -> AppProcess:
+    """One `python app.py` for the whole test session (API and browser tests), on a free port on
+    127.0.0.1, with its own index in the session's temp folder. The index does not exist yet, so the
+    app builds it from the real corpus with the real model at start-up (printing its progress), which
+    is the start-up path a fresh checkout takes. Stopped when the test process exits."""
+    app = _shared.get("app")
+    if app is not None and app.proc.poll() is None:
+        return app
+    base = tmp_path_factory.getbasetemp() / "qa-app"
+    base.mkdir(parents=True, exist_ok=True)
+    app = start_app_process(base / "index", base / "feedback.jsonl")
+    app.index_dir, app.feedback = base / "index", base / "feedback.jsonl"
+    _shared["app"] = app
+    atexit.register(app.stop)
+    return app
+
+
+def load_app_module():
+    """app.py (top level, not a package module) imported by path."""
+    spec = importlib.util.spec_from_file_location("qa_chat_app", PROJECT_ROOT / "app.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod

@@ -1,0 +1,237 @@
+"""End to end in real headless Chromium (Debian's /usr/bin/chromium, driven by Playwright's sync API).
+
+Ask "Who led Wilayat Khorasan?", wait for the reply, check the bold answer and a citation, click the
+citation and see the highlighted quote in the document view; like/dislike lands in the feedback
+file; an over-long question gets a friendly refusal; a full queue gets a friendly "busy" reply.
+Screenshots go to var/screenshots/ (git-ignored).
+"""
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from app_fixtures import CORPUS, SCREENSHOTS, free_port, load_app_module, shared_app  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+QUESTION = "Who led Wilayat Khorasan?"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                       reason=f"{CHROMIUM} is absent (Debian's chromium package; `apt-get install -y chromium`, "
+                              "as .ci/run does)"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    return shared_app(tmp_path_factory)
+
+
+@pytest.fixture()
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = ctx.new_page()
+    pg.set_default_timeout(30_000)
+    yield pg
+    ctx.close()
+
+
+def shot(pg, name):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(SCREENSHOTS / name))
+
+
+def ask(pg, question):
+    box = pg.locator("#qa-question textarea")
+    box.fill(question)
+    box.press("Enter")
+
+
+def last_reply(pg):
+    return pg.locator("#qa-chat .qa-reply:not(.qa-pending)").last
+
+
+@pytest.mark.model
+def test_ask_cite_and_open_the_document(page, server):
+    page.goto(server.url)
+    ask(page, QUESTION)
+    reply = last_reply(page)
+    reply.wait_for(timeout=60_000)
+    shot(page, "01-answer.png")
+
+    bold = reply.locator(".qa-answer strong").inner_text().strip()
+    assert bold, "the reply has no bold answer"
+    assert reply.locator(".qa-badge").inner_text().strip() in {"answered", "uncertain"}
+    cites = reply.locator("a.qa-cite")
+    assert cites.count() >= 1
+    quotes = reply.locator("q.qa-quote-text")
+    assert quotes.count() >= 1
+    first_quote = quotes.first.inner_text().strip()
+    assert first_quote
+    source = reply.locator(".qa-src").first.inner_text()
+    assert "—" in source and len(source) > 3  # names the source's title
+
+    # the evidence panel shows the same quote, highlighted, in its context
+    evidence = page.locator("#qa-evidence")
+    marks = evidence.locator("mark.qa-quote")
+    marks.first.wait_for()
+    assert marks.first.inner_text().strip() == first_quote
+
+    # clicking the citation opens the whole document scrolled to the highlighted quote
+    reply.locator("a.qa-cite").first.click()
+    focus = page.locator("#qa-document #qa-doc-focus")
+    focus.wait_for()
+    assert focus.inner_text().strip() == first_quote
+    page.wait_for_function("""() => {
+        const m = document.querySelector('#qa-doc-focus');
+        const box = m && m.closest('.qa-doc-body');
+        if (!m || !box) return false;
+        const r = m.getBoundingClientRect(), b = box.getBoundingClientRect();
+        return r.top >= b.top - 1 && r.top < b.bottom && r.top >= 0 && r.top < window.innerHeight;
+    }""", timeout=10_000)
+    assert page.locator("#qa-evidence .qa-ev-selected").count() == 1
+    shot(page, "02-document.png")
+
+    # the gold answer: a cited quote names him, and so does what the user reads
+    quotes_text = " ".join(quotes.all_inner_texts())
+    assert "Hafez Saeed Khan" in quotes_text or "Hafiz Saeed Khan" in quotes_text
+    readable = reply.inner_text() + evidence.inner_text() + page.locator("#qa-document").inner_text()
+    assert "Saeed Khan" in readable
+
+
+def feedback_lines(server, more_than):
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        lines = server.feedback.read_text(encoding="utf-8").splitlines() if server.feedback.exists() else []
+        if len(lines) > more_than:
+            return [json.loads(x) for x in lines]
+        time.sleep(0.1)
+    raise AssertionError("no feedback was written")
+
+
+@pytest.mark.model
+def test_refusal_feedback_empty_input_and_clear(page, server):
+    page.goto(server.url)
+    ask(page, QUESTION)
+    last_reply(page).wait_for(timeout=60_000)
+
+    ask(page, "why " * 300)  # 1,200 characters: a friendly refusal in the chat
+    refusal = page.locator("#qa-chat .qa-refusal")
+    refusal.wait_for()
+    assert "limit is 1000" in refusal.inner_text()
+    shot(page, "03-refusal.png")
+
+    # thumbs on each reply land in the feedback file, tied to the right question
+    before = len(feedback_lines(server, -1)) if server.feedback.exists() else 0
+    page.locator("#qa-chat").get_by_label("Dislike", exact=True).first.click()
+    page.locator("#qa-chat").get_by_label("Like", exact=True).last.click()
+    records = feedback_lines(server, before + 1)[before:]
+    manifest = json.loads((server.index_dir / "manifest.json").read_text(encoding="utf-8"))
+    disliked, liked = records
+    assert disliked["liked"] is False and disliked["question"] == QUESTION
+    assert disliked["answer"]["status"] in {"answered", "uncertain", "declined"}
+    assert disliked["build_id"] == manifest["build_id"] and disliked["time"].endswith("+00:00")
+    assert liked["liked"] is True and liked["question"] == "why " * 300 and "limit" in liked["answer"]["error"]
+    page.locator("#qa-chat").get_by_label("Disliked", exact=True).click()  # taking the thumb back is recorded too
+    assert feedback_lines(server, before + 2)[-1]["liked"] is None
+
+    users = page.locator("#qa-chat .qa-question").count()
+    page.locator("#qa-question textarea").fill("   ")
+    page.locator("#qa-send").click()
+    time.sleep(1.0)
+    assert page.locator("#qa-chat .qa-question").count() == users  # empty input is ignored
+
+    page.locator("#qa-clear").click()
+    page.locator("#qa-evidence .qa-empty").wait_for()
+    assert page.locator("#qa-chat .qa-question").count() == 0
+
+
+class GatedAnswerer:
+    """Answers from a real index, but only once the test opens the gate, so the queue stays full."""
+
+    def __init__(self, index):
+        self.index = index
+        self.started = threading.Event()
+        self.gate = threading.Event()
+
+    def ask(self, question, k=5, docs=None):
+        from qa.answering import clean_question
+        from qa.types import Answer, Citation
+
+        q = clean_question(question)
+        self.started.set()
+        self.gate.wait(60)
+        p = self.index.evidence[0]
+        d = self.index.documents[p.doc_id]
+        c = Citation(1, d.doc_id, d.title, d.source, p.passage_id, p.start, p.end, d.text[p.start:p.end], 1.0, d.as_of)
+        return Answer(q, "answered", "a gated answer", 0.9, (c,), agreeing=1, considered=1)
+
+
+def wait_until(cond, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+@pytest.mark.filterwarnings("ignore:.*no_silent_downcasting:Warning", "ignore:The copy keyword is deprecated:Warning")
+def test_a_full_queue_gets_a_friendly_busy_reply(page, tmp_path):
+    """One answer at a time and one waiting: a third question is turned away kindly, with no error toast.
+    (No model: a fake embedder indexes the corpus and a gated fake answers.)"""
+    from gradio_client import Client
+    from qa.embedding import HashEmbedder
+    from qa.index import build_index, load_index
+
+    build_index(CORPUS, tmp_path / "index", HashEmbedder())
+    answerer = GatedAnswerer(load_index(tmp_path / "index"))
+    app = load_app_module()
+    demo = app.build_demo(answerer, tmp_path / "fb.jsonl", concurrency=1, max_queue=1)
+    url = app.launch(demo, "127.0.0.1", free_port())
+    client = None
+    try:
+        page.goto(url)
+        page.locator("#qa-question textarea").wait_for()
+        client = Client(url, verbose=False)
+        running = client.submit("first?", api_name="/ask")
+        wait_until(answerer.started.is_set)
+        waiting = client.submit("second?", api_name="/ask")
+        wait_until(lambda: len(demo._queue) >= 1)  # Gradio internals: events waiting in the queue
+        ask(page, "third?")
+        busy = page.locator("#qa-chat .qa-busy")
+        busy.wait_for(timeout=15_000)
+        assert "busy" in busy.inner_text() and "try again" in busy.inner_text()
+        page.wait_for_timeout(300)
+        shot(page, "04-busy.png")
+        toasts = page.locator('[data-testid="toast-body"]')
+        assert all(not t.is_visible() for t in toasts.all()), "an error toast is showing"
+        answerer.gate.set()
+        assert running.result(timeout=30)["answer"] == "a gated answer"
+        assert waiting.result(timeout=30)["answer"] == "a gated answer"
+        # once the queue has room, the same page is answered again
+        ask(page, "fourth?")
+        page.locator("#qa-chat .qa-status-answered").wait_for(timeout=15_000)
+    finally:
+        answerer.gate.set()
+        if client is not None:
+            client.close()
+        demo.close()
