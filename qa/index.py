@@ -305,28 +305,21 @@ def _build_lock(index_dir: Path):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _embed_missing(texts: list[str], cache: dict[str, np.ndarray], embedder: Embedder, progress: bool,
-                   batch: int = 256) -> tuple[np.ndarray, int]:
-    """Vectors for texts, from the cache where possible; returns (vectors, number embedded)."""
+def _embed_missing(texts: list[str], cache: dict[str, np.ndarray], embedder: Embedder, progress: bool
+                   ) -> tuple[np.ndarray, int]:
+    """Vectors for texts, from the cache where possible; returns (vectors, number embedded).
+
+    The missing texts go to the model in one call, so it can sort all of them by length and pad
+    each batch as little as possible (that alone is worth a third of the build time here).
+    """
     keys = [text_sha(t) for t in texts]
     missing = list(dict.fromkeys(k for k in keys if k not in cache))
     if missing:
         by_key = {text_sha(t): t for t in texts}
         todo = [by_key[k] for k in missing]
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(total=len(todo), desc="embedding", unit="text", leave=False)
-        for i in range(0, len(todo), batch):
-            chunk = todo[i:i + batch]
-            vecs = embedder.encode(chunk)
-            for t, v in zip(chunk, vecs):
-                cache[text_sha(t)] = v
-            if bar:
-                bar.update(len(chunk))
-        if bar:
-            bar.close()
+        vecs = embedder.encode(todo, show_progress=progress)
+        for k, v in zip(missing, vecs):
+            cache[k] = v
     out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
     for i, k in enumerate(keys):
         out[i] = cache[k]
