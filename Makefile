@@ -43,5 +43,8 @@ bench-squad: $(VENV)/.installed
 bench-perf: $(VENV)/.installed
 	$(BIN)/qa bench perf --json eval/out/perf.json
 
+soak: $(VENV)/.installed-test
+	$(BIN)/python scripts/soak.py --trials 200
+
 clean:
 	rm -rf embeddings/index embeddings/.index.builds var eval/out .pytest_cache

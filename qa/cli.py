@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", dest="json_out", type=Path, default=None, metavar="OUT")
     b.add_argument("--scale", type=int, default=100_000, help="passages in the synthetic scale test (0 to skip)")
     b.add_argument("--quick", action="store_true", help="fewer repetitions and a small scale test")
+    b.add_argument("--precision", choices=["bf16"], default=None, help="also measure a bf16 index build against fp32")
 
     p = sub.add_parser("feedback", help="chat feedback")
     fsub = p.add_subparsers(dest="feedback_command", metavar="ACTION")

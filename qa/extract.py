@@ -168,6 +168,13 @@ class Extractor:
         total_w = sum(terms.values()) or 1.0
         q_stems = set(terms)
         own_terms = q_stems
+        memo: dict[str, Optional[str]] = {}
+
+        def related(stem: str) -> Optional[str]:
+            if stem not in memo:
+                memo[stem] = _related(q_stems, stem)
+            return memo[stem]
+
         alias_stems = self._alias_stems(qa.text)
         head_stem = _stem(qa.head) if qa.head else ""
         out: list[Candidate] = []
@@ -178,14 +185,14 @@ class Extractor:
                 if sent.sentence_id in seen_sent:
                     continue
                 seen_sent.add(sent.sentence_id)
-                toks = [(a, b, _related(q_stems, t) or t) for a, b, t in _tokens(sent.text, sent.start)]
+                toks = [(a, b, related(t) or t) for a, b, t in _tokens(sent.text, sent.start)]
                 present = {t for _, _, t in toks if t in q_stems}
                 # the sentence before often names what this one talks about ("... Karachi. Forty-five
                 # people died."), so its terms count for half
                 prev = self.index.sentences[sent.row - 1] if sent.row > 0 else None
                 ctx = set()
                 if prev is not None and prev.passage_id == sent.passage_id:
-                    ctx = {_related(q_stems, t) for _, _, t in _tokens(prev.text)} - {None} - present
+                    ctx = {related(t) for _, _, t in _tokens(prev.text)} - {None} - present
                 for gi, stems in alias_stems:
                     if not stems <= present and self.aliases.names_group(sent.text, gi):
                         present = present | (stems & q_stems)

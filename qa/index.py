@@ -268,7 +268,7 @@ def index_is_current(index_dir: Path, wanted: dict[str, Any]) -> bool:
     return all(manifest.get(k) == v for k, v in wanted.items())
 
 
-def _previous_vectors(index_dir: Path, model_name: str) -> dict[str, np.ndarray]:
+def _previous_vectors(index_dir: Path, model_name: str, precision: str = "fp32") -> dict[str, np.ndarray]:
     """text sha256 -> vector from the current index, when it verifies and used the same model.
 
     This is the embedding cache: keyed by (model, text), it makes a rebuild after a small change
@@ -278,8 +278,8 @@ def _previous_vectors(index_dir: Path, model_name: str) -> dict[str, np.ndarray]
         old = load_index(index_dir)
     except QAError:
         return {}
-    if old.model_name != model_name:
-        return {}
+    if old.model_name != model_name or old.manifest["model"].get("precision", "fp32") != precision:
+        return {}  # vectors of another model or precision are not these vectors
     cache: dict[str, np.ndarray] = {}
     pv = old.passage_vectors()
     for p in old.evidence:
@@ -408,7 +408,7 @@ def build_index(
             raise QAError(f"no usable text in {corpus_dir}: every paragraph was empty or boilerplate",
                           fix="add documents with prose paragraphs")
 
-        cache = {} if force else _previous_vectors(index_dir, embedder.name)
+        cache = {} if force else _previous_vectors(index_dir, embedder.name, getattr(embedder, "precision", "fp32"))
         texts = [p.text for p in evidence] + [s.text for s in sentences]
         vectors, embedded = _embed_missing(texts, cache, embedder, progress)
         pvec, svec = vectors[:len(evidence)], vectors[len(evidence):]

@@ -47,7 +47,7 @@ _HEAD_TYPES = [
     (r"person|man|woman|men|women|leader|commander|spokesman|spokesperson|author|writer|minister|governor|head|chief|"
      r"director|president|official|member|founder|king|queen|emperor|scientist|player|coach|artist|composer|actor|"
      r"politician|wali|diplomat|bomber|analyst|researcher|journalist|who", "person"),
-    (r"name|title|video|book|film|song|album|report|brief|article|poem|play|novel|magazine|publication", "title"),
+    (r"name|title|video|book|film|song|album|report|brief|article|poem|novel|magazine|publication", "title"),
     (r"amount|sum|price|cost|salary|pay|money|budget|funding|dollars", "money"),
     (r"number|count|total|toll|size|strength|population|figure|estimate", "number"),
     (r"reason|cause|motive|motivation|purpose|why", "reason"),
