@@ -135,6 +135,9 @@ def make_plots(result: dict[str, Any]) -> dict[str, bytes]:
     a1.plot(curve["threshold"], curve["accuracy"], label="accuracy of answers given")
     a1.plot(curve["threshold"], curve["coverage"], label="coverage (share answered)")
     a1.plot(curve["threshold"], curve["overall"], label="overall (right answers + right declines)")
+    a1.axvspan(0, low, color="grey", alpha=0.08, lw=0)
+    a1.text(low / 2, 0.03, "estimated:\ndeclined answers\njudged by the\nclosest quote", fontsize=6, ha="center",
+            color="dimgrey")
     a1.axvline(low, color="grey", ls="--", lw=1)
     a1.axvline(high, color="grey", ls=":", lw=1)
     a1.text(low, 1.02, "decline", fontsize=7, ha="center")
@@ -142,7 +145,7 @@ def make_plots(result: dict[str, Any]) -> dict[str, bytes]:
     a1.set_xlabel("confidence threshold (answer when confidence >= threshold)")
     a1.set_ylim(0, 1.08)
     a1.grid(alpha=0.3)
-    a1.legend(fontsize=7, loc="lower left")
+    a1.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
     cov = [c for c, a in zip(curve["coverage"], curve["accuracy"]) if a == a]
     acc = [a for a in curve["accuracy"] if a == a]
     a2.plot(cov, acc, marker=".", ms=3)
