@@ -114,6 +114,9 @@ def analyse_question(question: str) -> QuestionAnalysis:
     name_of = re.search(r"\bname of (?:the |a |an |its |their )?", ql)
     m = name_of or re.search(r"\b(?:which|what)\b(?:\s+(?:is|was|are|were)\b)?(?:\s+(?:the|a|an)\b)?", ql)
     head, t = None, None
+    if m and not name_of and re.match(r"\s*(did|does|do|has|have|had|will|would|can|could|should|might|must)\b",
+                                      ql[m.end():]):
+        m = None  # "what did the video urge ...": the nouns that follow are the subject, not the answer's type
     if m:
         for orig in re.findall(r"[A-Za-z’'-]+", q[m.end():])[:5]:
             if orig[0].isupper():
