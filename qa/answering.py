@@ -9,7 +9,7 @@ from typing import Optional, Sequence
 
 from .config import DEFAULT_K, MAX_QUESTION_CHARS
 from .errors import QAError
-from .extract import Extractor
+from .extract import SUPPORT_RATIO, Extractor
 from .question import analyse_question
 from .retrieval import Retriever
 from .types import Answer, Citation, Conflict, Hit
@@ -133,7 +133,11 @@ class Answerer:
             return Answer(question, "declined", None, conf, notes=(DECLINE_TEXT,), answer_type=qa.answer_type,
                           closest=closest, considered=len({h.passage.doc_id for h in hits}))
         citations: list[Citation] = []
-        for doc_id in best.docs()[: self.settings.max_citations]:
+        # a document supports the answer when its own evidence for it is credible (the same rule as the
+        # corroboration bonus): a passing mention in an unrelated sentence is not a source for it
+        supporters = [d for d in best.docs()
+                      if max(m.score for m in best.members if m.doc_id == d) >= SUPPORT_RATIO * top.score]
+        for doc_id in supporters[: self.settings.max_citations]:
             c = max((m for m in best.members if m.doc_id == doc_id), key=lambda m: m.score)
             citations.append(make_citation(len(citations) + 1, self.index, c.sentence, c.score, (c.start, c.end)))
         notes: list[str] = []
@@ -144,7 +148,7 @@ class Answerer:
                 notes.append("The sources disagree: " + "; ".join(
                     f"{c.value} [{', '.join(str(n) for n in c.citations)}]" for c in conflicts) + ".")
         credible = {d for g in groups if g.score >= self.settings.conflict_ratio * best.score for d in g.docs()}
-        agreeing = len(best.docs())
+        agreeing = len(supporters)
         considered = max(agreeing, len(credible))
         doc = self.index.documents[top.doc_id]
         as_of = doc.as_of if qa.time_sensitive else None

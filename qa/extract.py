@@ -12,6 +12,7 @@ from .question import LONG_TYPES, TYPE_LABELS, QuestionAnalysis
 from .types import Hit, ScoredSentence, Sentence
 
 _WORD = re.compile(r"\w+(?:[’'-]\w+)*", re.UNICODE)
+SUPPORT_RATIO = 0.6  # a document's evidence for an answer counts as support above this share of the best
 _WH = {"who", "whom", "whose", "what", "when", "where", "which", "why", "how"}
 _NUM_WORDS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
@@ -309,7 +310,7 @@ class Extractor:
             ranked = sorted(per_doc.values(), reverse=True)
             top = ranked[0]
             # corroboration: each further document whose own evidence for this answer is credible
-            support = sum(1 for v in ranked[1:] if top > 0 and v >= 0.6 * top)
+            support = sum(1 for v in ranked[1:] if top > 0 and v >= SUPPORT_RATIO * top)
             out.append(Group(k, members, top + self.settings.w_agree * support))
         out.sort(key=lambda g: (-g.score, g.key))
         return out
