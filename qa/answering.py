@@ -9,7 +9,7 @@ from typing import Optional, Sequence
 
 from .config import DEFAULT_K, MAX_QUESTION_CHARS
 from .errors import QAError
-from .extract import SUPPORT_RATIO, Extractor
+from .extract import Extractor, normalise, number_value
 from .question import analyse_question
 from .retrieval import Retriever
 from .types import Answer, Citation, Conflict, Hit
@@ -125,21 +125,17 @@ class Answerer:
                           closest=closest)
         best = groups[0]
         top = best.best
-        runner = next((g for g in groups[1:] if not set(g.docs()) <= set() and g.key != best.key), None)
+        runner = groups[1] if len(groups) > 1 else None  # group keys are distinct: the next different answer
         feats = confidence_features(top, best, runner)
         z = self.settings.bias + sum(w * f for w, f in zip(self.settings.weights, feats))
         conf = 1.0 / (1.0 + math.exp(-z))
         if conf < self.settings.uncertain_threshold:
             return Answer(question, "declined", None, conf, notes=(DECLINE_TEXT,), answer_type=qa.answer_type,
                           closest=closest, considered=len({h.passage.doc_id for h in hits}))
-        citations: list[Citation] = []
-        # a document supports the answer when its own evidence for it is credible (the same rule as the
-        # corroboration bonus): a passing mention in an unrelated sentence is not a source for it
-        supporters = [d for d in best.docs()
-                      if max(m.score for m in best.members if m.doc_id == d) >= SUPPORT_RATIO * top.score]
-        for doc_id in supporters[: self.settings.max_citations]:
-            c = max((m for m in best.members if m.doc_id == doc_id), key=lambda m: m.score)
-            citations.append(make_citation(len(citations) + 1, self.index, c.sentence, c.score, (c.start, c.end)))
+        # cite the documents that say it (a passing mention in an unrelated sentence is not a source)
+        supporters = best.supporters()
+        citations: list[Citation] = [make_citation(i + 1, self.index, c.sentence, c.score, (c.start, c.end))
+                                     for i, c in enumerate(supporters[: self.settings.max_citations])]
         notes: list[str] = []
         conflicts: list[Conflict] = []
         if qa.answer_type in ("number", "date", "money", "percent"):
@@ -167,13 +163,10 @@ class Answerer:
         `conflict_ratio` of it, and its sentence does not also contain the chosen value (nor the chosen
         sentence the rival's): two sources giving different values for the same thing.
         """
-        from .extract import normalise, number_value
-
         best_c = best.best
         best_val = number_value(best_c.text)
         best_docs = set(best.docs())
         best_sentence_keys = self._value_keys(best_c.sentence)
-        # each other document's own best answer to the question
         # each other document's own best two answers to the question that sit right by its terms
         per_doc: dict[str, list] = {}
         for g in groups:
@@ -202,8 +195,6 @@ class Answerer:
         return out
 
     def _value_keys(self, sentence) -> set[str]:
-        from .extract import normalise
-
         text = self.index.documents[sentence.doc_id].text
         return {normalise(text[s:e], self.extractor.aliases) for s, e, lab in sentence.ents
                 if lab in ("CARDINAL", "NUM", "DATE", "QUANTITY", "MONEY", "PERCENT")}

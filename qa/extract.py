@@ -76,6 +76,21 @@ class Group:
     def docs(self) -> list[str]:
         return list(dict.fromkeys(c.doc_id for c in sorted(self.members, key=lambda c: -c.score)))
 
+    def best_per_doc(self) -> dict[str, Candidate]:
+        """Each document's best candidate for this answer, best document first."""
+        out: dict[str, Candidate] = {}
+        for c in sorted(self.members, key=lambda c: -c.score):
+            out.setdefault(c.doc_id, c)
+        return out
+
+    def supporters(self) -> list[Candidate]:
+        """The best document's candidate, then every other document whose own evidence for this
+        answer is credible (within SUPPORT_RATIO of the best): the sources that say it. Corroboration
+        scoring, citations and "N of M sources agree" all count these."""
+        ranked = list(self.best_per_doc().values())
+        top = ranked[0].score
+        return ranked[:1] + [c for c in ranked[1:] if top > 0 and c.score >= SUPPORT_RATIO * top]
+
 
 # irregular past forms that questions use for words the texts use in another form ("who led" / "leader")
 _IRREGULAR = {"led": "lead", "won": "win", "began": "begin", "fought": "fight", "took": "take", "gave": "give",
@@ -304,14 +319,10 @@ class Extractor:
                     break
         out = []
         for k, members in groups.items():
-            per_doc: dict[str, float] = {}
-            for c in members:
-                per_doc[c.doc_id] = max(per_doc.get(c.doc_id, float("-inf")), c.score)
-            ranked = sorted(per_doc.values(), reverse=True)
-            top = ranked[0]
+            g = Group(k, members, 0.0)
             # corroboration: each further document whose own evidence for this answer is credible
-            support = sum(1 for v in ranked[1:] if top > 0 and v >= SUPPORT_RATIO * top)
-            out.append(Group(k, members, top + self.settings.w_agree * support))
+            g.score = g.best.score + self.settings.w_agree * (len(g.supporters()) - 1)
+            out.append(g)
         out.sort(key=lambda g: (-g.score, g.key))
         return out
 
