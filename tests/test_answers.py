@@ -110,6 +110,6 @@ def test_off_topic_question_is_declined_with_closest_material(real_answerer):
 @pytest.mark.model
 def test_time_sensitive_answers_carry_the_source_date(real_answerer):
     a = real_answerer.ask("How many IS-K fighters are estimated to be in Pakistan?")
-    if a.status != "declined":
-        assert a.as_of and any(a.as_of in n for n in a.notes)
-        assert all(c.date for c in a.citations)
+    assert a.status != "declined", a.to_dict()
+    assert a.as_of and any(a.as_of in n for n in a.notes)
+    assert all(c.date for c in a.citations)
