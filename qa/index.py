@@ -204,8 +204,10 @@ def load_index(index_dir: str | Path, embedder: Optional[Embedder] = None) -> In
 def check_fresh(index: Index) -> None:
     """Refuse an index whose corpus folder (as recorded at build time) has changed since: its citations
     would point at offsets of text that is no longer there. A folder that is not reachable from here
-    (an index copied elsewhere) is not checked."""
-    path = Path(index.manifest.get("corpus", {}).get("path", ""))
+    (an index copied elsewhere) is not checked. The absolute path is used when recorded, so a relative
+    `--corpus` given at build time is still checked from another working directory."""
+    recorded = index.manifest.get("corpus", {})
+    path = Path(recorded.get("absolute_path") or recorded.get("path") or "")
     if not str(path) or not path.is_dir():
         return
     try:
@@ -436,7 +438,8 @@ def build_index(
                 "build_id": build_id,
                 "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "build_seconds": round(seconds, 3),
-                "corpus": {"path": str(corpus_dir), "documents": [d.source for d in docs]},
+                "corpus": {"path": str(corpus_dir), "absolute_path": str(corpus_dir.resolve()),
+                           "documents": [d.source for d in docs]},
                 "counts": {"documents": len(docs), "passages": len(passages), "evidence_passages": len(evidence),
                            "sentences": len(sentences), "tokens": sum(p.n_tokens for p in passages)},
                 "artefacts": {n: {"sha256": _sha256_file(tmp / n), "bytes": (tmp / n).stat().st_size} for n in names},

@@ -256,6 +256,25 @@ def test_index_of_a_changed_corpus_is_refused(tmp_path, capsys, monkeypatch):
         assert "stale" in err
 
 
+def test_changed_corpus_is_refused_from_another_directory_when_built_with_a_relative_path(tmp_path, monkeypatch):
+    """The manifest records the corpus's absolute path too: a relative --corpus at build time used to make
+    the freshness check silently skip itself from any other working directory."""
+    from qa.errors import IndexProblem
+    from qa.index import check_fresh, load_index
+
+    monkeypatch.setenv("QA_EMBEDDER", "fake")
+    write_corpus(tmp_path / "corpus")
+    monkeypatch.chdir(tmp_path)
+    build_fake(Path("corpus"), tmp_path / "index")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    check_fresh(load_index(tmp_path / "index"))  # unchanged: loads
+    (tmp_path / "corpus" / "alpha.txt").write_text("The harbour was never surveyed.\n", encoding="utf-8")
+    with pytest.raises(IndexProblem, match="stale"):
+        check_fresh(load_index(tmp_path / "index"))
+
+
 def test_index_of_another_corpus_still_verifies_itself(built):
     """An index records its corpus hash; another corpus's index still loads as itself (its citations are its
     own documents' text): only the freshness check against its own corpus folder applies."""
