@@ -260,14 +260,16 @@ def build_settings(embedder: Embedder, settings: ChunkSettings, index_type: str,
     }
 
 
-def index_is_current(index_dir: Path, wanted: dict[str, Any]) -> bool:
-    """True when the index verifies and was built from the same corpus and settings."""
+def index_is_current(index_dir: Path, wanted: dict[str, Any], corpus_dir: Path) -> bool:
+    """True when the index verifies and was built from the same corpus, in the same folder, with the same
+    settings. The folder matters because the freshness check (`check_fresh`) watches the recorded one."""
     try:
         manifest = read_manifest(index_dir)
         verify_artefacts(index_dir, manifest)
     except IndexProblem:
         return False
-    return all(manifest.get(k) == v for k, v in wanted.items())
+    same_folder = manifest.get("corpus", {}).get("absolute_path") == str(corpus_dir.resolve())
+    return same_folder and all(manifest.get(k) == v for k, v in wanted.items())
 
 
 def _previous_vectors(index_dir: Path, model_name: str, precision: str = "fp32") -> dict[str, np.ndarray]:
@@ -374,7 +376,7 @@ def build_index(
         raise QAError(f"unknown index type {index_type!r}", fix=f"use one of {', '.join(INDEX_TYPES)}")
     chash = corpus_hash(corpus_dir)
     wanted = build_settings(embedder, settings, index_type, chash)
-    if not force and index_is_current(index_dir, wanted):
+    if not force and index_is_current(index_dir, wanted, corpus_dir):
         m = read_manifest(index_dir)
         return BuildReport(index_dir, True, documents=m["counts"]["documents"], passages=m["counts"]["passages"],
                            seconds=time.perf_counter() - t0)

@@ -39,6 +39,27 @@ def test_unchanged_corpus_rebuild_is_a_noop_without_the_model(tmp_path):
     assert os.readlink(idx_dir) == target
 
 
+def test_same_corpus_in_another_folder_rebuilds_from_cache_and_records_the_new_folder(tmp_path, corpus_copy):
+    """The freshness check watches the recorded folder, so a no-op would leave it watching the old one."""
+    import shutil
+
+    from qa.errors import IndexProblem
+    from qa.index import check_fresh
+
+    idx_dir = tmp_path / "index"
+    build_index(corpus_copy, idx_dir, HashEmbedder())
+    moved = tmp_path / "moved"
+    shutil.copytree(corpus_copy, moved)
+    e = HashEmbedder()
+    r = build_index(moved, idx_dir, e)
+    assert not r.noop and e.calls == 0  # identical texts: every vector comes from the previous build
+    assert json.loads((idx_dir / MANIFEST).read_text())["corpus"]["absolute_path"] == str(moved.resolve())
+    doc = moved / "002_18472f56b4701dd9.txt"
+    doc.write_text(doc.read_text(encoding="utf-8") + "\n\nAn edit in the new folder.\n", encoding="utf-8")
+    with pytest.raises(IndexProblem, match="stale"):
+        check_fresh(load_index(idx_dir))
+
+
 def test_changing_one_document_reembeds_only_its_new_text(tmp_path, corpus_copy):
     idx_dir = tmp_path / "index"
     first = build_index(corpus_copy, idx_dir, HashEmbedder())
