@@ -9,7 +9,7 @@ from typing import Optional, Sequence
 
 from .config import DEFAULT_K, MAX_QUESTION_CHARS
 from .errors import QAError
-from .extract import Extractor, normalise, number_value
+from .extract import ExtractSettings, Extractor, normalise, number_value
 from .question import analyse_question
 from .retrieval import Retriever
 from .types import Answer, Citation, Conflict, Hit
@@ -56,6 +56,9 @@ class AnswerSettings:
     # the dev split with the label "the answer contains a gold alias" (unanswerable questions count as 0)
     weights: tuple[float, ...] = (1.47, 1.66, -2.34, 0.42, 1.23, -1.03)
     bias: float = -0.3
+    # the same, over reader_confidence_features, for answers the neural reader chose
+    reader_weights: tuple[float, ...] = (1.0, 1.0, -2.0, 0.5, 0.5, 1.0, 0.0)
+    reader_bias: float = -1.0
 
 
 def confidence_features(top, group, runner_up) -> tuple[float, ...]:
@@ -66,6 +69,16 @@ def confidence_features(top, group, runner_up) -> tuple[float, ...]:
     margin = group.score - (runner_up.score if runner_up is not None else group.score - 1.0)
     return (f.get("sim", 0.0), f.get("lex", 0.0), f.get("missing", 0.0), f.get("type", 0.6),
             min(max(margin, 0.0), 1.0), float(min(len(group.docs()) - 1, 2)))
+
+
+def reader_confidence_features(top, group, runner_up) -> tuple[float, ...]:
+    """The calibration's view of a reader-chosen answer: the sentence's similarity, term share and
+    rarest missing term as above, the reader's span logit and its margin over "no answer here" (both
+    scaled by 1/10), the margin over the next different answer, and how many more sources agree."""
+    f = top.features
+    margin = group.score - (runner_up.score if runner_up is not None else group.score - 1.0)
+    return (f.get("sim", 0.0), f.get("lex", 0.0), f.get("missing", 0.0), f.get("read", 0.0) / 10.0,
+            f.get("read_null", 0.0) / 10.0, min(max(margin, 0.0), 1.0), float(min(len(group.docs()) - 1, 2)))
 
 
 def make_citation(n: int, index, sent_or_passage, score: float, answer_span: Optional[tuple[int, int]] = None) -> Citation:
@@ -83,11 +96,28 @@ def make_citation(n: int, index, sent_or_passage, score: float, answer_span: Opt
 class Answerer:
     """Answers questions over one loaded index. Thread-safe: it keeps no per-question state."""
 
-    def __init__(self, retriever: Retriever, settings: AnswerSettings = AnswerSettings()):
+    def __init__(self, retriever: Retriever, settings: AnswerSettings = AnswerSettings(), reader=None,
+                 extract_settings: ExtractSettings = ExtractSettings()):
+        """`reader` is a loaded-on-demand `qa.reader.Reader` (or None for the rule-based spans only)."""
         self.retriever = retriever
         self.index = retriever.index
         self.settings = settings
-        self.extractor = Extractor(self.index, retriever.aliases)
+        self.reader = reader
+        self.extractor = Extractor(self.index, retriever.aliases, extract_settings)
+
+    def groups(self, qa, hits: list[Hit]) -> tuple[list, list]:
+        """(answer groups, entity groups), each best first. The answer is chosen from the reader's spans
+        over the best evidence windows when a reader is loaded, else from typed entity spans. The entity
+        groups (no model call) find the other sources that state the chosen answer and rival values."""
+        if not hits:
+            return [], []
+        evidence = self.extractor.evidence(qa, hits)
+        entity = self.extractor.group(self.extractor.candidates(qa, hits, evidence))
+        if self.reader is None or not evidence:
+            return entity, entity
+        windows = self.extractor.reader_windows(evidence, self.extractor.settings.reader_windows)
+        guesses = self.reader.read(qa.text, [w.text for w in windows])
+        return self.extractor.group(self.extractor.reader_candidates(qa, evidence, windows, guesses)), entity
 
     def ask(self, question: str, k: int = DEFAULT_K, docs: Optional[Sequence[str]] = None) -> Answer:
         """Answer one question from the top-k passages (optionally only from the given documents).
@@ -118,7 +148,7 @@ class Answerer:
         """The answer for already-retrieved hits: a typed verbatim span, its supporting sentence in
         every source that says it, conflicts between sources, and a calibrated confidence."""
         qa = analyse_question(question)
-        groups = self.extractor.group(self.extractor.candidates(qa, hits)) if hits else []
+        groups, entity = self.groups(qa, hits)
         closest = self._closest(hits)
         if not groups:
             return Answer(question, "declined", None, 0.0, notes=(DECLINE_TEXT,), answer_type=qa.answer_type,
@@ -126,20 +156,29 @@ class Answerer:
         best = groups[0]
         top = best.best
         runner = groups[1] if len(groups) > 1 else None  # group keys are distinct: the next different answer
-        feats = confidence_features(top, best, runner)
-        z = self.settings.bias + sum(w * f for w, f in zip(self.settings.weights, feats))
+        if "read" in top.features:
+            feats = reader_confidence_features(top, best, runner)
+            w, b = self.settings.reader_weights, self.settings.reader_bias
+        else:
+            feats = confidence_features(top, best, runner)
+            w, b = self.settings.weights, self.settings.bias
+        z = b + sum(wi * f for wi, f in zip(w, feats))
         conf = 1.0 / (1.0 + math.exp(-z))
         if conf < self.settings.uncertain_threshold:
             return Answer(question, "declined", None, conf, notes=(DECLINE_TEXT,), answer_type=qa.answer_type,
                           closest=closest, considered=len({h.passage.doc_id for h in hits}))
         # cite the documents that say it (a passing mention in an unrelated sentence is not a source)
         supporters = best.supporters()
+        anchor = next((g for g in entity if g.key == best.key), None)  # the same answer among the entities
+        if anchor is not None and anchor is not best:
+            have = {c.doc_id for c in supporters}
+            supporters += [c for c in anchor.supporters() if c.doc_id not in have]
         citations: list[Citation] = [make_citation(i + 1, self.index, c.sentence, c.score, (c.start, c.end))
                                      for i, c in enumerate(supporters[: self.settings.max_citations])]
         notes: list[str] = []
         conflicts: list[Conflict] = []
         if qa.answer_type in ("number", "date", "money", "percent"):
-            conflicts = self._conflicts(best, groups, citations)
+            conflicts = self._conflicts(anchor, entity, citations) if anchor is not None else []
             if conflicts:
                 notes.append("The sources disagree: " + "; ".join(
                     f"{c.value} [{', '.join(str(n) for n in c.citations)}]" for c in conflicts) + ".")

@@ -58,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     b = bsub.add_parser("squad", help="SQuAD dev set as a corpus: retrieval and EM/F1")
     b.add_argument("--version", dest="squad_version", choices=["1.1", "2.0"], default="1.1")
     b.add_argument("--limit", type=int, default=None, help="only the first N questions")
+    b.add_argument("--held-out", action="store_true",
+                   help="only questions on the 16 articles the span reader never trained on (the SQuAD 2.0 half's); "
+                        "retrieval still searches every article")
+    b.add_argument("--every", type=int, default=1, help="every Nth question only (a quicker, spread-out sample)")
     b.add_argument("--json", dest="json_out", type=Path, default=None, metavar="OUT")
     b.add_argument("--mode", choices=["hybrid", "rrf", "dense", "bm25", "all"], default="hybrid",
                    help="retriever to measure; 'all' compares them in one run")

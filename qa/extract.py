@@ -43,6 +43,13 @@ class ExtractSettings:
     w_spec: float = 0.09  # rare words make better answers than the corpus's everyday names
     sentences_per_hit: int = 3
     max_answer_words: int = 12
+    # the neural reader (used when one is loaded): how many evidence windows it reads, the weight of its
+    # span logit, of the entity-type fit of its span, and the cost of a span in a neighbouring sentence
+    reader_windows: int = 4
+    w_read: float = 1.0
+    w_type_read: float = 0.3
+    w_neighbour: float = 0.3
+    reader_long: str = "span"  # description/reason questions: the reader's "span", or its whole "sentence"
 
 
 @dataclass
@@ -61,6 +68,29 @@ class Candidate:
     @property
     def doc_id(self) -> str:
         return self.sentence.doc_id
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """An evidence sentence as the extractor sees it: relevance score, features and stemmed words."""
+    sentence: Sentence
+    scored: ScoredSentence
+    rank: int
+    base: float
+    feats: dict
+    toks: list
+    q_stems: set
+
+
+@dataclass(frozen=True)
+class Window:
+    """A stretch of one document the reader reads: a few whole sentences (their rows) and the text."""
+    doc_id: str
+    start: int
+    end: int
+    rows: tuple[int, ...]
+    text: str
+    center: int  # the row of the evidence sentence the window was opened around
 
 
 @dataclass
@@ -178,13 +208,14 @@ class Extractor:
         uses any other name of the group ("Khorasan Province" for "Wilayat Khorasan") has them too."""
         return [(gi, {_IRREGULAR.get(t, t) for t in lexical.tokenize(name)}) for gi, name in self.aliases.mentions(question)]
 
-    # ------------------------------------------------------------------ candidates
-    def candidates(self, qa: QuestionAnalysis, hits: Sequence[Hit]) -> list[Candidate]:
+    # ------------------------------------------------------------------ evidence
+    def evidence(self, qa: QuestionAnalysis, hits: Sequence[Hit]) -> list["Evidence"]:
+        """Each distinct evidence sentence of the hits (the best few per hit), with its relevance score
+        `base` and the features the calibration reads. Candidates of either kind start from these."""
         st = self.settings
         terms = self.question_terms(qa.text)
         total_w = sum(terms.values()) or 1.0
         q_stems = set(terms)
-        own_terms = q_stems
         memo: dict[str, Optional[str]] = {}
 
         def related(stem: str) -> Optional[str]:
@@ -193,8 +224,7 @@ class Extractor:
             return memo[stem]
 
         alias_stems = self._alias_stems(qa.text)
-        head_stem = _stem(qa.head) if qa.head else ""
-        out: list[Candidate] = []
+        out: list[Evidence] = []
         seen_sent: set[str] = set()
         for rank, hit in enumerate(hits):
             for ss in hit.sentences[:st.sentences_per_hit]:
@@ -217,48 +247,122 @@ class Extractor:
                 present = present | ctx
                 # the rarest question word the sentence lacks: questions the corpus cannot answer tend to
                 # hinge on a word it never uses ("wounded", "budget", "succeeded")
-                missing = max((min(terms[t], 6.0) / 6.0 for t in own_terms - present), default=0.0)
+                missing = max((min(terms[t], 6.0) / 6.0 for t in q_stems - present), default=0.0)
                 base = st.w_sent * ss.score + st.w_lex * lex_cov + st.w_rank / (1 + rank)
                 feats = {"sim": ss.score, "lex": lex_cov, "rank": rank, "missing": missing, "hit": hit.score}
-                if qa.answer_type in LONG_TYPES:
-                    out.append(self._long_candidate(qa, sent, ss, rank, base, feats))
+                out.append(Evidence(sent, ss, rank, base, feats, toks, q_stems))
+        return out
+
+    # ------------------------------------------------------------------ candidates
+    def candidates(self, qa: QuestionAnalysis, hits: Sequence[Hit],
+                   evidence: Optional[list["Evidence"]] = None) -> list[Candidate]:
+        """Typed spans from the index-time entities of each evidence sentence (the rule-based reader)."""
+        st = self.settings
+        head_stem = _stem(qa.head) if qa.head else ""
+        out: list[Candidate] = []
+        for ev in (self.evidence(qa, hits) if evidence is None else evidence):
+            sent, ss, rank, base, feats, toks, q_stems = ev.sentence, ev.scored, ev.rank, ev.base, ev.feats, ev.toks, ev.q_stems
+            if qa.answer_type in LONG_TYPES:
+                out.append(self._long_candidate(qa, sent, ss, rank, base, feats))
+                continue
+            if qa.answer_type == "list":
+                c = self._list_candidate(qa, sent, ss, rank, base, feats)
+                if c:
+                    out.append(c)
+                continue
+            q_positions = [i for i, (_, _, t) in enumerate(toks) if t in q_stems]
+            labels = TYPE_LABELS[qa.answer_type]
+            for (s, e, label) in sent.ents:
+                tf = labels.get(label, 0.0)
+                if tf <= 0:
                     continue
-                if qa.answer_type == "list":
-                    c = self._list_candidate(qa, sent, ss, rank, base, feats)
-                    if c:
-                        out.append(c)
+                span_text = self.index.documents[sent.doc_id].text[s:e]
+                span_toks = [t for a, b, t in toks if a >= s and b <= e]
+                content = [t for t in span_toks if t]
+                overlap = (sum(1 for t in content if t in q_stems) / len(content)) if content else 0.0
+                if content and overlap >= 0.99:
+                    continue  # only repeats the question ("Who led Wilayat Khorasan?" -> "Wilayat Khorasan")
+                if len(span_text.split()) > st.max_answer_words:
                     continue
-                q_positions = [i for i, (_, _, t) in enumerate(toks) if t in q_stems]
-                labels = TYPE_LABELS[qa.answer_type]
-                for (s, e, label) in sent.ents:
-                    tf = labels.get(label, 0.0)
-                    if tf <= 0:
-                        continue
-                    span_text = self.index.documents[sent.doc_id].text[s:e]
-                    span_toks = [t for a, b, t in toks if a >= s and b <= e]
-                    content = [t for t in span_toks if t]
-                    overlap = (sum(1 for t in content if t in q_stems) / len(content)) if content else 0.0
-                    if content and overlap >= 0.99:
-                        continue  # only repeats the question ("Who led Wilayat Khorasan?" -> "Wilayat Khorasan")
-                    if len(span_text.split()) > st.max_answer_words:
-                        continue
-                    idx = [i for i, (a, b, _) in enumerate(toks) if a >= s and b <= e]
-                    if idx and q_positions:
-                        d = min(min(abs(i - j) for j in q_positions) for i in idx)
-                        prox = 1.0 / (1.0 + max(0, d - 1) / 3.0)
-                    else:
-                        prox = 0.0
-                    head = 0.0
-                    if head_stem and idx:
-                        after = [t for _, _, t in toks[idx[-1] + 1: idx[-1] + 4]]
-                        inside = [t for a, b, t in toks if a >= s and b <= e]
-                        if head_stem in after or head_stem in inside:
-                            head = 1.0
-                    spec = (sum(min(lexical.idf(self.index, t), 5.0) for t in content) / (5.0 * len(content))) if content else 0.6
-                    score = (base + st.w_type * tf + st.w_prox * prox - st.w_overlap * overlap + st.w_head * head
-                             + st.w_spec * spec)
-                    out.append(Candidate(span_text, s, e, label, sent, ss.score, rank, score,
-                                         features={**feats, "type": tf, "prox": prox, "overlap": overlap, "head": head, "spec": spec}))
+                idx = [i for i, (a, b, _) in enumerate(toks) if a >= s and b <= e]
+                if idx and q_positions:
+                    d = min(min(abs(i - j) for j in q_positions) for i in idx)
+                    prox = 1.0 / (1.0 + max(0, d - 1) / 3.0)
+                else:
+                    prox = 0.0
+                head = 0.0
+                if head_stem and idx:
+                    after = [t for _, _, t in toks[idx[-1] + 1: idx[-1] + 4]]
+                    inside = [t for a, b, t in toks if a >= s and b <= e]
+                    if head_stem in after or head_stem in inside:
+                        head = 1.0
+                spec = (sum(min(lexical.idf(self.index, t), 5.0) for t in content) / (5.0 * len(content))) if content else 0.6
+                score = (base + st.w_type * tf + st.w_prox * prox - st.w_overlap * overlap + st.w_head * head
+                         + st.w_spec * spec)
+                out.append(Candidate(span_text, s, e, label, sent, ss.score, rank, score,
+                                     features={**feats, "type": tf, "prox": prox, "overlap": overlap, "head": head, "spec": spec}))
+        for c in out:
+            c.key = normalise(c.text, self.aliases)
+        return out
+
+    # ------------------------------------------------------------------ the neural reader's spans
+    def reader_windows(self, evidence: Sequence["Evidence"], n: int) -> list["Window"]:
+        """The text the reader reads: around each of the `n` most relevant evidence sentences, that
+        sentence with its neighbours in the same passage."""
+        out: list[Window] = []
+        sents = self.index.sentences
+        for ev in sorted(evidence, key=lambda ev: -ev.base)[:n]:
+            s = ev.sentence
+            rows = [r for r in (s.row - 1, s.row, s.row + 1)
+                    if 0 <= r < len(sents) and sents[r].passage_id == s.passage_id]
+            lo, hi = sents[rows[0]].start, sents[rows[-1]].end
+            out.append(Window(s.doc_id, lo, hi, tuple(rows), self.index.documents[s.doc_id].text[lo:hi], s.row))
+        return out
+
+    def reader_candidates(self, qa: QuestionAnalysis, evidence: Sequence["Evidence"],
+                          windows: Sequence["Window"], guesses: Sequence) -> list[Candidate]:
+        """Candidates from the reader's spans (`SpanGuess`es over `windows`): each is scored by the
+        evidence score of the sentence it sits in plus the reader's own logit, so the reader chooses
+        the words and retrieval still decides between sentences."""
+        st = self.settings
+        by_row = {ev.sentence.row: ev for ev in evidence}
+        sents = self.index.sentences
+        out: list[Candidate] = []
+        seen: set[tuple[str, int, int]] = set()
+        whole = qa.answer_type in LONG_TYPES and st.reader_long == "sentence"
+        for g in sorted(guesses, key=lambda g: -g.score):
+            w = windows[g.window]
+            doc_id = w.doc_id
+            text = self.index.documents[doc_id].text
+            s, e = _whole_words(text, w.start + g.start, w.start + g.end)
+            s, e = _trim_span(text, s, e)
+            sent = next((sents[r] for r in w.rows if sents[r].start <= s and e <= sents[r].end), None)
+            if sent is None:
+                continue  # a span across sentences: no single sentence can be its quote
+            if whole:
+                s, e = _trim_span(text, sent.start, sent.end)
+            if e <= s or (doc_id, s, e) in seen:
+                continue
+            seen.add((doc_id, s, e))
+            ev = by_row.get(sent.row)
+            if ev is not None:
+                base = ev.base
+            else:  # a neighbour of the evidence sentence that is not evidence itself
+                ev = by_row[w.center]
+                base = ev.base - st.w_neighbour
+            feats, sim = ev.feats, ev.scored.score
+            text = text[s:e]
+            content = [t for _, _, t in _tokens(text) if t]
+            overlap = (sum(1 for t in content if t in ev.q_stems) / len(content)) if content else 1.0
+            if overlap >= 0.99:
+                continue
+            label = next((lab for a, b, lab in sent.ents if a == s and b == e), "SPAN")
+            tf = TYPE_LABELS.get(qa.answer_type, {}).get(label, 0.0) if qa.answer_type not in LONG_TYPES else 0.0
+            read = g.score - g.null_score
+            score = base + st.w_read * g.score / 10.0 + st.w_type_read * tf - st.w_overlap * overlap
+            out.append(Candidate(text, s, e, label, sent, sim, ev.rank, score,
+                                 features={**feats, "type": tf, "read": g.score, "read_null": read,
+                                           "prox": 1.0, "overlap": overlap}))
         for c in out:
             c.key = normalise(c.text, self.aliases)
         return out
@@ -332,4 +436,13 @@ def _trim_span(text: str, s: int, e: int) -> tuple[int, int]:
         s += 1
     while e > s and text[e - 1].isspace():
         e -= 1
+    return s, e
+
+
+def _whole_words(text: str, s: int, e: int) -> tuple[int, int]:
+    """Widen a span that starts or ends inside a word (a word piece) to the whole word."""
+    while s > 0 and text[s - 1].isalnum() and text[s].isalnum():
+        s -= 1
+    while e < len(text) and text[e].isalnum() and text[e - 1].isalnum():
+        e += 1
     return s, e

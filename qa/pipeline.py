@@ -8,18 +8,23 @@ from .answering import Answerer
 from .config import DEFAULT_CORPUS, DEFAULT_INDEX
 from .embedding import Embedder, embedder_from_env
 from .index import BuildReport, build_index, check_fresh, load_index
+from .reader import reader_from_env
 from .retrieval import Retriever
 
 
 def open_answerer(index_dir: str | Path = DEFAULT_INDEX, embedder: Optional[Embedder] = None,
-                  check_corpus: bool = True) -> Answerer:
+                  check_corpus: bool = True, reader=None, **settings) -> Answerer:
     """Load and verify the index (refusing one whose corpus has changed since it was built), then wrap
-    it with the embedder (built lazily: the first question loads the model)."""
+    it with the embedder and the span reader (both built lazily: the first question loads them).
+    `reader=None` takes the one QA_READER names (see qa.reader.reader_from_env); pass False for none.
+    Other keywords (`settings`, `extract_settings`) go to the Answerer."""
     embedder = embedder or embedder_from_env()
     index = load_index(index_dir, embedder)
     if check_corpus:
         check_fresh(index)
-    return Answerer(Retriever(index, embedder))
+    if reader is None:
+        reader = reader_from_env(embedder)
+    return Answerer(Retriever(index, embedder), reader=reader or None, **settings)
 
 
 def ensure_index(corpus_dir: str | Path = DEFAULT_CORPUS, index_dir: str | Path = DEFAULT_INDEX,

@@ -239,10 +239,19 @@ def retrieval_metrics(ranks: Sequence[Optional[int]]) -> dict[str, Any]:
     return m
 
 
+def held_out_titles() -> set[str]:
+    """The articles the span reader never trained on: those of the SQuAD 2.0 half (all also in v1.1 dev)."""
+    return set(load_squad("2.0").titles)
+
+
 def run_squad(version: str = "1.1", limit: Optional[int] = None, mode: str = "hybrid", *,
               json_out: Optional[Path] = None, progress: bool = True, cache_dir: Optional[Path] = None,
-              embedder=None, log: Callable[[str], None] = lambda s: print(s, file=sys.stderr)) -> dict[str, Any]:
-    """Run the benchmark and return its result dict (what --json writes)."""
+              embedder=None, log: Callable[[str], None] = lambda s: print(s, file=sys.stderr),
+              held_out: bool = False, every: int = 1, answerer_kw: Optional[dict] = None) -> dict[str, Any]:
+    """Run the benchmark and return its result dict (what --json writes).
+
+    `held_out` and `every` choose which questions are asked, never which paragraphs are searched: the
+    corpus is every article unless `limit` cuts the questions to the first few articles."""
     from tqdm import tqdm
 
     from .answering import clean_question
@@ -252,12 +261,23 @@ def run_squad(version: str = "1.1", limit: Optional[int] = None, mode: str = "hy
 
     if limit is not None and limit < 1:
         raise QAError(f"--limit must be at least 1, not {limit}")
+    if every < 1:
+        raise QAError(f"--every must be at least 1, not {every}")
     if mode not in (*ALL_MODES, "all"):
         raise QAError(f"unknown mode {mode!r}", fix=f"use one of {', '.join(ALL_MODES)} or all")
     t_start = time.perf_counter()
     data = load_squad(version)
-    questions = data.questions[:limit] if limit else list(data.questions)
-    articles = sorted({q.article for q in questions})
+    questions = list(data.questions)
+    selection = []
+    if held_out:
+        keep = held_out_titles()
+        questions = [q for q in questions if data.titles[q.article] in keep]
+        selection.append(f"held-out articles only ({len({q.article for q in questions})})")
+    if every > 1:
+        questions = questions[::every]
+        selection.append(f"every {every}th question")
+    questions = questions[:limit] if limit else questions
+    articles = sorted({q.article for q in questions}) if limit else list(range(len(data.titles)))
     restricted = len(articles) < len(data.titles)
     root = Path(cache_dir) if cache_dir else cache_root()
     name = f"squad-{version}" + (f"-first{len(articles)}articles" if restricted else "")
@@ -267,13 +287,15 @@ def run_squad(version: str = "1.1", limit: Optional[int] = None, mode: str = "hy
     note = (f"corpus restricted to the {len(articles)} article(s) the first {len(questions)} questions come from "
             f"({n_pars} of {sum(len(p) for p in data.paragraphs)} paragraphs)") if restricted else \
         f"full corpus: {len(articles)} articles, {n_pars} paragraphs"
+    if selection:
+        note += "; questions: " + ", ".join(selection)
     log(f"SQuAD {version}: {len(questions)} questions; {note}")
 
     inner = embedder or embedder_from_env()
     report = build_index(work / "corpus", work / "index", inner, progress=progress, log=log)
     log(report.summary())
     pre = PrecomputedEmbedder(inner)
-    answerer = open_answerer(work / "index", embedder=pre)
+    answerer = open_answerer(work / "index", embedder=pre, **(answerer_kw or {}))
     index = answerer.index
     retriever = answerer.retriever
     default_mode = retriever.settings.mode
@@ -435,6 +457,7 @@ def format_result(r: dict[str, Any]) -> str:
 def run_squad_cli(args) -> int:
     quiet = getattr(args, "quiet", False)
     r = run_squad(args.squad_version, args.limit, args.mode, json_out=args.json_out, progress=not quiet,
+                  held_out=getattr(args, "held_out", False), every=getattr(args, "every", 1),
                   log=(lambda s: None) if quiet else (lambda s: print(s, file=sys.stderr)))
     print(format_result(r))
     if args.json_out:

@@ -1,0 +1,192 @@
+"""The neural span reader: all-MiniLM-L6-v2 fine-tuned to point at an answer's start and end in a passage.
+
+The weights are a delta over the bundled model: every tensor except the word-embedding table (frozen in
+training, so it is the wheel's own) plus a 384→2 start/end head, stored as float16 safetensors in
+`qa/models/`. No pickle, no download. `scripts/train_reader.py` makes them from SQuAD data in
+`eval/benchmarks/`; the card beside the weights records how, and what they scored on held-out articles.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+READER_DIR = Path(__file__).resolve().parent / "models"
+READER_WEIGHTS = "reader-minilm-squad.safetensors"
+READER_CARD = "reader-minilm-squad.json"
+FROZEN = ("embeddings.word_embeddings.weight",)  # not stored: identical to the bundled model's
+MAX_LEN = 192
+MAX_QUESTION_TOKENS = 48
+MAX_ANSWER_TOKENS = 30
+
+
+@dataclass(frozen=True)
+class SpanGuess:
+    """One span the reader proposes: character offsets into the window's text, and its logit score."""
+    window: int
+    start: int
+    end: int
+    score: float       # start logit + end logit
+    null_score: float  # the same window's "no answer here" score (CLS start + CLS end)
+
+
+def build_model(model_dir: Path):
+    """The reader network: the bundled BERT encoder plus a linear start/end head (random until loaded)."""
+    import torch
+    from transformers import AutoModel
+
+    class SpanReader(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = AutoModel.from_pretrained(str(model_dir))
+            self.head = torch.nn.Linear(self.encoder.config.hidden_size, 2)
+
+        def forward(self, input_ids, attention_mask, token_type_ids=None):
+            h = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
+                             token_type_ids=token_type_ids).last_hidden_state
+            logits = self.head(h)
+            return logits[..., 0], logits[..., 1]
+
+    return SpanReader()
+
+
+def trainable_state(model) -> dict:
+    """The tensors a weights file holds: everything but the frozen word embeddings."""
+    return {k: v for k, v in model.state_dict().items()
+            if not any(k == f"encoder.{f}" for f in FROZEN)}
+
+
+def read_card(folder: Path = READER_DIR) -> Optional[dict]:
+    p = Path(folder) / READER_CARD
+    return json.loads(p.read_text(encoding="utf-8")) if p.is_file() else None
+
+
+def reader_available(folder: Path = READER_DIR) -> bool:
+    return (Path(folder) / READER_WEIGHTS).is_file() and (Path(folder) / READER_CARD).is_file()
+
+
+class Reader:
+    """Loads lazily, once, thread-safely; `read` scores spans in a batch of windows for one question."""
+
+    def __init__(self, folder: Path = READER_DIR, model_dir: Optional[Path] = None):
+        self.folder = Path(folder)
+        self.model_dir = model_dir
+        self._model = None
+        self._tok = None
+        self._lock = threading.Lock()
+        self.calls = 0
+
+    def _load(self):
+        from .embedding import bundled_model_dir
+        from .errors import QAError
+
+        if not reader_available(self.folder):
+            raise QAError(f"no reader weights in {self.folder}", fix="run scripts/train_reader.py, or set QA_READER=off")
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import torch
+        from safetensors.torch import load_file
+        from transformers import AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        mdir = self.model_dir or bundled_model_dir()
+        model = build_model(mdir)
+        state = {k: v.float() for k, v in load_file(str(self.folder / READER_WEIGHTS)).items()}
+        want = set(trainable_state(model))
+        if set(state) != want:
+            raise QAError(f"{self.folder / READER_WEIGHTS} does not fit the bundled model "
+                          f"({len(set(state) ^ want)} tensors differ)", fix="retrain with scripts/train_reader.py")
+        model.load_state_dict(state, strict=False)
+        model.eval()
+        self._tok = AutoTokenizer.from_pretrained(str(mdir))
+        self._torch = torch
+        self._model = model
+
+    @property
+    def model(self):
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._load()
+        return self._model
+
+    @property
+    def tokenizer(self):
+        self.model  # noqa: B018 - loads both
+        return self._tok
+
+    def read(self, question: str, windows: Sequence[str], top: int = 5) -> list[SpanGuess]:
+        """Up to `top` spans per window, best first within each window; offsets index into that window.
+
+        A window longer than the model's length is cut (the caller keeps windows short: a few sentences).
+        """
+        if not windows:
+            return []
+        model, tok, torch = self.model, self.tokenizer, self._torch
+        self.calls += 1
+        q = tok.convert_tokens_to_string(tok.tokenize(question)[:MAX_QUESTION_TOKENS])
+        enc = tok([q] * len(windows), list(windows), truncation="only_second", max_length=MAX_LEN,
+                  padding=True, return_offsets_mapping=True, return_tensors="pt")
+        offsets = enc.pop("offset_mapping").numpy()
+        with torch.inference_mode():
+            s, e = model(**enc)
+        return decode_spans(s.numpy(), e.numpy(), offsets, [enc.sequence_ids(i) for i in range(len(windows))], top)
+
+
+def decode_spans(start_logits: np.ndarray, end_logits: np.ndarray, offsets: np.ndarray,
+                 sequence_ids: Sequence[Sequence[Optional[int]]], top: int = 5,
+                 n_best: int = 20) -> list[SpanGuess]:
+    """Best (start, end) token pairs inside each window's context part, mapped back to characters."""
+    out: list[SpanGuess] = []
+    for w in range(start_logits.shape[0]):
+        ctx = np.array([sid == 1 for sid in sequence_ids[w]] + [False] * (start_logits.shape[1] - len(sequence_ids[w])))
+        if not ctx.any():
+            continue
+        s = np.where(ctx, start_logits[w], -np.inf)
+        e = np.where(ctx, end_logits[w], -np.inf)
+        null = float(start_logits[w, 0] + end_logits[w, 0])
+        si = np.argsort(-s)[:n_best]
+        ei = np.argsort(-e)[:n_best]
+        cands = []
+        for a in si:
+            if not np.isfinite(s[a]):
+                break
+            for b in ei:
+                if not np.isfinite(e[b]) or b < a or b - a + 1 > MAX_ANSWER_TOKENS:
+                    continue
+                cands.append((float(s[a] + e[b]), int(a), int(b)))
+        cands.sort(reverse=True)
+        seen = set()
+        for score, a, b in cands:
+            cs, ce = int(offsets[w, a, 0]), int(offsets[w, b, 1])
+            if ce <= cs or (cs, ce) in seen:
+                continue
+            seen.add((cs, ce))
+            out.append(SpanGuess(w, cs, ce, score, null))
+            if len(seen) >= top:
+                break
+    return out
+
+
+def reader_from_env(embedder=None) -> Optional[Reader]:
+    """The reader QA_READER asks for: "off" for none, a folder path for other weights, else the bundled
+    weights. With the fake embedder (plumbing tests) the reader is off unless QA_READER names it."""
+    want = os.environ.get("QA_READER", "").strip()
+    if want.lower() in ("off", "0", "no", "none", "false"):
+        return None
+    if not want and getattr(embedder, "name", "").startswith("fake"):
+        return None
+    folder = READER_DIR if want.lower() in ("", "on", "1", "yes", "true") else Path(want)
+    if not reader_available(folder):
+        from .errors import QAError
+
+        if want and folder != READER_DIR:
+            raise QAError(f"QA_READER={want!r}: no reader weights there", fix="point it at a folder made by scripts/train_reader.py, or set QA_READER=off")
+        return None
+    return Reader(folder)

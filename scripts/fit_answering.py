@@ -1,0 +1,207 @@
+"""Choose the reader's answer-step settings and fit the confidence calibration, on dev data only.
+
+1. Span choice: a grid over ExtractSettings' reader weights, scored with nothing declined on the gold
+   set's DEV split ("contains" and EM) and on SQuAD v1.1 questions from the held-out articles (F1).
+2. Calibration: a logistic regression over `reader_confidence_features` of the chosen answer, labelled
+   "right" (gold dev: contains a gold alias; SQuAD: F1 >= 0.5; unanswerable: never right), fitted on gold
+   dev + the SQuAD v1.1 slice + half of the SQuAD 2.0 half's questions.
+3. Thresholds: a table of decline thresholds with the gold dev trade-off (unanswerable declined, answerable
+   wrongly declined) and SQuAD 2.0 F1 on the OTHER half of the 2.0 questions.
+
+It prints what to paste into qa/extract.py (ExtractSettings) and qa/answering.py (AnswerSettings). The
+gold TEST split is never read. Reader calls and question vectors are cached, so the grid is cheap.
+
+    .venv/bin/python scripts/fit_answering.py [--every 6] [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import itertools
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import numpy as np  # noqa: E402
+
+from qa.answering import AnswerSettings, clean_question, reader_confidence_features  # noqa: E402
+from qa.embedding import SentenceTransformerEmbedder  # noqa: E402
+from qa.evaluation import contains_any, evaluate, load_questions  # noqa: E402
+from qa.extract import ExtractSettings  # noqa: E402
+from qa.pipeline import open_answerer  # noqa: E402
+from qa.question import analyse_question  # noqa: E402
+from qa.reader import Reader  # noqa: E402
+from qa.squad import cache_root, held_out_titles, load_squad, run_squad, squad_scores  # noqa: E402
+
+NEVER_DECLINE = AnswerSettings(uncertain_threshold=-1.0, answer_threshold=-1.0)
+
+
+class CachingReader:
+    """The reader with a memo per (question, window text): a grid re-reads nothing."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.memo: dict = {}
+
+    def read(self, question, windows, top=5):
+        missing = list(dict.fromkeys(w for w in windows if (question, w) not in self.memo))
+        if missing:
+            got = self.inner.read(question, missing, top)
+            for i, w in enumerate(missing):
+                self.memo[(question, w)] = [g for g in got if g.window == i]
+        return [dataclasses.replace(g, window=i) for i, w in enumerate(windows) for g in self.memo[(question, w)]]
+
+
+class CachingEmbedder:
+    def __init__(self, inner):
+        self.inner, self.name, self.dim, self.memo = inner, inner.name, inner.dim, {}
+
+    def encode(self, texts, show_progress=False):
+        missing = [t for t in dict.fromkeys(texts) if t not in self.memo]
+        if missing:
+            for t, v in zip(missing, self.inner.encode(missing)):
+                self.memo[t] = v
+        return np.stack([self.memo[t] for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+
+def memoise_search(answerer):
+    """Retrieval does not depend on the settings searched here: run it once per question."""
+    inner, memo = answerer.retriever.search, {}
+
+    def search(q, k=8, docs=None, **kw):
+        key = (q, k, tuple(docs or ()))
+        if key not in memo:
+            memo[key] = inner(q, k=k, docs=docs, **kw)
+        return memo[key]
+
+    answerer.retriever.search = search
+    return answerer
+
+
+def top_answer(answerer, question):
+    """(answer text, confidence features) of the best group, or None when there is no candidate."""
+    q = clean_question(question)
+    hits = answerer.retriever.search(q, k=8)
+    qa = analyse_question(q)
+    groups = answerer.groups(qa, hits)[0]
+    if not groups:
+        return None
+    best = groups[0]
+    runner = groups[1] if len(groups) > 1 else None
+    return best.best.text, reader_confidence_features(best.best, best, runner)
+
+
+def squad_items(version, every, held_only):
+    data = load_squad(version)
+    keep = held_out_titles() if held_only else None
+    qs = [q for q in data.questions if keep is None or data.titles[q.article] in keep][::every]
+    return qs
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--every", type=int, default=6, help="SQuAD v1.1 held-out questions: every Nth")
+    ap.add_argument("--quick", action="store_true", help="a small grid")
+    args = ap.parse_args()
+    t0 = time.time()
+    emb = CachingEmbedder(SentenceTransformerEmbedder())
+    reader = CachingReader(Reader())
+    dev = load_questions([ROOT / "eval" / "questions.jsonl"], split="dev")
+    gold = open_answerer(ROOT / "embeddings" / "index", embedder=emb, reader=reader, settings=NEVER_DECLINE)
+    # build (or reuse) the SQuAD indexes through the benchmark itself, then answer on them directly
+    for v in ("1.1", "2.0"):
+        run_squad(v, None, "hybrid", embedder=emb, held_out=True, every=10_000, progress=False, log=lambda s: None)
+    sq1 = open_answerer(cache_root() / "squad-1.1" / "index", embedder=emb, reader=reader, settings=NEVER_DECLINE,
+                        check_corpus=False)
+    sq2 = open_answerer(cache_root() / "squad-2.0" / "index", embedder=emb, reader=reader, settings=NEVER_DECLINE,
+                        check_corpus=False)
+    for a in (gold, sq1, sq2):
+        memoise_search(a)
+    s1 = squad_items("1.1", args.every, True)
+    s2 = squad_items("2.0", 1, False)
+    fit2, test2 = s2[0::2], s2[1::2]
+    print(f"gold dev {len(dev)}, SQuAD v1.1 held-out {len(s1)}, SQuAD 2.0 fit {len(fit2)} / check {len(test2)}",
+          flush=True)
+
+    def score_config(es: ExtractSettings):
+        for a in (gold, sq1):
+            a.extractor.settings = es
+        m = evaluate(dev, gold, progress=False)["metrics"]
+        f1 = []
+        for q in s1:
+            r = top_answer(sq1, q.question)
+            f1.append(squad_scores(r[0] if r else None, q.answers)[1])
+        return m["contains_accuracy"], m["EM"], m["answer_words_median"], 100 * float(np.mean(f1))
+
+    grid = {
+        "reader_windows": [4] if args.quick else [3, 4, 6],
+        "w_read": [0.5, 1.0, 2.0] if args.quick else [0.5, 1.0, 2.0, 4.0],
+        "w_type_read": [0.0, 0.3] if args.quick else [0.0, 0.4],
+        "reader_long": ["span", "sentence"],
+    }
+    rows = []
+    for vals in itertools.product(*grid.values()):
+        es = dataclasses.replace(ExtractSettings(), **dict(zip(grid, vals)))
+        c, em, words, f1 = score_config(es)
+        rows.append((c + f1 / 100, c, em, words, f1, dict(zip(grid, vals))))
+        print(f"{dict(zip(grid, vals))}: dev contains {c:.3f} EM {em:.3f} words {words}  SQuAD F1 {f1:.1f}"
+              f"  ({time.time() - t0:.0f}s)", flush=True)
+    rows.sort(key=lambda r: -r[0])
+    best = rows[0][5]
+    print("\nbest (dev contains + SQuAD F1/100):", json.dumps(best))
+    es = dataclasses.replace(ExtractSettings(), **best)
+    for a in (gold, sq1, sq2):
+        a.extractor.settings = es
+
+    # ---- calibration
+    X, y, src = [], [], []
+    for q in dev:
+        r = top_answer(gold, q.question)
+        if r:
+            X.append(r[1]); y.append(int(q.answerable and contains_any(r[0], q.answers))); src.append("dev")
+    for q in s1:
+        r = top_answer(sq1, q.question)
+        if r:
+            X.append(r[1]); y.append(int(squad_scores(r[0], q.answers)[1] >= 0.5)); src.append("squad1")
+    for q in fit2:
+        r = top_answer(sq2, q.question)
+        if r:
+            X.append(r[1]); y.append(int(not q.impossible and squad_scores(r[0], q.answers)[1] >= 0.5)); src.append("squad2")
+    from sklearn.linear_model import LogisticRegression
+    X, y = np.array(X), np.array(y)
+    lr = LogisticRegression(C=1.0, max_iter=1000).fit(X, y)
+    w, b = [round(float(v), 2) for v in lr.coef_[0]], round(float(lr.intercept_[0]), 2)
+    print(f"calibration on {len(y)} answers ({np.mean(y):.2f} right): weights {tuple(w)} bias {b}")
+
+    def conf(f):
+        return 1 / (1 + math.exp(-(b + sum(wi * fi for wi, fi in zip(w, f)))))
+
+    dev_rows = []
+    for q in dev:
+        r = top_answer(gold, q.question)
+        dev_rows.append((q, conf(r[1]) if r else 0.0))
+    chk = []
+    for q in test2:
+        r = top_answer(sq2, q.question)
+        chk.append((q, r[0] if r else None, conf(r[1]) if r else 0.0))
+    print(f"\n{'threshold':>9} {'dev unans declined':>19} {'dev ans wrongly declined':>25} {'SQuAD2.0 F1 (check half)':>25}")
+    for t in np.arange(0.05, 0.8, 0.05):
+        ua = [c < t for q, c in dev_rows if not q.answerable]
+        aa = [c < t for q, c in dev_rows if q.answerable]
+        f1 = [(100.0 if q.impossible else 0.0) if c < t else squad_scores(p, q.answers if not q.impossible else ())[1] * 100
+              for q, p, c in chk]
+        print(f"{t:>9.2f} {np.mean(ua):>19.2f} {np.mean(aa):>25.2f} {np.mean(f1):>25.1f}")
+    print(f"\nExtractSettings: {json.dumps(best)}\nAnswerSettings: reader_weights={tuple(w)}, reader_bias={b}")
+    print(f"({time.time() - t0:.0f}s)")
+
+
+if __name__ == "__main__":
+    main()
