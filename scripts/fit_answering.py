@@ -110,10 +110,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--every", type=int, default=6, help="SQuAD v1.1 held-out questions: every Nth")
     ap.add_argument("--quick", action="store_true", help="a small grid")
+    ap.add_argument("--limit", type=int, default=0, help="at most N questions per set (to try the script)")
+    ap.add_argument("--reader", type=Path, default=None, help="reader weights folder (default: qa/models)")
     args = ap.parse_args()
     t0 = time.time()
     emb = CachingEmbedder(SentenceTransformerEmbedder())
-    reader = CachingReader(Reader())
+    reader = CachingReader(Reader(args.reader) if args.reader else Reader())
     dev = load_questions([ROOT / "eval" / "questions.jsonl"], split="dev")
     gold = open_answerer(ROOT / "embeddings" / "index", embedder=emb, reader=reader, settings=NEVER_DECLINE)
     # build (or reuse) the SQuAD indexes through the benchmark itself, then answer on them directly
@@ -127,6 +129,8 @@ def main():
         memoise_search(a)
     s1 = squad_items("1.1", args.every, True)
     s2 = squad_items("2.0", 1, False)
+    if args.limit:
+        dev, s1, s2 = dev[:args.limit], s1[:args.limit], s2[:2 * args.limit]
     fit2, test2 = s2[0::2], s2[1::2]
     print(f"gold dev {len(dev)}, SQuAD v1.1 held-out {len(s1)}, SQuAD 2.0 fit {len(fit2)} / check {len(test2)}",
           flush=True)

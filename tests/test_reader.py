@@ -152,3 +152,18 @@ def test_the_bundled_weights_read_a_passage_they_never_saw():
                     ("What carried away the wheel?", "a flood")):
         best = max(r.read(q, [text]), key=lambda g: g.score)
         assert text[best.start:best.end] == want, (q, text[best.start:best.end])
+
+
+def test_the_card_says_the_reader_never_saw_the_held_out_articles():
+    from qa.reader import read_card
+    from qa.squad import held_out_titles, load_squad
+
+    card = read_card()
+    assert card is not None, "qa/models/ must hold the reader card"
+    v1 = load_squad("1.1")
+    held = held_out_titles()
+    assert len(held) == 16 and held <= set(v1.titles)
+    trained_on = [q for q in v1.questions if v1.titles[q.article] not in held]
+    assert card["training_data"]["questions"] == len(trained_on)
+    assert card["training_data"]["sha256"] == v1.sha256
+    assert card["held_out_gold_paragraph"]["articles"] == len(held)
