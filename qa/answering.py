@@ -117,7 +117,8 @@ class Answerer:
             return entity, entity
         windows = self.extractor.reader_windows(evidence, self.extractor.settings.reader_windows)
         guesses = self.reader.read(qa.text, [w.text for w in windows])
-        return self.extractor.group(self.extractor.reader_candidates(qa, evidence, windows, guesses)), entity
+        read = self.extractor.group(self.extractor.reader_candidates(qa, evidence, windows, guesses))
+        return self.extractor.corroborate(read, entity), entity
 
     def ask(self, question: str, k: int = DEFAULT_K, docs: Optional[Sequence[str]] = None) -> Answer:
         """Answer one question from the top-k passages (optionally only from the given documents).

@@ -50,6 +50,7 @@ class ExtractSettings:
     w_type_read: float = 0.3
     w_neighbour: float = 0.3
     reader_long: str = "span"  # description/reason questions: the reader's "span", or its whole "sentence"
+    w_corr: float = 0.0  # each further document whose entities state the reader's answer
 
 
 @dataclass
@@ -429,6 +430,21 @@ class Extractor:
             out.append(g)
         out.sort(key=lambda g: (-g.score, g.key))
         return out
+
+    def corroborate(self, reader_groups: list[Group], entity_groups: list[Group]) -> list[Group]:
+        """Reader groups re-ranked by agreement the reader did not read: each further document whose
+        own entity evidence states the same answer (same normalised key) adds `w_corr`. The reader
+        reads a few windows; the entity pass sees every retrieved sentence."""
+        if not self.settings.w_corr:
+            return reader_groups
+        by_key = {g.key: g for g in entity_groups}
+        for g in reader_groups:
+            other = by_key.get(g.key)
+            if other is not None:
+                extra = {c.doc_id for c in other.supporters()} - set(g.docs())
+                g.score += self.settings.w_corr * len(extra)
+        reader_groups.sort(key=lambda g: (-g.score, g.key))
+        return reader_groups
 
 
 def _trim_span(text: str, s: int, e: int) -> tuple[int, int]:

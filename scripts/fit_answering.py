@@ -111,6 +111,7 @@ def main():
     ap.add_argument("--every", type=int, default=6, help="SQuAD v1.1 held-out questions: every Nth")
     ap.add_argument("--quick", action="store_true", help="a small grid")
     ap.add_argument("--limit", type=int, default=0, help="at most N questions per set (to try the script)")
+    ap.add_argument("--grid", default="", help='the grid as JSON, e.g. \'{"w_read": [1, 2], "w_corr": [0, 0.5]}\'')
     ap.add_argument("--reader", type=Path, default=None, help="reader weights folder (default: qa/models)")
     args = ap.parse_args()
     t0 = time.time()
@@ -151,6 +152,8 @@ def main():
         "w_type_read": [0.0, 0.3] if args.quick else [0.0, 0.4],
         "reader_long": ["span", "sentence"],
     }
+    if args.grid:
+        grid = {k: v if isinstance(v, list) else [v] for k, v in json.loads(args.grid).items()}
     rows = []
     for vals in itertools.product(*grid.values()):
         es = dataclasses.replace(ExtractSettings(), **dict(zip(grid, vals)))

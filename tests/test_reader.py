@@ -167,3 +167,26 @@ def test_the_card_says_the_reader_never_saw_the_held_out_articles():
     assert card["training_data"]["questions"] == len(trained_on)
     assert card["training_data"]["sha256"] == v1.sha256
     assert card["held_out_gold_paragraph"]["articles"] == len(held)
+
+
+def test_entity_evidence_in_other_documents_reranks_the_readers_answers():
+    from types import SimpleNamespace
+
+    from qa.extract import Candidate, Extractor, Group
+
+    def cand(key, doc, score):
+        sent = SimpleNamespace(doc_id=doc)
+        return Candidate(key, 0, len(key), "PERSON", sent, 0.5, 0, score, key=key)
+
+    def reader_groups():  # fresh: corroborate re-scores in place
+        return [Group("saad aziz", [cand("saad aziz", "a", 5.0)], 5.0),
+                Group("hafiz saeed khan", [cand("hafiz saeed khan", "b", 4.8)], 4.8)]
+
+    entity = [Group("hafiz saeed khan", [cand("hafiz saeed khan", d, 4.0) for d in "abc"], 4.6),
+              Group("saad aziz", [cand("saad aziz", "a", 4.5)], 4.5)]
+    off = Extractor.corroborate(SimpleNamespace(settings=ExtractSettings(w_corr=0.0)), reader_groups(), entity)
+    assert [g.key for g in off] == ["saad aziz", "hafiz saeed khan"]
+    on = Extractor.corroborate(SimpleNamespace(settings=ExtractSettings(w_corr=0.2)), reader_groups(), entity)
+    # two further documents (a and c; b is the reader's own) state Hafiz Saeed Khan: 4.8 + 2 × 0.2 > 5.0
+    assert [g.key for g in on] == ["hafiz saeed khan", "saad aziz"]
+    assert on[0].score == pytest.approx(5.2)
