@@ -59,6 +59,14 @@ class AnswerSettings:
     # the same, over reader_confidence_features, for answers the neural reader chose
     reader_weights: tuple[float, ...] = (1.0, 1.0, -2.0, 0.5, 0.5, 1.0, 0.0)
     reader_bias: float = -1.0
+    reader_uncertain_threshold: float = 0.3
+    reader_answer_threshold: float = 0.5
+
+    def thresholds(self, reader: bool) -> tuple[float, float]:
+        """(decline below, answer at or above) for the calibration that scored the answer."""
+        if reader:
+            return self.reader_uncertain_threshold, self.reader_answer_threshold
+        return self.uncertain_threshold, self.answer_threshold
 
 
 def confidence_features(top, group, runner_up) -> tuple[float, ...]:
@@ -157,7 +165,9 @@ class Answerer:
         best = groups[0]
         top = best.best
         runner = groups[1] if len(groups) > 1 else None  # group keys are distinct: the next different answer
-        if "read" in top.features:
+        by_reader = "read" in top.features
+        decline_below, answer_from = self.settings.thresholds(by_reader)
+        if by_reader:
             feats = reader_confidence_features(top, best, runner)
             w, b = self.settings.reader_weights, self.settings.reader_bias
         else:
@@ -165,7 +175,7 @@ class Answerer:
             w, b = self.settings.weights, self.settings.bias
         z = b + sum(wi * f for wi, f in zip(w, feats))
         conf = 1.0 / (1.0 + math.exp(-z))
-        if conf < self.settings.uncertain_threshold:
+        if conf < decline_below:
             return Answer(question, "declined", None, conf, notes=(DECLINE_TEXT,), answer_type=qa.answer_type,
                           closest=closest, considered=len({h.passage.doc_id for h in hits}))
         # cite the documents that say it (a passing mention in an unrelated sentence is not a source)
@@ -188,7 +198,7 @@ class Answerer:
         considered = max(agreeing, len(credible))
         doc = self.index.documents[top.doc_id]
         as_of = doc.as_of if qa.time_sensitive else None
-        status = "answered" if conf >= self.settings.answer_threshold else "uncertain"
+        status = "answered" if conf >= answer_from else "uncertain"
         if status == "uncertain":
             notes.append("Low confidence: check the quoted source.")
         if as_of:

@@ -580,7 +580,10 @@ def evaluate(questions: Sequence[GoldQuestion], answerer, k: int = DEFAULT_K, pr
     evidence_norm = [(p.doc_id, normalize_match(p.text)) for p in index.evidence]
     norm_cache = {p.passage_id: t for p, (_, t) in zip(index.evidence, evidence_norm)}
     reader = SourceReader()
-    answerer.retriever.embed("warm-up")  # load the model before the clock starts (it loads lazily)
+    answerer.retriever.embed("warm-up")  # load the models before the clock starts (they load lazily)
+    span_reader = getattr(answerer, "reader", None)
+    if span_reader is not None:
+        span_reader.read("warm-up", ["warm-up"])
     results = []
     for q in tqdm(questions, desc="eval", unit="q", disable=not progress, file=sys.stderr, leave=False):
         t = time.perf_counter()
@@ -609,6 +612,7 @@ def evaluate(questions: Sequence[GoldQuestion], answerer, k: int = DEFAULT_K, pr
         "index": str(index.path),
         "build_id": index.manifest.get("build_id"),
         "model": index.manifest.get("model", {}).get("name"),
+        "reader": span_reader is not None,
         "k": k,
         "retrieve_k": RETRIEVE_K,
         **(meta or {}),

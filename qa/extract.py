@@ -20,6 +20,18 @@ _NUM_WORDS = {
     "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
     "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "dozen": 12,
 }
+_NUMBERISH = (r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|twenty|thirty|"
+               r"forty|fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?|millions?|billions?|dozens?|"
+               r"several|few|half|a quarter|once|twice)\b")
+# what a span must contain to be a number, money, percentage or date at all (the reader does not type its spans)
+_TYPE_GATES = {
+    "number": re.compile(_NUMBERISH, re.I),
+    "money": re.compile(_NUMBERISH, re.I),
+    "percent": re.compile(_NUMBERISH, re.I),
+    "date": re.compile(r"\d|\b(?:january|february|march|april|may|june|july|august|september|october|november|"
+                       r"december|spring|summer|autumn|fall|winter|century|decade|year|month|week|today|"
+                       r"yesterday|ago|early|late)\b", re.I),
+}
 _REASON_CUES = re.compile(
     r"\b(because|due to|owing to|as a result of|in order to|so as to|so that|since|given that|by asserting that|"
     r"asserting that|rooted in|motivated by|driven by|for the sake of|aimed at|to counter|to avoid|to prevent|"
@@ -51,6 +63,8 @@ class ExtractSettings:
     w_neighbour: float = 0.3
     reader_long: str = "span"  # description/reason questions: the reader's "span", or its whole "sentence"
     w_corr: float = 0.0  # each further document whose entities state the reader's answer
+    w_null: float = 0.0  # the reader's margin of the span over "no answer in this window"
+    w_gate: float = 0.0  # cost of a span with no digit, number word or date word for such a question
 
 
 @dataclass
@@ -360,7 +374,10 @@ class Extractor:
             label = next((lab for a, b, lab in sent.ents if a == s and b == e), "SPAN")
             tf = TYPE_LABELS.get(qa.answer_type, {}).get(label, 0.0) if qa.answer_type not in LONG_TYPES else 0.0
             read = g.score - g.null_score
-            score = base + st.w_read * g.score / 10.0 + st.w_type_read * tf - st.w_overlap * overlap
+            gate = _TYPE_GATES.get(qa.answer_type)
+            untyped = gate is not None and not gate.search(text)
+            score = (base + st.w_read * g.score / 10.0 + st.w_null * read / 10.0 + st.w_type_read * tf
+                     - st.w_overlap * overlap - st.w_gate * untyped)
             out.append(Candidate(text, s, e, label, sent, sim, ev.rank, score,
                                  features={**feats, "type": tf, "read": g.score, "read_null": read,
                                            "prox": 1.0, "overlap": overlap}))

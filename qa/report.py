@@ -87,11 +87,10 @@ def expected_calibration_error(bins: Sequence[dict[str, Any]]) -> Optional[float
     return sum(b["n"] / total * abs(b["accuracy"] - b["mean_conf"]) for b in bins if b["n"])
 
 
-def _thresholds() -> tuple[float, float]:
+def _thresholds(reader: bool) -> tuple[float, float]:
     from .answering import AnswerSettings
 
-    s = AnswerSettings()
-    return s.uncertain_threshold, s.answer_threshold
+    return AnswerSettings().thresholds(reader)
 
 
 # --------------------------------------------------------------------------- plots
@@ -130,7 +129,7 @@ def make_plots(result: dict[str, Any]) -> dict[str, bytes]:
 
     # accuracy / coverage against the threshold, and the coverage-accuracy curve
     curve = threshold_curve(results)
-    low, high = _thresholds()
+    low, high = _thresholds(bool(result.get("meta", {}).get("reader")))
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8))
     a1.plot(curve["threshold"], curve["accuracy"], label="accuracy of answers given")
     a1.plot(curve["threshold"], curve["coverage"], label="coverage (share answered)")

@@ -41,7 +41,8 @@ from qa.question import analyse_question  # noqa: E402
 from qa.reader import Reader  # noqa: E402
 from qa.squad import cache_root, held_out_titles, load_squad, run_squad, squad_scores  # noqa: E402
 
-NEVER_DECLINE = AnswerSettings(uncertain_threshold=-1.0, answer_threshold=-1.0)
+NEVER_DECLINE = AnswerSettings(uncertain_threshold=-1.0, answer_threshold=-1.0, reader_uncertain_threshold=-1.0,
+                               reader_answer_threshold=-1.0)
 
 
 class CachingReader:
@@ -109,6 +110,7 @@ def squad_items(version, every, held_only):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--every", type=int, default=6, help="SQuAD v1.1 held-out questions: every Nth")
+    ap.add_argument("--every2", type=int, default=1, help="SQuAD 2.0 half questions: every Nth")
     ap.add_argument("--quick", action="store_true", help="a small grid")
     ap.add_argument("--limit", type=int, default=0, help="at most N questions per set (to try the script)")
     ap.add_argument("--grid", default="", help='the grid as JSON, e.g. \'{"w_read": [1, 2], "w_corr": [0, 0.5]}\'')
@@ -129,7 +131,7 @@ def main():
     for a in (gold, sq1, sq2):
         memoise_search(a)
     s1 = squad_items("1.1", args.every, True)
-    s2 = squad_items("2.0", 1, False)
+    s2 = squad_items("2.0", args.every2, False)
     if args.limit:
         dev, s1, s2 = dev[:args.limit], s1[:args.limit], s2[:2 * args.limit]
     fit2, test2 = s2[0::2], s2[1::2]
