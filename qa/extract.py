@@ -61,7 +61,8 @@ class ExtractSettings:
     w_read: float = 1.0
     w_type_read: float = 0.3
     w_neighbour: float = 0.3
-    reader_long: str = "span"  # description/reason questions: the reader's "span", or its whole "sentence"
+    # description/reason questions: the reader's "span", the "clause" around it, or its whole "sentence"
+    reader_long: str = "span"
     w_corr: float = 0.0  # each further document whose entities state the reader's answer
     w_null: float = 0.0  # the reader's margin of the span over "no answer in this window"
     w_gate: float = 0.0  # cost of a span with no digit, number word or date word for such a question
@@ -345,6 +346,7 @@ class Extractor:
         out: list[Candidate] = []
         seen: set[tuple[str, int, int]] = set()
         whole = qa.answer_type in LONG_TYPES and st.reader_long == "sentence"
+        clause = qa.answer_type in LONG_TYPES and st.reader_long == "clause"
         for g in sorted(guesses, key=lambda g: -g.score):
             w = windows[g.window]
             doc_id = w.doc_id
@@ -356,6 +358,8 @@ class Extractor:
                 continue  # a span across sentences: no single sentence can be its quote
             if whole:
                 s, e = _trim_span(text, sent.start, sent.end)
+            elif clause:
+                s, e = _trim_span(text, *_clause(text, sent.start, sent.end, s, e))
             if e <= s or (doc_id, s, e) in seen:
                 continue
             seen.add((doc_id, s, e))
@@ -470,6 +474,20 @@ def _trim_span(text: str, s: int, e: int) -> tuple[int, int]:
     while e > s and text[e - 1].isspace():
         e -= 1
     return s, e
+
+
+_CLAUSE_BREAK = re.compile(r"[,;:()—–]|\s-\s")
+
+
+def _clause(text: str, lo: int, hi: int, s: int, e: int) -> tuple[int, int]:
+    """The clause of the sentence text[lo:hi] around the span [s, e): out to the nearest comma, semicolon,
+    colon, dash or bracket on each side (the span's own punctuation is kept)."""
+    left = [m.end() for m in _CLAUSE_BREAK.finditer(text, lo, s)]
+    right = next((m.start() for m in _CLAUSE_BREAK.finditer(text, e, hi)), hi)
+    s2 = left[-1] if left else lo
+    if right == hi and text[hi - 1:hi] in ".?!":
+        right = hi - 1
+    return s2, max(right, e)
 
 
 def _whole_words(text: str, s: int, e: int) -> tuple[int, int]:

@@ -206,3 +206,15 @@ def test_number_and_date_questions_gate_spans_without_a_number_or_date(answer_ty
     from qa.extract import _TYPE_GATES
 
     assert bool(_TYPE_GATES[answer_type].search(text)) is typed
+
+
+def test_the_clause_around_a_span_stops_at_punctuation_and_keeps_the_span():
+    from qa.extract import _clause
+
+    t = "In 2015, the group grew quickly because militants were disillusioned with their leaders; others left."
+    s = t.index("disillusioned")
+    s2, e2 = _clause(t, 0, len(t), s, s + len("disillusioned"))
+    assert t[s2:e2] == " the group grew quickly because militants were disillusioned with their leaders"
+    s = t.index("others")
+    assert t[slice(*_clause(t, 0, len(t), s, s + 6))] == " others left"
+    assert t[slice(*_clause(t, 0, len(t), 0, 2))] == "In 2015"
