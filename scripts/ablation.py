@@ -1,0 +1,93 @@
+"""What each part of the answer step contributes: the README's ablation table, measured.
+
+Every variant answers the gold set's answerable questions of one split (default: test) and SQuAD v1.1
+questions from the 16 articles the reader never saw (every Nth), with nothing declined, so the table
+measures the choice of answer and not abstention. Variants: the rule-based typed spans alone (no reader),
+the shipped settings, and the shipped settings with one part switched off at a time.
+
+    .venv/bin/python scripts/ablation.py [--split test] [--every 6] [--markdown]
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import statistics
+import time
+
+from fit_answering import NEVER_DECLINE, ROOT, CachingEmbedder, CachingReader, memoise_search, squad_items, top_answer
+
+from qa.embedding import SentenceTransformerEmbedder
+from qa.evaluation import contains_any, exact_match, load_questions, max_over
+from qa.extract import ExtractSettings
+from qa.pipeline import open_answerer
+from qa.reader import Reader
+from qa.squad import cache_root, run_squad, squad_scores
+
+
+def variants(shipped: ExtractSettings) -> list[tuple[str, bool, ExtractSettings]]:
+    """(name, uses the reader, settings): the shipped settings and each part removed in turn."""
+    out = [("rule-based typed spans, no reader", False, shipped),
+           ("**reader, shipped settings**", True, shipped)]
+    off = {"w_corr": "without entity corroboration from unread documents",
+           "w_null": "without the reader's no-answer margin",
+           "w_gate": "without the number/date gate",
+           "w_agree": "without agreement between read windows"}
+    for field, name in off.items():
+        if getattr(shipped, field):
+            out.append((name, True, dataclasses.replace(shipped, **{field: 0.0})))
+    if shipped.reader_long != "span":
+        out.append(("descriptions and reasons get the bare reader span", True,
+                    dataclasses.replace(shipped, reader_long="span")))
+    for long in ("clause", "sentence"):
+        if shipped.reader_long != long:
+            out.append((f"descriptions and reasons get the {long} around the span", True,
+                        dataclasses.replace(shipped, reader_long=long)))
+    out.append(("evidence sentence relevance ignored (reader logit only)", True,
+                dataclasses.replace(shipped, w_read=100.0)))
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--split", default="test", choices=("dev", "test"))
+    ap.add_argument("--every", type=int, default=6, help="SQuAD v1.1 held-out questions: every Nth")
+    ap.add_argument("--markdown", action="store_true")
+    args = ap.parse_args()
+    t0 = time.time()
+    emb = CachingEmbedder(SentenceTransformerEmbedder())
+    reader = CachingReader(Reader())
+    gold_qs = [q for q in load_questions([ROOT / "eval" / "questions.jsonl"], split=args.split) if q.answerable]
+    run_squad("1.1", None, "hybrid", embedder=emb, held_out=True, every=10_000, progress=False, log=lambda s: None)
+    squad = squad_items("1.1", args.every, True)
+    rows = []
+    for name, use_reader, es in variants(ExtractSettings()):
+        g = open_answerer(ROOT / "embeddings" / "index", embedder=emb, reader=reader if use_reader else None,
+                          settings=NEVER_DECLINE)
+        s = open_answerer(cache_root() / "squad-1.1" / "index", embedder=emb, reader=reader if use_reader else None,
+                          settings=NEVER_DECLINE, check_corpus=False)
+        for a in (g, s):
+            a.extractor.settings = es
+            memoise_search(a)
+        contains, em, words = [], [], []
+        for q in gold_qs:
+            r = top_answer(g, q.question)
+            text = r[0] if r else ""
+            contains.append(bool(r) and contains_any(text, q.answers))
+            em.append(max_over(exact_match, text, q.answers) if r else 0.0)
+            words.append(len(text.split()))
+        f1 = [squad_scores((top_answer(s, q.question) or ("",))[0] or None, q.answers)[1] for q in squad]
+        rows.append((name, sum(contains) / len(contains), sum(em) / len(em), statistics.median(words),
+                     100 * sum(f1) / len(f1)))
+        print(f"{name}: contains {rows[-1][1]:.3f} EM {rows[-1][2]:.3f} words {rows[-1][3]} "
+              f"SQuAD F1 {rows[-1][4]:.1f} ({time.time() - t0:.0f}s)", flush=True)
+    if args.markdown:
+        print(f"\n| variant | {args.split} contains | {args.split} EM | median words | SQuAD v1.1 held-out F1 |")
+        print("|---|---|---|---|---|")
+        for name, c, e, w, f in rows:
+            print(f"| {name} | {c:.3f} | {e:.3f} | {w:g} | {f:.1f} |")
+    print(f"({len(gold_qs)} answerable {args.split} questions, {len(squad)} SQuAD questions, "
+          f"{time.time() - t0:.0f}s)")
+
+
+if __name__ == "__main__":
+    main()
