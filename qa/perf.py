@@ -276,6 +276,8 @@ def step_ask(work: Path, reps: int) -> dict[str, Any]:
     embedder = _embedder()
     rss0 = _maxrss_mb()
     answerer = open_answerer(idx_dir, embedder)
+    # the same answer step without the span reader (QA_READER=off): what the reader costs, in the same run
+    rules = open_answerer(idx_dir, embedder, reader=False) if answerer.reader is not None else None
     pv = np.ascontiguousarray(answerer.index.passage_vectors(), dtype=np.float32)
     flat = faiss.IndexFlatIP(pv.shape[1])
     flat.add(pv)
@@ -288,17 +290,23 @@ def step_ask(work: Path, reps: int) -> dict[str, Any]:
     qs = _gold_questions()
     for q in qs[:10]:  # warm-up: model load, first-call allocations, BM25 and alias tables
         answerer.ask(q)
+        if rules is not None:
+            rules.ask(q)
         bare(q)
     rss_setup = _maxrss_mb()
-    asks, bares, retrieves = [], [], []
+    asks, bares, retrieves, rules_asks = [], [], [], []
     for r in range(reps):
         for i, q in enumerate(qs):
-            order = ("ask", "bare", "retrieve") if (i + r) % 2 == 0 else ("retrieve", "bare", "ask")
+            order = ("ask", "bare", "retrieve", "rules") if (i + r) % 2 == 0 else ("rules", "retrieve", "bare", "ask")
             for what in order:
                 t = time.perf_counter()
                 if what == "ask":
                     answerer.ask(q)
                     asks.append(time.perf_counter() - t)
+                elif what == "rules":
+                    if rules is not None:
+                        rules.ask(q)
+                        rules_asks.append(time.perf_counter() - t)
                 elif what == "retrieve":
                     # retrieval alone: embed + BM25 + dense + fusion + sentence scoring (issue #4's budget)
                     answerer.retriever.search(q, k=DEFAULT_K)
@@ -321,6 +329,9 @@ def step_ask(work: Path, reps: int) -> dict[str, Any]:
         "overhead_p50_ms": round(a["p50_ms"] - b["p50_ms"], 3),
         "retrieve": rt, "retrieve_ratio_p50": round(rt["p50_ms"] / b["p50_ms"], 3) if b["p50_ms"] else None,
         "retrieve_target": 1.3,
+        "reader": answerer.reader is not None,
+        **({"rules_only": _ms(rules_asks), "rules_only_ratio_p50": round(_ms(rules_asks)["p50_ms"] / b["p50_ms"], 3)}
+           if rules_asks and b["p50_ms"] else {}),
         "target": TARGETS["ask_p50_ratio"], "met": ratio <= TARGETS["ask_p50_ratio"], "torch_threads": threads,
         "memory_mb": {"before": round(rss0, 1), "after_warmup": round(rss_setup, 1), "peak": round(_maxrss_mb(), 1)},
     }
@@ -654,10 +665,14 @@ def format_table(res: dict[str, Any]) -> str:
         if "error" in a:
             lines.append(err("ask"))
         else:
-            lines.append(f"| warm `ask` latency p50{_noisy(a)} | {a['ask']['p50_ms']:.1f} ms | {a['bare']['p50_ms']:.1f} ms "
+            lines.append(f"| warm `ask` latency p50{_noisy(a)}{' (with the span reader)' if a.get('reader') else ''} | {a['ask']['p50_ms']:.1f} ms | {a['bare']['p50_ms']:.1f} ms "
                          f"(encode + IndexFlatIP) | {a['ratio_p50']:.2f}× | ≤ {a['target']}× {_yes(a['met'])} | {a['peak_rss_mb']:.0f} |")
             lines.append(f"| warm `ask` latency p95 | {a['ask']['p95_ms']:.1f} ms | {a['bare']['p95_ms']:.1f} ms | "
                          f"{a['ratio_p95']:.2f}× | | |")
+            if a.get("rules_only"):
+                lines.append(f"| warm `ask` p50 without the span reader (`QA_READER=off`) | {a['rules_only']['p50_ms']:.1f} ms | "
+                             f"{a['bare']['p50_ms']:.1f} ms | {a['rules_only_ratio_p50']:.2f}× | ≤ {a['target']}× "
+                             f"{_yes(a['rules_only_ratio_p50'] <= a['target'])} | |")
             if a.get("retrieve"):
                 rr = a["retrieve_ratio_p50"]
                 lines.append(f"| retrieval alone p50 (BM25 + dense + fusion + sentences) | {a['retrieve']['p50_ms']:.1f} ms | "

@@ -61,9 +61,9 @@ def main():
     squad = squad_items("1.1", args.every, True)
     rows = []
     for name, use_reader, es in variants(ExtractSettings()):
-        g = open_answerer(ROOT / "embeddings" / "index", embedder=emb, reader=reader if use_reader else None,
+        g = open_answerer(ROOT / "embeddings" / "index", embedder=emb, reader=reader if use_reader else False,
                           settings=NEVER_DECLINE)
-        s = open_answerer(cache_root() / "squad-1.1" / "index", embedder=emb, reader=reader if use_reader else None,
+        s = open_answerer(cache_root() / "squad-1.1" / "index", embedder=emb, reader=reader if use_reader else False,
                           settings=NEVER_DECLINE, check_corpus=False)
         for a in (g, s):
             a.extractor.settings = es
