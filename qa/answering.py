@@ -36,6 +36,9 @@ def clean_question(question: object) -> str:
     return q
 
 
+VALUE_TYPES = ("number", "date", "money", "percent")  # answers that sources can disagree on by value
+
+
 @dataclass(frozen=True)
 class AnswerSettings:
     """Abstention thresholds on the calibrated confidence, and the logistic calibration itself.
@@ -56,9 +59,11 @@ class AnswerSettings:
     # the dev split with the label "the answer contains a gold alias" (unanswerable questions count as 0)
     weights: tuple[float, ...] = (1.47, 1.66, -2.34, 0.42, 1.23, -1.03)
     bias: float = -0.3
-    # the same, over reader_confidence_features, for answers the neural reader chose
-    reader_weights: tuple[float, ...] = (1.0, 1.0, -2.0, 0.5, 0.5, 1.0, 0.0)
-    reader_bias: float = -1.0
+    # the same, over reader_confidence_features (sim, lex, missing, read/10, read-null/10, margin, agreement),
+    # for answers the span reader chose: fitted by scripts/fit_answering.py on 3,606 answers (gold dev, a
+    # SQuAD v1.1 held-out slice, half of the SQuAD 2.0 half), label "right" = contains a gold alias / F1 >= 0.5
+    reader_weights: tuple[float, ...] = (3.25, -0.12, -1.07, 1.75, 0.22, 0.75, 0.97)
+    reader_bias: float = -3.74
     reader_uncertain_threshold: float = 0.3
     reader_answer_threshold: float = 0.5
 
@@ -180,7 +185,7 @@ class Answerer:
                           closest=closest, considered=len({h.passage.doc_id for h in hits}))
         # cite the documents that say it (a passing mention in an unrelated sentence is not a source)
         supporters = best.supporters()
-        anchor = next((g for g in entity if g.key == best.key), None)  # the same answer among the entities
+        anchor = self._anchor(best, entity, qa.answer_type in VALUE_TYPES)
         if anchor is not None and anchor is not best:
             have = {c.doc_id for c in supporters}
             supporters += [c for c in anchor.supporters() if c.doc_id not in have]
@@ -188,7 +193,7 @@ class Answerer:
                                      for i, c in enumerate(supporters[: self.settings.max_citations])]
         notes: list[str] = []
         conflicts: list[Conflict] = []
-        if qa.answer_type in ("number", "date", "money", "percent"):
+        if qa.answer_type in VALUE_TYPES:
             conflicts = self._conflicts(anchor, entity, citations) if anchor is not None else []
             if conflicts:
                 notes.append("The sources disagree: " + "; ".join(
@@ -205,6 +210,19 @@ class Answerer:
             notes.append(f"As of {as_of} (the date of the source).")
         return Answer(question, status, top.text, conf, tuple(citations), tuple(notes), tuple(conflicts),
                       agreeing=agreeing, considered=considered, answer_type=qa.answer_type, as_of=as_of)
+
+    @staticmethod
+    def _anchor(best, entity, value: bool):
+        """The chosen answer among the entity groups: the one with the same key, else, for a number or
+        date question (a reader span such as "11 of the 12" or "at least 60"), the group of the first
+        entity inside the span."""
+        same = next((g for g in entity if g.key == best.key), None)
+        if same is not None or not value:
+            return same
+        top = best.best
+        inside = [(c.start, -c.end, g) for g in entity for c in g.members
+                  if c.doc_id == top.doc_id and top.start <= c.start and c.end <= top.end]
+        return min(inside, key=lambda t: t[:2])[2] if inside else None
 
     def _conflicts(self, best, groups, citations: list[Citation]) -> list[Conflict]:
         """Other values of a number or date that credible evidence in other documents states.

@@ -218,3 +218,20 @@ def test_the_clause_around_a_span_stops_at_punctuation_and_keeps_the_span():
     s = t.index("others")
     assert t[slice(*_clause(t, 0, len(t), s, s + 6))] == " others left"
     assert t[slice(*_clause(t, 0, len(t), 0, 2))] == "In 2015"
+
+
+def test_a_reader_span_around_a_number_is_anchored_on_the_first_number_inside_it():
+    from types import SimpleNamespace
+
+    from qa.extract import Candidate, Group
+
+    def cand(text, doc, start, score=4.0):
+        return Candidate(text, start, start + len(text), "CARDINAL", SimpleNamespace(doc_id=doc), 0.5, 0, score, key=text)
+
+    span = Group("11 of 12", [cand("11 of the 12", "a", 100)], 5.0)
+    eleven, twelve, nine = (Group("11", [cand("11", "a", 100)], 4.6), Group("12", [cand("12", "a", 110, 4.9)], 4.9),
+                            Group("9", [cand("nine", "b", 50)], 4.0))
+    entity = [twelve, eleven, nine]
+    assert Answerer._anchor(span, entity, value=True) is eleven  # the first inside, not the best-scored
+    assert Answerer._anchor(span, entity, value=False) is None  # names are anchored only by the same key
+    assert Answerer._anchor(Group("9", [cand("nine", "b", 50)], 4.0), entity, value=True) is nine
