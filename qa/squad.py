@@ -456,8 +456,18 @@ def format_result(r: dict[str, Any]) -> str:
 
 def run_squad_cli(args) -> int:
     quiet = getattr(args, "quiet", False)
+    kw = None
+    t = getattr(args, "decline_below", None)
+    if t is not None:
+        import dataclasses
+
+        from .answering import AnswerSettings
+
+        if not 0.0 <= t <= 1.0:
+            raise QAError(f"--decline-below must be between 0 and 1, not {t}")
+        kw = {"settings": dataclasses.replace(AnswerSettings(), uncertain_threshold=t, reader_uncertain_threshold=t)}
     r = run_squad(args.squad_version, args.limit, args.mode, json_out=args.json_out, progress=not quiet,
-                  held_out=getattr(args, "held_out", False), every=getattr(args, "every", 1),
+                  held_out=getattr(args, "held_out", False), every=getattr(args, "every", 1), answerer_kw=kw,
                   log=(lambda s: None) if quiet else (lambda s: print(s, file=sys.stderr)))
     print(format_result(r))
     if args.json_out:
