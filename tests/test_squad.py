@@ -161,3 +161,11 @@ def test_squad_2_limit_run_reports_has_and_no_answer(tmp_path, real_embedder):
     assert r["retrieval"]["hybrid"]["R@5"] > 0.5
     saved = json.loads((tmp_path / "v2.json").read_text(encoding="utf-8"))
     assert len(saved["predictions"]) == 120
+
+
+@pytest.mark.parametrize("t", ["3", "-0.1", "nan"])
+def test_a_decline_threshold_outside_0_to_1_is_refused_before_any_work(t, capsys):
+    from qa.cli import main
+
+    assert main(["bench", "squad", "--limit", "1", "--decline-below", t, "--quiet"]) == 2
+    assert "between 0 and 1" in capsys.readouterr().err
