@@ -55,6 +55,9 @@ class AnswerSettings:
     uncertain_threshold: float = 0.3
     max_citations: int = 5
     conflict_ratio: float = 0.8  # a rival value within this share of the best score is a credible conflict
+    # a weaker rival (down to this share) is one too when its sentence shares another value with the chosen
+    # one: the same frame ("of the 12 members", "in May 2015") stated with a different number
+    framed_conflict_ratio: float = 0.65
     # logistic regression over confidence_features (sim, lex, missing, type, margin, agreement), fitted on
     # the dev split with the label "the answer contains a gold alias" (unanswerable questions count as 0)
     weights: tuple[float, ...] = (1.47, 1.66, -2.34, 0.42, 1.23, -1.03)
@@ -231,8 +234,10 @@ class Answerer:
         """Other values of a number or date that credible evidence in other documents states.
 
         A rival counts when it comes from a document that does not state the chosen value, scores within
-        `conflict_ratio` of it, and its sentence does not also contain the chosen value (nor the chosen
-        sentence the rival's): two sources giving different values for the same thing.
+        `conflict_ratio` of it (or within `framed_conflict_ratio` when its sentence and the chosen one also
+        share some other number or date: the same frame), and its sentence does not also contain the
+        chosen value (nor the chosen sentence the rival's): two sources giving different values for the
+        same thing.
         """
         best_c = best.best
         best_val = number_value(best_c.text)
@@ -247,13 +252,17 @@ class Answerer:
         options = [gc for lst in per_doc.values() for gc in sorted(lst, key=lambda gc: -gc[1].score)[:2]]
         rivals = []
         for g, c in sorted(options, key=lambda gc: -gc[1].score):
-            if c.score < self.settings.conflict_ratio * best_c.score or any(r[1].doc_id == c.doc_id for r in rivals):
+            if c.score < self.settings.framed_conflict_ratio * best_c.score or any(r[1].doc_id == c.doc_id for r in rivals):
                 continue
             v = number_value(c.text)
             if v is None or best_val is None or v == best_val or any(number_value(r[1].text) == v for r in rivals):
                 continue
-            if g.key in best_sentence_keys or best.key in self._value_keys(c.sentence):
+            rival_keys = self._value_keys(c.sentence)
+            if g.key in best_sentence_keys or best.key in rival_keys:
                 continue
+            if c.score < self.settings.conflict_ratio * best_c.score and \
+                    not (rival_keys & best_sentence_keys) - {g.key, best.key}:
+                continue  # a weaker rival needs a shared frame
             if (v >= 1900) != (best_val >= 1900):
                 continue  # a year against a count is two different questions, not a disagreement
             rivals.append((g, c))
