@@ -32,7 +32,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import numpy as np  # noqa: E402
 
-from qa.answering import AnswerSettings, clean_question, reader_confidence_features  # noqa: E402
+from qa.answering import AnswerSettings, clean_question  # noqa: E402
 from qa.embedding import SentenceTransformerEmbedder  # noqa: E402
 from qa.evaluation import contains_any, evaluate, load_questions  # noqa: E402
 from qa.extract import ExtractSettings  # noqa: E402
@@ -92,12 +92,10 @@ def top_answer(answerer, question):
     q = clean_question(question)
     hits = answerer.retriever.search(q, k=8)
     qa = analyse_question(q)
-    groups = answerer.groups(qa, hits)[0]
+    groups, entity = answerer.groups(qa, hits)
     if not groups:
         return None
-    best = groups[0]
-    runner = groups[1] if len(groups) > 1 else None
-    return best.best.text, reader_confidence_features(best.best, best, runner)
+    return groups[0].best.text, answerer.judge(qa, groups, entity)[2]
 
 
 def squad_items(version, every, held_only):
