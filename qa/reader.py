@@ -79,6 +79,10 @@ class Reader:
         self._model = None
         self._tok = None
         self._lock = threading.Lock()
+        # A fast tokenizer is one Rust object whose padding/truncation settings each call sets: two threads
+        # tokenizing at once (one with padding, one without) can leave a batch unpadded. The model itself
+        # runs unlocked: torch inference is thread-safe and the forward pass is where the time goes.
+        self._tok_lock = threading.Lock()
         self.calls = 0
 
     def _load(self):
@@ -129,14 +133,16 @@ class Reader:
         if not windows:
             return []
         model, tok, torch = self.model, self.tokenizer, self._torch
-        self.calls += 1
-        q = tok.convert_tokens_to_string(tok.tokenize(question)[:MAX_QUESTION_TOKENS])
-        enc = tok([q] * len(windows), list(windows), truncation="only_second", max_length=MAX_LEN,
-                  padding=True, return_offsets_mapping=True, return_tensors="pt")
+        with self._tok_lock:
+            self.calls += 1
+            q = tok.convert_tokens_to_string(tok.tokenize(question)[:MAX_QUESTION_TOKENS])
+            enc = tok([q] * len(windows), list(windows), truncation="only_second", max_length=MAX_LEN,
+                      padding=True, return_offsets_mapping=True, return_tensors="pt")
+            sequence_ids = [enc.sequence_ids(i) for i in range(len(windows))]
         offsets = enc.pop("offset_mapping").numpy()
         with torch.inference_mode():
             s, e = model(**enc)
-        return decode_spans(s.numpy(), e.numpy(), offsets, [enc.sequence_ids(i) for i in range(len(windows))], top)
+        return decode_spans(s.numpy(), e.numpy(), offsets, sequence_ids, top)
 
 
 def decode_spans(start_logits: np.ndarray, end_logits: np.ndarray, offsets: np.ndarray,

@@ -158,6 +158,44 @@ def test_the_bundled_weights_read_a_passage_they_never_saw():
         assert squad_scores(got, [want])[1] >= 0.75, (q, got)
 
 
+@pytest.mark.model
+def test_one_reader_shared_by_many_threads_reads_as_one_thread_does():
+    """The app answers several questions at once with one Reader: batches of different sizes and
+    lengths tokenized at the same time must each come out padded and read exactly as alone."""
+    import threading
+
+    from qa.reader import Reader
+
+    r = Reader()
+    text = ("The Varne water mill was rebuilt in 1880 by the miller Petra Lind after a flood carried away the "
+            "wheel. Its new wheel, cast in iron at a foundry in Oslo, turned until 1954. ")
+    jobs = [(q, [text * (1 + (i + w) % 3) for w in range(1 + i % 4)]) for i, q in enumerate(
+        ["Who rebuilt the mill?", "When was the mill rebuilt?", "What carried away the wheel?",
+         "Where was the new wheel cast?", "Until when did the wheel turn?", "What was the wheel made of?"])]
+    alone = [r.read(q, w) for q, w in jobs]
+    errors, differ = [], []
+    barrier = threading.Barrier(16)
+
+    def worker(i):
+        try:
+            barrier.wait(timeout=30)
+            for k in range(12):
+                j = (i + k) % len(jobs)
+                got = r.read(*jobs[j])
+                if [(g.window, g.start, g.end) for g in got] != [(g.window, g.start, g.end) for g in alone[j]]:
+                    differ.append((i, j))
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(f"{e.__class__.__name__}: {e}")
+
+    ts = [threading.Thread(target=worker, args=(i,)) for i in range(16)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(timeout=300)
+    assert not errors, errors[:3]
+    assert not differ, differ[:5]
+
+
 def test_the_card_says_the_reader_never_saw_the_held_out_articles():
     from qa.reader import read_card
     from qa.squad import held_out_titles, load_squad
