@@ -74,6 +74,11 @@ class AnswerSettings:
     reader_uncertain_threshold: float = 0.15
     reader_answer_threshold: float = 0.5  # at or above: answered; between: "uncertain" with a caveat
 
+    def confidence(self, features: Sequence[float], reader: bool) -> float:
+        """The calibrated probability that the answer is right, by the calibration for its path."""
+        w, b = (self.reader_weights, self.reader_bias) if reader else (self.weights, self.bias)
+        return 1.0 / (1.0 + math.exp(-(b + sum(wi * f for wi, f in zip(w, features)))))
+
     def thresholds(self, reader: bool) -> tuple[float, float]:
         """(decline below, answer at or above) for the calibration that scored the answer."""
         if reader:
@@ -180,10 +185,7 @@ class Answerer:
         top = best.best
         supporters, anchor, feats, by_reader = self.judge(qa, groups, entity)
         decline_below, answer_from = self.settings.thresholds(by_reader)
-        w, b = (self.settings.reader_weights, self.settings.reader_bias) if by_reader else \
-            (self.settings.weights, self.settings.bias)
-        z = b + sum(wi * f for wi, f in zip(w, feats))
-        conf = 1.0 / (1.0 + math.exp(-z))
+        conf = self.settings.confidence(feats, by_reader)
         if conf < decline_below:
             return Answer(question, "declined", None, conf, notes=(DECLINE_TEXT,), answer_type=qa.answer_type,
                           closest=closest, considered=len({h.passage.doc_id for h in hits}))
