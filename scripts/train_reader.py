@@ -8,6 +8,12 @@ float16 weights plus a card (data, settings, scores, time) to qa/models/.
     .venv/bin/python scripts/train_reader.py [--epochs 2] [--lr 8e-5] [--out qa/models]
 
 About 0.1 s per training window on 2 CPU cores; the default run takes ~35 minutes.
+
+`--negatives N` adds, per training question, up to N "no answer here" windows of about three sentences
+(the shape the pipeline reads): the sentences of the question's own paragraph and of the other
+paragraphs of its article that share the most words with the question but do not hold the answer. They
+teach the [CLS] ("no answer") score what retrieval's near misses look like, which the calibration reads.
+`--init DIR` continues from weights already trained (e.g. the shipped ones) instead of the bare encoder.
 """
 from __future__ import annotations
 
@@ -18,6 +24,7 @@ import json
 import math
 import os
 import random
+import re
 import sys
 import time
 from pathlib import Path
@@ -67,6 +74,59 @@ def features(tok, items, train: bool):
         feats.append({"ids": enc["input_ids"][i], "tt": enc["token_type_ids"][i], "src": src,
                       "s": s_lab, "e": e_lab, "offs": offs, "seq": seq})
     return feats
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+_STOP = set("the a an of in on at to for by with from and or is was were are be been what which who whom whose "
+            "when where why how did does do that this these those its it as his her their there than into about "
+            "after before during many much".split())
+
+
+def _words(text):
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 2}
+
+
+def negative_windows(tok, items, paragraphs, per_question, rng):
+    """Per question, up to `per_question` windows (a sentence and its neighbours) from its article that
+    hold no gold answer, most question words first: one from its own paragraph when it has one."""
+    from qa.chunking import sentence_spans
+
+    sents_of = {}
+    out = []
+    for it in items:
+        cands = []
+        for ctx in paragraphs[it["article"]]:
+            if ctx not in sents_of:
+                sents_of[ctx] = sentence_spans(ctx)
+            spans = sents_of[ctx]
+            for j in range(len(spans)):
+                lo, hi = spans[max(0, j - 1)][0], spans[min(len(spans) - 1, j + 1)][1]
+                win = ctx[lo:hi]
+                if any(g and g.lower() in win.lower() for g in it["golds"]):
+                    continue
+                own = ctx == it["context"]
+                cands.append((len(_words(win) & it["qwords"]) + (0.5 if own else 0.0), rng.random(), own, win))
+        cands.sort(reverse=True)
+        picked, own_taken = [], False
+        for c in cands:  # the best window of its own paragraph first, then the best of the article
+            if c[2] and not own_taken:
+                picked.insert(0, c[3])
+                own_taken = True
+        picked += [c[3] for c in cands if c[3] not in picked]
+        for win in picked[:per_question]:
+            out.append({"question": it["question"], "context": win})
+    feats = features(tok, out, train=False)  # labels stay 0: [CLS], "no answer here"
+    for f in feats:
+        f["s"] = f["e"] = 0
+    return feats
+
+
+def _init_card(folder):
+    """What the starting weights were: the bundled encoder, or the card of the reader continued from."""
+    if folder is None:
+        return "the bundled encoder"
+    card = json.loads((folder / READER_CARD).read_text(encoding="utf-8"))
+    return {k: card.get(k) for k in ("training_data", "settings", "held_out_gold_paragraph", "train_seconds")}
 
 
 def batches(feats, size, shuffle, rng):
@@ -123,6 +183,9 @@ def main():
     ap.add_argument("--eval-every", type=int, default=3, help="evaluate on every Nth held-out question")
     ap.add_argument("--limit", type=int, default=0, help="train on the first N questions only (smoke test)")
     ap.add_argument("--out", type=Path, default=ROOT / "qa" / "models")
+    ap.add_argument("--negatives", type=int, default=0, help="no-answer windows per training question")
+    ap.add_argument("--positives", type=float, default=1.0, help="share of the answer windows to train on")
+    ap.add_argument("--init", type=Path, default=None, help="start from the weights in this folder")
     args = ap.parse_args()
     t0 = time.time()
     rng = random.Random(args.seed)
@@ -132,12 +195,15 @@ def main():
     v2, _ = load("squad-v2.0-dev-half.json.gz")
     held = {a["title"] for a in v2["data"]}
     train, test = [], []
+    paragraphs = {}
     for art in v1["data"]:
+        paragraphs[art["title"]] = [p["context"] for p in art["paragraphs"]]
         for par in art["paragraphs"]:
             for qa in par["qas"]:
                 a = qa["answers"][0]
                 it = {"question": qa["question"], "context": par["context"], "answer": a["text"],
-                      "answer_start": a["answer_start"], "golds": [x["text"] for x in qa["answers"]]}
+                      "answer_start": a["answer_start"], "golds": [x["text"] for x in qa["answers"]],
+                      "article": art["title"], "qwords": _words(qa["question"])}
                 (test if art["title"] in held else train).append(it)
     test = test[::args.eval_every]
     if args.limit:
@@ -150,8 +216,17 @@ def main():
     from transformers import AutoTokenizer
     tok = AutoTokenizer.from_pretrained(str(mdir))
     model = build_model(mdir)
+    if args.init:
+        from safetensors.torch import load_file
+        model.load_state_dict({k: v.float() for k, v in load_file(str(args.init / READER_WEIGHTS)).items()},
+                              strict=False)
     model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
     feats = features(tok, train, train=True)
+    n_pos = len(feats)
+    if args.positives < 1.0:
+        feats = rng.sample(feats, int(args.positives * len(feats)))
+    negs = negative_windows(tok, train, paragraphs, args.negatives, rng) if args.negatives else []
+    feats += negs
     steps = math.ceil(len(feats) / args.batch) * args.epochs
     print(f"{len(feats)} windows, {steps:.0f} steps", flush=True)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -196,8 +271,12 @@ def main():
         "training_data": {"file": "eval/benchmarks/squad-v1.1-dev.json.gz", "sha256": v1_sha,
                           "licence": "CC BY-SA 4.0 (SQuAD, Rajpurkar et al.)",
                           "articles": "the 32 v1.1 dev articles not in squad-v2.0-dev-half.json.gz",
-                          "questions": len(train), "windows": len(feats)},
+                          "questions": len(train), "windows": len(feats),
+                          "answer_windows": len(feats) - len(negs), "of_answer_windows": n_pos,
+                          "no_answer_windows": len(negs)},
         "settings": {"epochs": args.epochs, "lr": args.lr, "batch": args.batch, "seed": args.seed,
+                     "negatives_per_question": args.negatives,
+                     "initialised_from": _init_card(args.init),
                      "max_len": MAX_LEN, "stride": STRIDE, "frozen": "word embeddings", "dtype": "float16"},
         "held_out_gold_paragraph": {"articles": len(held), "questions": len(test), "every": args.eval_every,
                                     "em": round(em, 1), "f1": round(f1, 1)},
