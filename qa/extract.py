@@ -360,6 +360,7 @@ class Extractor:
             sent = next((sents[r] for r in w.rows if sents[r].start <= s and e <= sents[r].end), None)
             if sent is None:
                 continue  # a span across sentences: no single sentence can be its quote
+            s, e = _whole_entity(qa.answer_type, text, s, e, sent.ents)
             if whole:
                 s, e = _trim_span(text, sent.start, sent.end)
             elif clause:
@@ -470,6 +471,19 @@ class Extractor:
                 g.score += self.settings.w_corr * len(extra)
         reader_groups.sort(key=lambda g: (-g.score, g.key))
         return reader_groups
+
+
+_BARE_DAY = re.compile(r"\d{1,2}")
+
+
+def _whole_entity(answer_type: str, text: str, s: int, e: int, ents) -> tuple[int, int]:
+    """A date question's span that is a bare day number inside a date ("2" of "December 2") grows to
+    the whole date: the day alone answers nothing."""
+    if answer_type == "date" and _BARE_DAY.fullmatch(text[s:e]):
+        for a, b, lab in ents:
+            if lab == "DATE" and a <= s and e <= b and (a, b) != (s, e):
+                return a, b
+    return s, e
 
 
 def _trim_span(text: str, s: int, e: int) -> tuple[int, int]:

@@ -273,3 +273,16 @@ def test_a_reader_span_around_a_number_is_anchored_on_the_first_number_inside_it
     assert Answerer._anchor(span, entity, value=True) is eleven  # the first inside, not the best-scored
     assert Answerer._anchor(span, entity, value=False) is None  # names are anchored only by the same key
     assert Answerer._anchor(Group("9", [cand("nine", "b", 50)], 4.0), entity, value=True) is nine
+
+
+@pytest.mark.parametrize("answer_type,span,want", [
+    ("date", (12, 13), (3, 13)),  # "2" of "December 2" grows to the date
+    ("date", (3, 13), (3, 13)),
+    ("number", (12, 13), (12, 13)),  # a number question keeps the bare number
+    ("date", (15, 17), (15, 17)),  # a number outside any date stays
+])
+def test_a_bare_day_inside_a_date_grows_to_the_whole_date(answer_type, span, want):
+    from qa.extract import _whole_entity
+
+    text = "on December 2, 12 gunmen"
+    assert _whole_entity(answer_type, text, *span, [(3, 13, "DATE"), (15, 17, "CARDINAL")]) == want
