@@ -31,7 +31,8 @@ def variants(shipped: ExtractSettings) -> list[tuple[str, bool, ExtractSettings]
     off = {"w_corr": "without entity corroboration from unread documents",
            "w_null": "without the reader's no-answer margin",
            "w_gate": "without the number/date gate",
-           "w_agree": "without agreement between read windows"}
+           "w_agree": "without agreement between read windows",
+           "corr_min_type": "corroboration by entity evidence of any kind (no type filter)"}
     for field, name in off.items():
         if getattr(shipped, field):
             out.append((name, True, dataclasses.replace(shipped, **{field: 0.0})))

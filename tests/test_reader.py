@@ -232,6 +232,15 @@ def test_entity_evidence_in_other_documents_reranks_the_readers_answers():
     # two further documents (a and c; b is the reader's own) state Hafiz Saeed Khan: 4.8 + 2 × 0.2 > 5.0
     assert [g.key for g in on] == ["hafiz saeed khan", "saad aziz"]
     assert on[0].score == pytest.approx(5.2)
+    # entity evidence of a kind that does not fit the question (a date's "2" from "the two countries")
+    # corroborates nothing
+    for g in entity:
+        for c in g.members:
+            c.features["type"] = 0.3
+    typed = Extractor.corroborate(SimpleNamespace(settings=ExtractSettings(w_corr=0.2, corr_min_type=0.5)),
+                                  reader_groups(), entity)
+    assert [g.key for g in typed] == ["saad aziz", "hafiz saeed khan"]
+    assert typed[1].score == pytest.approx(4.8)
 
 
 @pytest.mark.parametrize("answer_type,text,typed", [
