@@ -32,7 +32,7 @@ def variants(shipped: ExtractSettings) -> list[tuple[str, bool, ExtractSettings]
            "w_null": "without the reader's no-answer margin",
            "w_gate": "without the number/date gate",
            "w_agree": "without agreement between read windows",
-           "corr_min_type": "corroboration by entity evidence of any kind (no type filter)"}
+           "corr_min_type": "corroboration by entity evidence of any kind (no `corr_min_type` filter)"}
     for field, name in off.items():
         if getattr(shipped, field):
             out.append((name, True, dataclasses.replace(shipped, **{field: 0.0})))

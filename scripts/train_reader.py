@@ -11,7 +11,8 @@ About 0.1 s per training window on 2 CPU cores; the default run takes ~35 minute
 
 `--negatives N` adds, per training question, up to N "no answer here" windows of about three sentences
 (the shape the pipeline reads): the sentences of the question's own paragraph and of the other
-paragraphs of its article that share the most words with the question but do not hold the answer. They
+paragraphs of its article that share the most word stems (qa.lexical) with the question but do not hold
+the answer. They
 teach the [CLS] ("no answer") score what retrieval's near misses look like, which the calibration reads.
 `--init DIR` continues from weights already trained (e.g. the shipped ones) instead of the bare encoder.
 """
@@ -24,7 +25,6 @@ import json
 import math
 import os
 import random
-import re
 import sys
 import time
 from pathlib import Path
@@ -39,6 +39,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from qa.embedding import bundled_model_dir  # noqa: E402
+from qa import lexical  # noqa: E402
 from qa.reader import (MAX_LEN, MAX_QUESTION_TOKENS, READER_CARD, READER_WEIGHTS, build_model,  # noqa: E402
                        decode_spans, trainable_state)
 from qa.squad import squad_scores  # noqa: E402
@@ -76,16 +77,6 @@ def features(tok, items, train: bool):
     return feats
 
 
-_WORD = re.compile(r"[a-z0-9]+")
-_STOP = set("the a an of in on at to for by with from and or is was were are be been what which who whom whose "
-            "when where why how did does do that this these those its it as his her their there than into about "
-            "after before during many much".split())
-
-
-def _words(text):
-    return {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 2}
-
-
 def negative_windows(tok, items, paragraphs, per_question, rng):
     """Per question, up to `per_question` windows (a sentence and its neighbours) from its article that
     hold no gold answer, most question words first: one from its own paragraph when it has one."""
@@ -105,14 +96,12 @@ def negative_windows(tok, items, paragraphs, per_question, rng):
                 if any(g and g.lower() in win.lower() for g in it["golds"]):
                     continue
                 own = ctx == it["context"]
-                cands.append((len(_words(win) & it["qwords"]) + (0.5 if own else 0.0), rng.random(), own, win))
+                shared = len(set(lexical.tokenize(win)) & it["qwords"])
+                cands.append((shared + (0.5 if own else 0.0), rng.random(), own, win))
         cands.sort(reverse=True)
-        picked, own_taken = [], False
-        for c in cands:  # the best window of its own paragraph first, then the best of the article
-            if c[2] and not own_taken:
-                picked.insert(0, c[3])
-                own_taken = True
-        picked += [c[3] for c in cands if c[3] not in picked]
+        # the best window of its own paragraph first, then the best of the article
+        own = next((win for _, _, is_own, win in cands if is_own), None)
+        picked = ([own] if own else []) + [win for _, _, _, win in cands if win != own]
         for win in picked[:per_question]:
             out.append({"question": it["question"], "context": win})
     feats = features(tok, out, train=False)  # labels stay 0: [CLS], "no answer here"
@@ -203,7 +192,7 @@ def main():
                 a = qa["answers"][0]
                 it = {"question": qa["question"], "context": par["context"], "answer": a["text"],
                       "answer_start": a["answer_start"], "golds": [x["text"] for x in qa["answers"]],
-                      "article": art["title"], "qwords": _words(qa["question"])}
+                      "article": art["title"], "qwords": set(lexical.tokenize(qa["question"]))}
                 (test if art["title"] in held else train).append(it)
     test = test[::args.eval_every]
     if args.limit:
