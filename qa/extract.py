@@ -49,6 +49,9 @@ class ExtractSettings:
     w_lex: float = 2.9  # IDF-weighted share of the question's terms found in the sentence
     w_prox: float = 0.5  # closeness of the span to the question's terms inside the sentence
     w_overlap: float = 0.62  # penalty for repeating the question's own words
+    # ... and for a question word that is part of a longer proper name in the span ("Pakistan" in
+    # "Tehreek-e-Taliban Pakistan" for "... network operating in Pakistan?"): a name is not a repetition
+    w_overlap_name: float = 0.0
     w_head: float = 0.23  # the span names or counts the question's head noun ("nine Pakistanis")
     w_rank: float = 0.19  # rank of the passage
     w_agree: float = 0.3  # each further document giving the same answer
@@ -186,6 +189,30 @@ def _tokens(text: str, offset: int = 0) -> list[tuple[int, int, str]]:
     return [(m.start() + offset, m.end() + offset, _stem(m.group())) for m in _WORD.finditer(text)]
 
 
+def question_overlap(text: str, q_stems: set[str], empty: float) -> tuple[float, float]:
+    """(share of the span's content words that repeat the question, share that do so only as part of a
+    longer proper name): a capitalised question word in a run of capitalised words that holds a word the
+    question does not have ("Pakistan" in "Tehreek-e-Taliban Pakistan") names something else."""
+    words = [(m.group(), _stem(m.group())) for m in _WORD.finditer(text)]
+    content = [i for i, (_, t) in enumerate(words) if t]
+    if not content:
+        return empty, 0.0
+    runs: list[list[int]] = []
+    for i, (w, _) in enumerate(words):
+        if w[0].isupper():
+            if runs and runs[-1][-1] == i - 1:
+                runs[-1].append(i)
+            else:
+                runs.append([i])
+    in_name = set()
+    for run in runs:
+        if len(run) > 1 and any(words[i][1] and words[i][1] not in q_stems for i in run):
+            in_name.update(run)
+    rep = [i for i in content if words[i][1] in q_stems]
+    named = sum(1 for i in rep if i in in_name)
+    return len(rep) / len(content), named / len(content)
+
+
 def number_value(text: str) -> Optional[float]:
     """The number a span states ('forty-two' -> 42, '11' -> 11, '2,000–3,000' -> 2000), or None."""
     t = text.lower().replace(",", "")
@@ -201,17 +228,24 @@ def number_value(text: str) -> Optional[float]:
     return float(total) if seen else None
 
 
+_NAME_GLOSS = re.compile(r"^(?:the\s+)?(.+?)\s*\(([^()]+)\)?$", re.I)
+
+
 def normalise(text: str, aliases: Optional[AliasTable] = None) -> str:
     """Grouping key: case, punctuation, articles, spelled-out numbers and alias spellings folded."""
     t = text.strip()
     if aliases is not None:
-        t = aliases.canonical(t)
+        # "Tehreek-e-Taliban Pakistan (TTP)": a name followed by another name of it is that name once
+        m = _NAME_GLOSS.match(t)
+        if m and aliases.canonical(m.group(1)).lower() == aliases.canonical(m.group(2)).lower():
+            t = m.group(1)
+        t = aliases.canonical(re.sub(r"^(?:the|a|an)\s+", "", t, flags=re.I))
     v = number_value(t)
     words = [w for w in re.findall(r"\w+", t.lower()) if w not in ("the", "a", "an")]
     if v is not None and all(w in _NUM_WORDS or w.isdigit() for w in words):
         return f"#{v:g}"
     if aliases is not None:
-        words = [aliases.canonical(w).lower() for w in words]
+        words = [x for w in words for x in re.findall(r"\w+", aliases.canonical(w).lower())]
     return " ".join(words)
 
 
@@ -309,7 +343,7 @@ class Extractor:
                 span_text = self.index.documents[sent.doc_id].text[s:e]
                 span_toks = [t for a, b, t in toks if a >= s and b <= e]
                 content = [t for t in span_toks if t]
-                overlap = (sum(1 for t in content if t in q_stems) / len(content)) if content else 0.0
+                overlap, named = question_overlap(span_text, q_stems, 0.0)
                 if content and overlap >= 0.99:
                     continue  # only repeats the question ("Who led Wilayat Khorasan?" -> "Wilayat Khorasan")
                 if len(span_text.split()) > st.max_answer_words:
@@ -327,8 +361,8 @@ class Extractor:
                     if head_stem in after or head_stem in inside:
                         head = 1.0
                 spec = (sum(min(lexical.idf(self.index, t), 5.0) for t in content) / (5.0 * len(content))) if content else 0.6
-                score = (base + st.w_type * tf + st.w_prox * prox - st.w_overlap * overlap + st.w_head * head
-                         + st.w_spec * spec)
+                score = (base + st.w_type * tf + st.w_prox * prox - st.w_overlap * (overlap - named)
+                         - st.w_overlap_name * named + st.w_head * head + st.w_spec * spec)
                 out.append(Candidate(span_text, s, e, label, sent, ss.score, rank, score,
                                      features={**feats, "type": tf, "prox": prox, "overlap": overlap, "head": head, "spec": spec}))
         for c in out:
@@ -386,8 +420,7 @@ class Extractor:
                 base = ev.base - st.w_neighbour
             feats, sim = ev.feats, ev.scored.score
             text = text[s:e]
-            content = [t for _, _, t in _tokens(text) if t]
-            overlap = (sum(1 for t in content if t in ev.q_stems) / len(content)) if content else 1.0
+            overlap, named = question_overlap(text, ev.q_stems, 1.0)
             if overlap >= 0.99:
                 continue
             label = next((lab for a, b, lab in sent.ents if a == s and b == e), "SPAN")
@@ -396,7 +429,7 @@ class Extractor:
             gate = _TYPE_GATES.get(qa.answer_type)
             untyped = gate is not None and not gate.search(text)
             score = (base + st.w_read * g.score / 10.0 + st.w_null * read / 10.0 + st.w_type_read * tf
-                     - st.w_overlap * overlap - st.w_gate * untyped)
+                     - st.w_overlap * (overlap - named) - st.w_overlap_name * named - st.w_gate * untyped)
             out.append(Candidate(text, s, e, label, sent, sim, ev.rank, score,
                                  features={**feats, "type": tf, "read": g.score, "read_null": read,
                                            "prox": 1.0, "overlap": overlap}))

@@ -7,7 +7,8 @@ import pytest
 
 from qa.aliases import AliasTable
 from qa.cli import _print_answer
-from qa.extract import normalise, number_value
+from qa.answering import make_citation
+from qa.extract import normalise, number_value, question_overlap
 from qa.question import analyse_question
 from qa.types import Answer, Citation, Conflict
 
@@ -54,6 +55,38 @@ def test_normalisation_groups_spellings_numbers_and_aliases():
     assert normalise("twelve", aliases) == normalise("12", aliases)
     assert normalise("ISKP", aliases) == normalise("IS-K", aliases)
     assert normalise("the Afghan Taliban", aliases) == normalise("Afghan Taliban.", aliases)
+    # a name glossed by another name of it is one answer, not three ("(TTP" is a reader's cut)
+    ttp = AliasTable([["Tehrik-e-Taliban Pakistan", "Tehreek-e-Taliban Pakistan", "TTP"]])
+    keys = {normalise(t, ttp) for t in ("Tehreek-e-Taliban Pakistan (TTP)", "Tehreek-e-Taliban Pakistan (TTP",
+                                        "the Tehreek-e-Taliban Pakistan", "TTP", "Tehrik-e-Taliban Pakistan")}
+    assert keys == {"tehrik e taliban pakistan"}
+    assert normalise("Lahore (Punjab)", ttp) == "lahore punjab"  # a gloss that is not the same name stays
+
+
+@pytest.mark.parametrize("sentence,quote", [
+    ("They share an anti-Shia agenda.21", "They share an anti-Shia agenda."),
+    ("He called it “the state.”1", "He called it “the state.”"),
+    ("It began in 2015.17", "It began in 2015."),
+    ("See the report.[4]", "See the report."),
+    ("The rate rose to 3.5", "The rate rose to 3.5"),
+    ("Twelve men attended.", "Twelve men attended."),
+])
+def test_a_quote_leaves_out_a_footnote_number_glued_to_its_end(sentence, quote):
+    from types import SimpleNamespace
+    text = "Intro. " + sentence + " After."
+    doc = SimpleNamespace(doc_id="d", title="D", source="corpus/d.txt", as_of=None, text=text)
+    sent = SimpleNamespace(doc_id="d", passage_id="p", start=7, end=7 + len(sentence))
+    c = make_citation(1, SimpleNamespace(documents={"d": doc}), sent, 1.0)
+    assert c.quote == quote == text[c.start:c.end]
+
+
+def test_question_words_inside_a_longer_name_are_not_repetition():
+    from qa.extract import _stem
+    q = {_stem(w) for w in ("largest", "militant", "network", "operating", "Pakistan")}
+    assert question_overlap("Tehreek-e-Taliban Pakistan", q, 0.0) == (0.5, 0.5)
+    assert question_overlap("Pakistan", q, 0.0) == (1.0, 0.0)
+    assert question_overlap("militant groups in Pakistan", q, 0.0)[1] == 0.0
+    assert question_overlap("the", q, 1.0) == (1.0, 0.0)
 
 
 def test_conflicts_are_printed_with_their_citations(capsys):
