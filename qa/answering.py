@@ -146,14 +146,17 @@ class Answerer:
         groups (no model call) find the other sources that state the chosen answer and rival values."""
         if not hits:
             return [], []
-        evidence = self.extractor.evidence(qa, hits)
-        entity = self.extractor.group(self.extractor.candidates(qa, hits, evidence))
+        ex = self.extractor
+        alternative = bool(qa.options) and ex.settings.options
+        evidence = ex.evidence(qa, hits)
+        entity = ex.group(ex.choose_option(qa, ex.candidates(qa, hits, evidence)), votes=not alternative)
         if self.reader is None or not evidence:
             return entity, entity
-        windows = self.extractor.reader_windows(evidence, self.extractor.settings.reader_windows)
-        guesses = self.reader.read(qa.text, [w.text for w in windows])
-        read = self.extractor.group(self.extractor.reader_candidates(qa, evidence, windows, guesses))
-        return self.extractor.corroborate(read, entity), entity
+        windows = ex.reader_windows(evidence, ex.settings.reader_windows)
+        # an alternative question's options are rarely the reader's first few spans: look further down
+        guesses = self.reader.read(qa.text, [w.text for w in windows], top=20 if alternative else 5)
+        read = ex.group(ex.choose_option(qa, ex.reader_candidates(qa, evidence, windows, guesses)), votes=not alternative)
+        return (read if alternative else ex.corroborate(read, entity)), entity
 
     def ask(self, question: str, k: int = DEFAULT_K, docs: Optional[Sequence[str]] = None) -> Answer:
         """Answer one question from the top-k passages (optionally only from the given documents).

@@ -1,6 +1,7 @@
 """Choosing the answer span: typed candidates from evidence sentences, scored, grouped across sources."""
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -70,6 +71,7 @@ class ExtractSettings:
     w_neighbour: float = 0.3
     # description/reason questions: the reader's "span", the "clause" around it, or its whole "sentence"
     reader_long: str = "span"
+    reader_long_types: tuple[str, ...] = LONG_TYPES  # ... for these answer types
     w_corr: float = 1.0  # each further document whose entities state the reader's answer
     # ... counting (and citing) only entity evidence whose label fits the question this well: a date
     # question's "2" is not stated by "the two countries" (0.5 chosen from 0 / 0.5 / 0.8: dev contains
@@ -77,6 +79,8 @@ class ExtractSettings:
     corr_min_type: float = 0.5
     w_null: float = 0.0  # the reader's margin of the span over "no answer in this window" (no gain measured)
     w_gate: float = 0.0  # cost of a span with no digit, number word or date word for such a question (ditto)
+    # an alternative question ("... in Afghanistan or Pakistan?") is answered by one of its options
+    options: bool = True
 
 
 @dataclass
@@ -213,6 +217,11 @@ def question_overlap(text: str, q_stems: set[str], empty: float) -> tuple[float,
     return len(rep) / len(content), named / len(content)
 
 
+def option_stems(qa: QuestionAnalysis, settings: "ExtractSettings") -> set[str]:
+    """The stems of an alternative question's options: naming one is answering, not repeating."""
+    return {_stem(o) for o in qa.options} if settings.options else set()
+
+
 def number_value(text: str) -> Optional[float]:
     """The number a span states ('forty-two' -> 42, '11' -> 11, '2,000–3,000' -> 2000), or None."""
     t = text.lower().replace(",", "")
@@ -323,6 +332,7 @@ class Extractor:
         """Typed spans from the index-time entities of each evidence sentence (the rule-based reader)."""
         st = self.settings
         head_stem = _stem(qa.head) if qa.head else ""
+        opt_stems = option_stems(qa, st)
         out: list[Candidate] = []
         for ev in (self.evidence(qa, hits) if evidence is None else evidence):
             sent, ss, rank, base, feats, toks, q_stems = ev.sentence, ev.scored, ev.rank, ev.base, ev.feats, ev.toks, ev.q_stems
@@ -343,7 +353,7 @@ class Extractor:
                 span_text = self.index.documents[sent.doc_id].text[s:e]
                 span_toks = [t for a, b, t in toks if a >= s and b <= e]
                 content = [t for t in span_toks if t]
-                overlap, named = question_overlap(span_text, q_stems, 0.0)
+                overlap, named = question_overlap(span_text, q_stems - opt_stems, 0.0)
                 if content and overlap >= 0.99:
                     continue  # only repeats the question ("Who led Wilayat Khorasan?" -> "Wilayat Khorasan")
                 if len(span_text.split()) > st.max_answer_words:
@@ -383,6 +393,25 @@ class Extractor:
             out.append(Window(s.doc_id, lo, hi, tuple(rows), self.index.documents[s.doc_id].text[lo:hi], s.row))
         return out
 
+    def choose_option(self, qa: QuestionAnalysis, candidates: list[Candidate]) -> list[Candidate]:
+        """For an alternative question, each candidate that names exactly one of its options, narrowed to
+        that option's words in the document (the span's score kept); the candidates unchanged when none
+        does (the sources may answer in other words)."""
+        stems = option_stems(qa, self.settings)
+        if not stems:
+            return candidates
+        out: list[Candidate] = []
+        for c in candidates:
+            text = self.index.documents[c.doc_id].text
+            found = [(a, b, t) for a, b, t in _tokens(text[c.start:c.end], c.start) if t in stems]
+            if not found or len({t for _, _, t in found}) > 1:
+                continue
+            a, b, _ = found[0]
+            out.append(dataclasses.replace(c, text=text[a:b], start=a, end=b,
+                                           label=next((lab for x, y, lab in c.sentence.ents if (x, y) == (a, b)), "SPAN"),
+                                           key=normalise(text[a:b], self.aliases)))
+        return out or candidates
+
     def reader_candidates(self, qa: QuestionAnalysis, evidence: Sequence["Evidence"],
                           windows: Sequence["Window"], guesses: Sequence) -> list[Candidate]:
         """Candidates from the reader's spans (`SpanGuess`es over `windows`): each is scored by the
@@ -393,8 +422,10 @@ class Extractor:
         sents = self.index.sentences
         out: list[Candidate] = []
         seen: set[tuple[str, int, int]] = set()
-        whole = qa.answer_type in LONG_TYPES and st.reader_long == "sentence"
-        clause = qa.answer_type in LONG_TYPES and st.reader_long == "clause"
+        long = qa.answer_type in st.reader_long_types
+        whole = long and st.reader_long == "sentence"
+        clause = long and st.reader_long == "clause"
+        opt_stems = option_stems(qa, st)
         for g in sorted(guesses, key=lambda g: -g.score):
             w = windows[g.window]
             doc_id = w.doc_id
@@ -420,7 +451,7 @@ class Extractor:
                 base = ev.base - st.w_neighbour
             feats, sim = ev.feats, ev.scored.score
             text = text[s:e]
-            overlap, named = question_overlap(text, ev.q_stems, 1.0)
+            overlap, named = question_overlap(text, ev.q_stems - opt_stems, 1.0)
             if overlap >= 0.99:
                 continue
             label = next((lab for a, b, lab in sent.ents if a == s and b == e), "SPAN")
@@ -475,8 +506,10 @@ class Extractor:
         return Candidate(text[s:e], s, e, "LIST", sent, ss.score, rank, base + 0.8 + 0.1 * n, features=feats)
 
     # ------------------------------------------------------------------ grouping
-    def group(self, cands: list[Candidate]) -> list[Group]:
-        """Same answer after normalisation, from any document, becomes one group; best first."""
+    def group(self, cands: list[Candidate], votes: bool = True) -> list[Group]:
+        """Same answer after normalisation, from any document, becomes one group; best first. With
+        `votes` off a group scores as its best member: an alternative question names its options, so a
+        source mentioning one is no vote for it."""
         groups: dict[str, list[Candidate]] = {}
         for c in cands:
             groups.setdefault(c.key, []).append(c)
@@ -495,7 +528,7 @@ class Extractor:
         for k, members in groups.items():
             g = Group(k, members, 0.0)
             # corroboration: each further document whose own evidence for this answer is credible
-            g.score = g.best.score + self.settings.w_agree * (len(g.supporters()) - 1)
+            g.score = g.best.score + (self.settings.w_agree * (len(g.supporters()) - 1) if votes else 0.0)
             out.append(g)
         out.sort(key=lambda g: (-g.score, g.key))
         return out

@@ -61,11 +61,31 @@ class QuestionAnalysis:
     head: Optional[str] = None  # the noun the answer modifies or names ("how many fighters" -> fighters)
     wants_list: bool = False
     time_sensitive: bool = False  # "who leads", "how many fighters": answers change over time
+    # an alternative question names its possible answers ("Is it stronger in Afghanistan or Pakistan?")
+    options: tuple[str, ...] = ()
 
 
 _TIME_SENSITIVE = re.compile(
     r"\b(lead|leads|leader|head|heads|run|runs|how many|number of|strength|size|estimate|current(ly)?|now|today|"
     r"still|latest|recent(ly)?|is the|are the)\b", re.I)
+
+
+_ALTERNATIVE = re.compile(r"^\s*(?:is|are|was|were|did|does|do|has|have|had|can|could|will|would|should)\b.*"
+                          r"(?<![\w’'-])([\w’'-]+)\s+or\s+([\w’'-]+)(?![\w’'-])", re.I)
+_NOT_AN_OPTION = {"the", "a", "an", "not", "is", "are", "was", "were", "did", "does", "do", "has", "have", "had",
+                  "can", "could", "will", "would", "should", "it", "they", "he", "she", "and", "more", "less",
+                  "either", "whether", "both"}
+
+
+def _options(q: str) -> tuple[str, ...]:
+    """The two answers an alternative yes/no-shaped question offers (the words around its last "or")."""
+    m = _ALTERNATIVE.match(q)
+    if not m:
+        return ()
+    opts = tuple(re.sub(r"[’']s$", "", o) for o in m.groups())
+    if any(o.lower() in _NOT_AN_OPTION for o in opts) or opts[0].lower() == opts[1].lower():
+        return ()
+    return opts
 
 
 def _head_type(noun: str) -> Optional[str]:
@@ -83,7 +103,9 @@ def analyse_question(question: str) -> QuestionAnalysis:
     ts = bool(_TIME_SENSITIVE.search(ql))
 
     def qa(t: str, head: Optional[str] = None, wants_list: bool = False) -> QuestionAnalysis:
-        return QuestionAnalysis(q, t, head, wants_list, ts and t in ("person", "number", "organisation"))
+        return QuestionAnalysis(q, t, head, wants_list, ts and t in ("person", "number", "organisation"), options)
+
+    options = _options(q)
 
     m = re.search(r"\bhow (many|much)\s+(?:of\s+(?:the|its|their)\s+)?([a-z’'-]+)?", ql)
     if m:

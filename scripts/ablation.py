@@ -33,9 +33,14 @@ def variants(shipped: ExtractSettings) -> list[tuple[str, bool, ExtractSettings]
            "w_gate": "without the number/date gate",
            "w_agree": "without agreement between read windows",
            "corr_min_type": "corroboration by entity evidence of any kind (no `corr_min_type` filter)"}
+    if shipped.options:
+        off["options"] = "alternative questions not answered from their options"
+    if shipped.w_overlap_name != shipped.w_overlap:
+        out.append(("question words inside a longer name penalised as repetition", True,
+                    dataclasses.replace(shipped, w_overlap_name=shipped.w_overlap)))
     for field, name in off.items():
         if getattr(shipped, field):
-            out.append((name, True, dataclasses.replace(shipped, **{field: 0.0})))
+            out.append((name, True, dataclasses.replace(shipped, **{field: False if field == "options" else 0.0})))
     if shipped.reader_long != "span":
         out.append(("descriptions and reasons get the bare reader span", True,
                     dataclasses.replace(shipped, reader_long="span")))

@@ -43,6 +43,18 @@ def test_head_noun_and_time_sensitivity():
     assert not analyse_question("Where did the bombing take place?").time_sensitive
 
 
+@pytest.mark.parametrize("question,options", [
+    ("Is the Islamic State's influence stronger in Afghanistan or Pakistan?", ("Afghanistan", "Pakistan")),
+    ("Were the experiments high-voltage or low-voltage?", ("high-voltage", "low-voltage")),
+    ("Is punishment increasing or declining in the South?", ("increasing", "declining")),
+    ("Would opportunities be the same in each subject, or would they vary?", ()),  # not two answers
+    ("Did the cell have links to ISIS?", ()),
+    ("Who founded or led the branch?", ()),  # a wh-question: "or" joins verbs, not answers
+])
+def test_alternative_questions_name_their_options(question, options):
+    assert analyse_question(question).options == options
+
+
 @pytest.mark.parametrize("text,value", [("forty-two", 42), ("Forty-five", 45), ("11", 11), ("twelve", 12),
                                         ("2,000–3,000", 2000), ("one hundred", 100), ("no date", None)])
 def test_number_values(text, value):
@@ -128,6 +140,17 @@ def test_short_span_cited_by_every_source_that_says_it(real_answerer):
     for c in a.citations:  # the answer span sits inside each quote, at its own offsets
         assert c.start <= c.answer_start < c.answer_end <= c.end
         assert c.quote[c.answer_start - c.start:c.answer_end - c.start].replace("Hafiz", "Hafez") == "Hafez Saeed Khan"
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("question", ["Is the Islamic State's influence stronger in Afghanistan or Pakistan?",
+                                      "Is the Islamic State's influence stronger in Pakistan or Afghanistan?"])
+def test_an_alternative_question_is_answered_with_one_of_its_options(real_answerer, question):
+    # the options are the question's own words, yet naming one is the answer (in either order); that
+    # every source mentions Pakistan is no vote for it
+    a = real_answerer.ask(question)
+    assert a.answer == "Afghanistan" and a.status != "declined"
+    assert "stronger in Afghanistan than in Pakistan" in a.citations[0].quote
 
 
 @pytest.mark.model
