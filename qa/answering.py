@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+from .chunking import without_footnote
 from .config import DEFAULT_K, MAX_QUESTION_CHARS
 from .errors import QAError
 from .extract import ExtractSettings, Extractor, normalise, number_value, typed_supporters
@@ -14,13 +15,10 @@ from .question import analyse_question
 from .retrieval import Retriever
 from .types import Answer, Citation, Conflict, Hit
 
+# extraction finds the sentence that bears on a yes/no question; it does not judge yes or no
+YES_NO_NOTE = "A yes/no question: this is what the source says; it is not judged yes or no."
 DECLINE_TEXT = "The corpus does not say."
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-# a footnote number glued to a sentence's end ("agenda.21", "name.”1", "state.[4]"): the sentence splitter
-# keeps it with the sentence it follows, but a quote reads better, and matches the words, without it
-# (after a digit only when it ends a year: "in 2015.1" is a note, "rose to 3.5" is a number)
-_FOOTNOTE_MARK = re.compile(r"(?:(?<=[^\d\s][.!?])|(?<=(?<!\d)\d{4}\.)|(?<=[\"'”’)\]]))"
-                            r"(?:\d{1,3}|\[(?:[ivxlcdm]+|\d{1,3})\])$")
 
 
 def clean_question(question: object) -> str:
@@ -118,9 +116,9 @@ def make_citation(n: int, index, sent_or_passage, score: float, answer_span: Opt
     doc = index.documents[sent_or_passage.doc_id]
     passage_id = getattr(sent_or_passage, "passage_id")
     s, e = sent_or_passage.start, sent_or_passage.end
-    mark = _FOOTNOTE_MARK.search(doc.text, s, e)
-    if mark and mark.start() > s and (answer_span is None or answer_span[1] <= mark.start()):
-        e = mark.start()
+    e = without_footnote(doc.text, s, e)
+    if answer_span is not None:
+        e = max(e, answer_span[1])  # never cut into the answer
     return Citation(
         n=n, doc_id=doc.doc_id, title=doc.title, source=doc.source, passage_id=passage_id,
         start=s, end=e, quote=doc.text[s:e], score=round(float(score), 4), date=doc.as_of,
@@ -215,6 +213,8 @@ class Answerer:
         doc = self.index.documents[top.doc_id]
         as_of = doc.as_of if qa.time_sensitive else None
         status = "answered" if conf >= answer_from else "uncertain"
+        if qa.answer_type == "yes/no":
+            notes.append(YES_NO_NOTE)
         if status == "uncertain":
             notes.append("Low confidence: check the quoted source.")
         if as_of:

@@ -86,6 +86,19 @@ def sentence_spans(text: str, start: int = 0, end: Optional[int] = None) -> list
     return out
 
 
+# a footnote number glued to a sentence's end ("agenda.21", "name.”1", "state.[4]"); after a digit only
+# when that ends a year ("in 2015.1" is a note, "rose to 3.5" is a number)
+_FOOTNOTE_MARK = re.compile(r"(?:(?<=[^\d\s][.!?])|(?<=(?<!\d)\d{4}\.)|(?<=[\"'”’)\]]))"
+                            r"(?:\d{1,3}|\[(?:[ivxlcdm]+|\d{1,3})\])$")
+
+
+def without_footnote(text: str, s: int, e: int) -> int:
+    """The end of the sentence text[s:e] without a footnote number glued to it: the splitter keeps the
+    number with the sentence it follows, but a quote or an answer reads, and matches, without it."""
+    m = _FOOTNOTE_MARK.search(text, s, e)
+    return m.start() if m and m.start() > s else e
+
+
 def _trim(text: str, s: int, e: int) -> tuple[int, int]:
     while s < e and text[s].isspace():
         s += 1

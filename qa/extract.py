@@ -9,6 +9,7 @@ from typing import Optional, Sequence
 
 from . import lexical
 from .aliases import AliasTable
+from .chunking import without_footnote
 from .question import LONG_TYPES, TYPE_LABELS, QuestionAnalysis
 from .types import Hit, ScoredSentence, Sentence
 
@@ -423,7 +424,7 @@ class Extractor:
         out: list[Candidate] = []
         seen: set[tuple[str, int, int]] = set()
         long = qa.answer_type in st.reader_long_types
-        whole = long and st.reader_long == "sentence"
+        whole = qa.answer_type == "yes/no" or (long and st.reader_long == "sentence")
         clause = long and st.reader_long == "clause"
         opt_stems = option_stems(qa, st)
         for g in sorted(guesses, key=lambda g: -g.score):
@@ -437,7 +438,7 @@ class Extractor:
                 continue  # a span across sentences: no single sentence can be its quote
             s, e = _whole_entity(qa.answer_type, text, s, e, sent.ents)
             if whole:
-                s, e = _trim_span(text, sent.start, sent.end)
+                s, e = _trim_span(text, sent.start, without_footnote(text, sent.start, sent.end))
             elif clause:
                 s, e = _trim_span(text, *_clause(text, sent.start, sent.end, s, e))
             if e <= s or (doc_id, s, e) in seen:
@@ -478,7 +479,7 @@ class Extractor:
                 bonus = 0.3
                 s = sent.start + m.start()
         text = self.index.documents[sent.doc_id].text
-        s, e = _trim_span(text, s, e)
+        s, e = _trim_span(text, s, without_footnote(text, s, e))
         return Candidate(text[s:e], s, e, "CLAUSE" if s != sent.start else "SENT", sent, ss.score, rank,
                          base + 0.5 + bonus, features={**feats, "cue": bonus > 0})
 

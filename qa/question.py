@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 TYPES = ("person", "organisation", "place", "date", "number", "money", "percent", "title", "description",
-         "reason", "list")
+         "reason", "list", "yes/no")
 
 # spaCy labels (and our NUM / QUOTE / NP) that can answer each type, with how well they fit
 _NAMED = ("PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "WORK_OF_ART", "EVENT", "LAW", "PRODUCT")
@@ -32,7 +32,7 @@ TYPE_LABELS: dict[str, dict[str, float]] = {
     "description": _soft({"NP": 0.6, "QUOTE": 0.5, "DATE": 0.3, "CARDINAL": 0.3}, 0.5),
 }
 # which "long" types want a clause or sentence rather than a short span
-LONG_TYPES = ("description", "reason")
+LONG_TYPES = ("description", "reason", "yes/no")
 
 _HEAD_TYPES = [
     (r"percent(age)?|proportion|share|rate", "percent"),
@@ -70,8 +70,8 @@ _TIME_SENSITIVE = re.compile(
     r"still|latest|recent(ly)?|is the|are the)\b", re.I)
 
 
-_ALTERNATIVE = re.compile(r"^\s*(?:is|are|was|were|did|does|do|has|have|had|can|could|will|would|should)\b.*"
-                          r"(?<![\w’'-])([\w’'-]+)\s+or\s+([\w’'-]+)(?![\w’'-])", re.I)
+_POLAR = r"^\s*(?:is|are|was|were|did|does|do|has|have|had|can|could|will|would|should)\b"
+_ALTERNATIVE = re.compile(_POLAR + r".*(?<![\w’'-])([\w’'-]+)\s+or\s+([\w’'-]+)(?![\w’'-])", re.I)
 _NOT_AN_OPTION = {"the", "a", "an", "not", "is", "are", "was", "were", "did", "does", "do", "has", "have", "had",
                   "can", "could", "will", "would", "should", "it", "they", "he", "she", "and", "more", "less",
                   "either", "whether", "both"}
@@ -97,7 +97,7 @@ def _head_type(noun: str) -> Optional[str]:
 
 def analyse_question(question: str) -> QuestionAnalysis:
     """Expected answer type: person, organisation, place, date, number, money, percent, title,
-    description, reason or list, from rules over the question word and its head noun."""
+    description, reason, list or yes/no, from rules over the question word and its head noun."""
     q = question.strip()
     ql = q.lower()
     ts = bool(_TIME_SENSITIVE.search(ql))
@@ -163,4 +163,7 @@ def analyse_question(question: str) -> QuestionAnalysis:
         return qa("person")
     if re.search(r"\bwhat (?:is|was) the name\b|\bwhat (?:is|was) .* called\b|\bwhat (?:is|was) .* known as\b|\btitled?\b", ql):
         return qa("title")
+    if re.match(_POLAR, ql) and not options:
+        # "Did ISIS claim the attack?": no span answers yes or no; the sentence that bears on it does
+        return qa("yes/no")
     return qa("description", head)

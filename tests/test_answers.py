@@ -31,6 +31,9 @@ from qa.types import Answer, Citation, Conflict
     ("What is the title of the video?", "title"),
     ("Which countries does the Khorasan region include?", "list"),
     ("What did the video urge Muslims to do?", "description"),
+    ("Did ISIS claim the Quetta hospital attack?", "yes/no"),
+    ("Is IS-K active in Pakistan?", "yes/no"),
+    ("Is its influence stronger in Afghanistan or Pakistan?", "description"),  # an alternative: options
 ])
 def test_expected_answer_type_from_question_word_and_head_noun(question, expected):
     assert analyse_question(question).answer_type == expected
@@ -151,6 +154,18 @@ def test_an_alternative_question_is_answered_with_one_of_its_options(real_answer
     a = real_answerer.ask(question)
     assert a.answer == "Afghanistan" and a.status != "declined"
     assert "stronger in Afghanistan than in Pakistan" in a.citations[0].quote
+
+
+@pytest.mark.model
+def test_a_yes_no_question_is_answered_with_the_sentence_that_bears_on_it(real_answerer):
+    from qa.answering import YES_NO_NOTE
+
+    a = real_answerer.ask("Was Hafiz Saeed Khan killed in a drone strike?")
+    assert a.answer_type == "yes/no" and YES_NO_NOTE in a.notes
+    assert "drone strike" in a.answer and len(a.answer.split()) > 8  # a statement, not a noun phrase
+    c = a.citations[0]
+    assert c.quote[c.answer_start - c.start:c.answer_end - c.start] == a.answer
+    assert not a.answer.endswith("]")  # the glued footnote marker ("[iii]") is not part of it
 
 
 @pytest.mark.model
