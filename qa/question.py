@@ -77,6 +77,10 @@ _NOT_AN_OPTION = {"the", "a", "an", "not", "is", "are", "was", "were", "did", "d
                   "either", "whether", "both"}
 
 
+_EMBEDDED_WH = re.compile(r"\b(?:know|tell|say|explain|wonder|remember|describe|show|find out)\s+(?:me\s+|us\s+)?"
+                          r"(?:who|whom|whose|what|when|where|which|why|how)\b")
+
+
 def _options(q: str) -> tuple[str, ...]:
     """The two answers an alternative yes/no-shaped question offers (the words around its last "or")."""
     m = _ALTERNATIVE.match(q)
@@ -106,6 +110,11 @@ def analyse_question(question: str) -> QuestionAnalysis:
         return QuestionAnalysis(q, t, head, wants_list, ts and t in ("person", "number", "organisation"), options)
 
     options = _options(q)
+    # "Did ISIS claim the attack?": no span answers yes or no; the sentence that bears on it does. First,
+    # so that a "when" or "how many" inside ("Does it charge a fee when no data is sent?") types nothing;
+    # but "Do you know what the NAP is?" asks what, not whether
+    if re.match(_POLAR, ql) and not options and not _EMBEDDED_WH.search(ql):
+        return qa("yes/no")
 
     m = re.search(r"\bhow (many|much)\s+(?:of\s+(?:the|its|their)\s+)?([a-z’'-]+)?", ql)
     if m:
@@ -163,7 +172,4 @@ def analyse_question(question: str) -> QuestionAnalysis:
         return qa("person")
     if re.search(r"\bwhat (?:is|was) the name\b|\bwhat (?:is|was) .* called\b|\bwhat (?:is|was) .* known as\b|\btitled?\b", ql):
         return qa("title")
-    if re.match(_POLAR, ql) and not options:
-        # "Did ISIS claim the attack?": no span answers yes or no; the sentence that bears on it does
-        return qa("yes/no")
     return qa("description", head)

@@ -33,6 +33,9 @@ from qa.types import Answer, Citation, Conflict
     ("What did the video urge Muslims to do?", "description"),
     ("Did ISIS claim the Quetta hospital attack?", "yes/no"),
     ("Is IS-K active in Pakistan?", "yes/no"),
+    ("Do you know what the National Action Plan is?", "description"),  # asks what, not whether
+    ("Can you tell me who led the branch?", "person"),
+    ("Does the group pay its fighters when they are not fighting?", "yes/no"),  # "when" joins clauses
     ("Is its influence stronger in Afghanistan or Pakistan?", "description"),  # an alternative: options
 ])
 def test_expected_answer_type_from_question_word_and_head_noun(question, expected):
