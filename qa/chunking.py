@@ -95,7 +95,7 @@ _FOOTNOTE_MARK = re.compile(r"(?:(?<=[^\d\s][.!?])|(?<=(?<!\d)\d{4}\.)|(?<=[\"'â
 def without_footnote(text: str, s: int, e: int) -> int:
     """The end of the sentence text[s:e] without a footnote number glued to it: the splitter keeps the
     number with the sentence it follows, but a quote or an answer reads, and matches, without it."""
-    m = _FOOTNOTE_MARK.search(text, s, e)
+    m = _FOOTNOTE_MARK.search(text, max(s, e - 8), e)  # a mark is at most "[viii]" long: look at the tail
     return m.start() if m and m.start() > s else e
 
 

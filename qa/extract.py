@@ -194,14 +194,17 @@ def _tokens(text: str, offset: int = 0) -> list[tuple[int, int, str]]:
     return [(m.start() + offset, m.end() + offset, _stem(m.group())) for m in _WORD.finditer(text)]
 
 
-def question_overlap(text: str, q_stems: set[str], empty: float) -> tuple[float, float]:
-    """(share of the span's content words that repeat the question, share that do so only as part of a
-    longer proper name): a capitalised question word in a run of capitalised words that holds a word the
-    question does not have ("Pakistan" in "Tehreek-e-Taliban Pakistan") names something else."""
-    words = [(m.group(), _stem(m.group())) for m in _WORD.finditer(text)]
+def question_overlap(words: Sequence[tuple[str, str]], q_stems: set[str], empty: float) -> tuple[float, float]:
+    """For a span's (word, stem) pairs (stems '' for stop words): (the share of its content words that
+    repeat the question, the share that do so only as part of a longer proper name). A capitalised question
+    word in a run of capitalised words that holds a word the question does not have ("Pakistan" in
+    "Tehreek-e-Taliban Pakistan") names something else."""
     content = [i for i, (_, t) in enumerate(words) if t]
     if not content:
         return empty, 0.0
+    rep = [i for i in content if words[i][1] in q_stems]
+    if not rep:
+        return 0.0, 0.0
     runs: list[list[int]] = []
     for i, (w, _) in enumerate(words):
         if w[0].isupper():
@@ -213,7 +216,6 @@ def question_overlap(text: str, q_stems: set[str], empty: float) -> tuple[float,
     for run in runs:
         if len(run) > 1 and any(words[i][1] and words[i][1] not in q_stems for i in run):
             in_name.update(run)
-    rep = [i for i in content if words[i][1] in q_stems]
     named = sum(1 for i in rep if i in in_name)
     return len(rep) / len(content), named / len(content)
 
@@ -239,6 +241,7 @@ def number_value(text: str) -> Optional[float]:
 
 
 _NAME_GLOSS = re.compile(r"^(?:the\s+)?(.+?)\s*\(([^()]+)\)?$", re.I)
+_ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.I)
 
 
 def normalise(text: str, aliases: Optional[AliasTable] = None) -> str:
@@ -246,16 +249,17 @@ def normalise(text: str, aliases: Optional[AliasTable] = None) -> str:
     t = text.strip()
     if aliases is not None:
         # "Tehreek-e-Taliban Pakistan (TTP)": a name followed by another name of it is that name once
-        m = _NAME_GLOSS.match(t)
+        m = _NAME_GLOSS.match(t) if "(" in t else None
         if m and aliases.canonical(m.group(1)).lower() == aliases.canonical(m.group(2)).lower():
             t = m.group(1)
-        t = aliases.canonical(re.sub(r"^(?:the|a|an)\s+", "", t, flags=re.I))
+        t = aliases.canonical(_ARTICLE.sub("", t, count=1))
     v = number_value(t)
     words = [w for w in re.findall(r"\w+", t.lower()) if w not in ("the", "a", "an")]
     if v is not None and all(w in _NUM_WORDS or w.isdigit() for w in words):
         return f"#{v:g}"
     if aliases is not None:
-        words = [x for w in words for x in re.findall(r"\w+", aliases.canonical(w).lower())]
+        # a canonical name may be several words ("TTP" -> "Tehrik-e-Taliban Pakistan"): split it like any text
+        return " ".join(re.findall(r"\w+", " ".join(aliases.canonical(w) for w in words).lower()))
     return " ".join(words)
 
 
@@ -351,10 +355,11 @@ class Extractor:
                 tf = labels.get(label, 0.0)
                 if tf <= 0:
                     continue
-                span_text = self.index.documents[sent.doc_id].text[s:e]
-                span_toks = [t for a, b, t in toks if a >= s and b <= e]
-                content = [t for t in span_toks if t]
-                overlap, named = question_overlap(span_text, q_stems - opt_stems, 0.0)
+                doc_text = self.index.documents[sent.doc_id].text
+                span_text = doc_text[s:e]
+                words = [(doc_text[a:b], t) for a, b, t in toks if a >= s and b <= e]
+                content = [t for _, t in words if t]
+                overlap, named = question_overlap(words, q_stems - opt_stems, 0.0)
                 if content and overlap >= 0.99:
                     continue  # only repeats the question ("Who led Wilayat Khorasan?" -> "Wilayat Khorasan")
                 if len(span_text.split()) > st.max_answer_words:
@@ -452,7 +457,8 @@ class Extractor:
                 base = ev.base - st.w_neighbour
             feats, sim = ev.feats, ev.scored.score
             text = text[s:e]
-            overlap, named = question_overlap(text, ev.q_stems - opt_stems, 1.0)
+            words = [(text[a:b], t) for a, b, t in _tokens(text)]
+            overlap, named = question_overlap(words, ev.q_stems - opt_stems, 1.0)
             if overlap >= 0.99:
                 continue
             label = next((lab for a, b, lab in sent.ents if a == s and b == e), "SPAN")
