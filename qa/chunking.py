@@ -54,8 +54,10 @@ _ABBREVIATIONS = {
     "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.k", "u.n", "inc", "co",
     "corp", "ltd", "fig", "approx", "est", "dept", "univ", "p", "pp", "a.m", "p.m", "ph.d", "cf", "al",
 }
+# a footnote marker: "1", "21" or "[iv]"
+_NOTE_MARK = r"(?:\d{1,3}|\[(?:[ivxlcdm]+|\d{1,3})\])"
 # A sentence ends at . ! ? plus closing quotes/brackets and an optional footnote marker ("name.”1").
-_SENT_END = re.compile(r"[.!?]+[\"'”’)\]]*(?:\d{1,3}|\[(?:[ivxlcdm]+|\d{1,3})\])?(?=\s|$)")
+_SENT_END = re.compile(r"[.!?]+[\"'”’)\]]*" + _NOTE_MARK + r"?(?=\s|$)")
 _NEXT_START = re.compile(r"\s+([\"'“‘(\[]?[A-Z0-9])")
 
 
@@ -88,8 +90,7 @@ def sentence_spans(text: str, start: int = 0, end: Optional[int] = None) -> list
 
 # a footnote number glued to a sentence's end ("agenda.21", "name.”1", "state.[4]"); after a digit only
 # when that ends a year ("in 2015.1" is a note, "rose to 3.5" is a number)
-_FOOTNOTE_MARK = re.compile(r"(?:(?<=[^\d\s][.!?])|(?<=(?<!\d)\d{4}\.)|(?<=[\"'”’)\]]))"
-                            r"(?:\d{1,3}|\[(?:[ivxlcdm]+|\d{1,3})\])$")
+_FOOTNOTE_MARK = re.compile(r"(?:(?<=[^\d\s][.!?])|(?<=(?<!\d)\d{4}\.)|(?<=[\"'”’)\]]))" + _NOTE_MARK + "$")
 
 
 def without_footnote(text: str, s: int, e: int) -> int:

@@ -70,6 +70,21 @@ def reader_available(folder: Path = READER_DIR) -> bool:
     return (Path(folder) / READER_WEIGHTS).is_file() and (Path(folder) / READER_CARD).is_file()
 
 
+def load_weights(model, folder: Path) -> None:
+    """Put the trained delta stored in `folder` into a freshly built model; QAError when its tensors are
+    not the ones this model trains (weights made for another base model)."""
+    from safetensors.torch import load_file
+
+    from .errors import QAError
+
+    state = {k: v.float() for k, v in load_file(str(Path(folder) / READER_WEIGHTS)).items()}
+    want = set(trainable_state(model))
+    if set(state) != want:
+        raise QAError(f"{Path(folder) / READER_WEIGHTS} does not fit the bundled model "
+                      f"({len(set(state) ^ want)} tensors differ)", fix="retrain with scripts/train_reader.py")
+    model.load_state_dict(state, strict=False)
+
+
 class Reader:
     """Loads lazily, once, thread-safely; `read` scores spans in a batch of windows for one question."""
 
@@ -94,19 +109,13 @@ class Reader:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import torch
-        from safetensors.torch import load_file
         from transformers import AutoTokenizer
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
         mdir = self.model_dir or bundled_model_dir()
         model = build_model(mdir)
-        state = {k: v.float() for k, v in load_file(str(self.folder / READER_WEIGHTS)).items()}
-        want = set(trainable_state(model))
-        if set(state) != want:
-            raise QAError(f"{self.folder / READER_WEIGHTS} does not fit the bundled model "
-                          f"({len(set(state) ^ want)} tensors differ)", fix="retrain with scripts/train_reader.py")
-        model.load_state_dict(state, strict=False)
+        load_weights(model, self.folder)
         model.eval()
         self._tok = AutoTokenizer.from_pretrained(str(mdir))
         self._torch = torch

@@ -12,8 +12,7 @@ About 0.1 s per training window on 2 CPU cores; the default run takes ~35 minute
 `--negatives N` adds, per training question, up to N "no answer here" windows of about three sentences
 (the shape the pipeline reads): the sentences of the question's own paragraph and of the other
 paragraphs of its article that share the most word stems (qa.lexical) with the question but do not hold
-the answer. They
-teach the [CLS] ("no answer") score what retrieval's near misses look like, which the calibration reads.
+the answer. They teach the [CLS] ("no answer") score what retrieval's near misses look like, which the calibration reads.
 `--init DIR` continues from weights already trained (e.g. the shipped ones) instead of the bare encoder.
 """
 from __future__ import annotations
@@ -41,7 +40,7 @@ import torch  # noqa: E402
 from qa.embedding import bundled_model_dir  # noqa: E402
 from qa import lexical  # noqa: E402
 from qa.reader import (MAX_LEN, MAX_QUESTION_TOKENS, READER_CARD, READER_WEIGHTS, build_model,  # noqa: E402
-                       decode_spans, trainable_state)
+                       decode_spans, load_weights, trainable_state)
 from qa.squad import squad_scores  # noqa: E402
 
 BENCH = ROOT / "eval" / "benchmarks"
@@ -206,9 +205,7 @@ def main():
     tok = AutoTokenizer.from_pretrained(str(mdir))
     model = build_model(mdir)
     if args.init:
-        from safetensors.torch import load_file
-        model.load_state_dict({k: v.float() for k, v in load_file(str(args.init / READER_WEIGHTS)).items()},
-                              strict=False)
+        load_weights(model, args.init)
     model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
     feats = features(tok, train, train=True)
     n_pos = len(feats)
