@@ -186,9 +186,12 @@ def _related(q_stems: set[str], stem: str) -> Optional[str]:
     if stem in q_stems:
         return stem
     if len(stem) >= 4:
-        for q in q_stems:
-            if len(q) >= 4 and (stem.startswith(q) or q.startswith(stem)) and abs(len(stem) - len(q)) <= 6:
-                return q
+        # the closest in length when several match ("militari" ~ "milit", "militant"), then the first
+        # alphabetically: never the set's iteration order, which changes with each run's hash seed
+        found = [q for q in q_stems
+                 if len(q) >= 4 and (stem.startswith(q) or q.startswith(stem)) and abs(len(stem) - len(q)) <= 6]
+        if found:
+            return min(found, key=lambda q: (abs(len(stem) - len(q)), q))
     return None
 
 

@@ -98,6 +98,20 @@ def test_a_quote_leaves_out_a_footnote_number_glued_to_its_end(sentence, quote):
     assert c.quote == quote == text[c.start:c.end]
 
 
+def test_a_word_related_to_several_question_words_matches_the_same_one_in_every_run():
+    """Several question stems can share a root with a sentence's word ("leader": "lead", "leade",
+    "leadership"). The match once followed the set's iteration order, which each process's hash seed
+    changes, so the same question could get a different answer from run to run."""
+    import os
+    import subprocess
+    import sys
+
+    code = "from qa.extract import _related; print(_related({'lead', 'leadership', 'leade', 'leading'}, 'leader'))"
+    got = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout.strip() for seed in range(6)}
+    assert got == {"leade"}  # the closest in length
+
+
 def test_question_words_inside_a_longer_name_are_not_repetition():
     from qa.extract import _stem, _tokens
 
