@@ -10,7 +10,7 @@ from typing import Optional, Sequence
 from .chunking import without_footnote
 from .config import DEFAULT_K, MAX_QUESTION_CHARS
 from .errors import QAError
-from .extract import ExtractSettings, Extractor, normalise, number_value, typed_supporters
+from .extract import ExtractSettings, Extractor, number_value, typed_supporters
 from .question import analyse_question
 from .retrieval import Retriever
 from .types import Answer, Citation, Conflict, Hit
@@ -303,7 +303,7 @@ class Answerer:
 
     def _value_keys(self, sentence) -> set[str]:
         text = self.index.documents[sentence.doc_id].text
-        return {normalise(text[s:e], self.extractor.aliases) for s, e, lab in sentence.ents
+        return {self.extractor.key(text[s:e]) for s, e, lab in sentence.ents
                 if lab in ("CARDINAL", "NUM", "DATE", "QUANTITY", "MONEY", "PERCENT")}
 
     def _closest(self, hits: list[Hit]) -> tuple[Citation, ...]:

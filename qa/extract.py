@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Optional, Sequence
@@ -195,9 +196,11 @@ def _related(q_stems: set[str], stem: str) -> Optional[str]:
     return None
 
 
-def _tokens(text: str, offset: int = 0) -> list[tuple[int, int, str]]:
-    """(start, end, stem) of each word; stems are '' for stop words."""
-    return [(m.start() + offset, m.end() + offset, _stem(m.group())) for m in _WORD.finditer(text)]
+@lru_cache(maxsize=32768)
+def _tokens(text: str, offset: int = 0) -> tuple[tuple[int, int, str], ...]:
+    """(start, end, stem) of each word; stems are '' for stop words. Cached: the same evidence
+    sentences come back question after question, and tokenizing them was a third of the rules' time."""
+    return tuple((m.start() + offset, m.end() + offset, _stem(m.group())) for m in _WORD.finditer(text))
 
 
 def question_overlap(words: Sequence[tuple[str, str]], q_stems: set[str], empty: float) -> tuple[float, float]:
@@ -276,6 +279,18 @@ class Extractor:
         self.index = index
         self.aliases = aliases
         self.settings = settings
+        self._keys: dict[str, str] = {}
+
+    def key(self, text: str) -> str:
+        """`normalise(text, aliases)`, memoised: candidate texts (a corpus's entities) recur across
+        questions. Bounded; a plain dict is safe to share between threads here (a lost entry is only
+        recomputed)."""
+        k = self._keys.get(text)
+        if k is None:
+            if len(self._keys) >= 65536:
+                self._keys = {}
+            k = self._keys[text] = normalise(text, self.aliases)
+        return k
 
     # ------------------------------------------------------------------ question terms
     def question_terms(self, question: str) -> dict[str, float]:
@@ -357,20 +372,25 @@ class Extractor:
                 continue
             q_positions = [i for i, (_, _, t) in enumerate(toks) if t in q_stems]
             labels = TYPE_LABELS[qa.answer_type]
+            starts = [a for a, _, _ in toks]
+            doc_text = self.index.documents[sent.doc_id].text
             for (s, e, label) in sent.ents:
                 tf = labels.get(label, 0.0)
                 if tf <= 0:
                     continue
-                doc_text = self.index.documents[sent.doc_id].text
                 span_text = doc_text[s:e]
-                words = [(doc_text[a:b], t) for a, b, t in toks if a >= s and b <= e]
+                # the words inside the span: a contiguous run of the sentence's (sorted) words
+                i0 = i1 = bisect_left(starts, s)
+                while i1 < len(toks) and toks[i1][1] <= e:
+                    i1 += 1
+                idx = range(i0, i1)
+                words = [(doc_text[a:b], t) for a, b, t in toks[i0:i1]]
                 content = [t for _, t in words if t]
                 overlap, named = question_overlap(words, q_stems - opt_stems, 0.0)
                 if content and overlap >= 0.99:
                     continue  # only repeats the question ("Who led Wilayat Khorasan?" -> "Wilayat Khorasan")
                 if len(span_text.split()) > st.max_answer_words:
                     continue
-                idx = [i for i, (a, b, _) in enumerate(toks) if a >= s and b <= e]
                 if idx and q_positions:
                     d = min(min(abs(i - j) for j in q_positions) for i in idx)
                     prox = 1.0 / (1.0 + max(0, d - 1) / 3.0)
@@ -379,7 +399,7 @@ class Extractor:
                 head = 0.0
                 if head_stem and idx:
                     after = [t for _, _, t in toks[idx[-1] + 1: idx[-1] + 4]]
-                    inside = [t for a, b, t in toks if a >= s and b <= e]
+                    inside = [t for _, t in words]
                     if head_stem in after or head_stem in inside:
                         head = 1.0
                 spec = (sum(min(lexical.idf(self.index, t), 5.0) for t in content) / (5.0 * len(content))) if content else 0.6
@@ -388,7 +408,7 @@ class Extractor:
                 out.append(Candidate(span_text, s, e, label, sent, ss.score, rank, score,
                                      features={**feats, "type": tf, "prox": prox, "overlap": overlap, "head": head, "spec": spec}))
         for c in out:
-            c.key = normalise(c.text, self.aliases)
+            c.key = self.key(c.text)
         return out
 
     # ------------------------------------------------------------------ the neural reader's spans
@@ -421,7 +441,7 @@ class Extractor:
             a, b, _ = found[0]
             out.append(dataclasses.replace(c, text=text[a:b], start=a, end=b,
                                            label=next((lab for x, y, lab in c.sentence.ents if (x, y) == (a, b)), "SPAN"),
-                                           key=normalise(text[a:b], self.aliases)))
+                                           key=self.key(text[a:b])))
         return out or candidates
 
     def reader_candidates(self, qa: QuestionAnalysis, evidence: Sequence["Evidence"],
@@ -480,7 +500,7 @@ class Extractor:
                                  features={**feats, "type": tf, "read": g.score, "read_null": read,
                                            "prox": 1.0, "overlap": overlap}))
         for c in out:
-            c.key = normalise(c.text, self.aliases)
+            c.key = self.key(c.text)
         return out
 
     def _long_candidate(self, qa, sent: Sentence, ss: ScoredSentence, rank: int, base: float, feats) -> Candidate:
