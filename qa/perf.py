@@ -278,6 +278,12 @@ def step_ask(work: Path, reps: int) -> dict[str, Any]:
     answerer = open_answerer(idx_dir, embedder)
     # the same answer step without the span reader (QA_READER=off): what the reader costs, in the same run
     rules = open_answerer(idx_dir, embedder, reader=False) if answerer.reader is not None else None
+    # ... and with the reader in bfloat16 (QA_READER_PRECISION=bf16): faster only on CPUs with bf16 units
+    half = None
+    if answerer.reader is not None and answerer.reader.precision != "bf16":
+        from .reader import Reader
+
+        half = open_answerer(idx_dir, embedder, reader=Reader(answerer.reader.folder, precision="bf16"))
     pv = np.ascontiguousarray(answerer.index.passage_vectors(), dtype=np.float32)
     flat = faiss.IndexFlatIP(pv.shape[1])
     flat.add(pv)
@@ -292,12 +298,15 @@ def step_ask(work: Path, reps: int) -> dict[str, Any]:
         answerer.ask(q)
         if rules is not None:
             rules.ask(q)
+        if half is not None:
+            half.ask(q)
         bare(q)
     rss_setup = _maxrss_mb()
-    asks, bares, retrieves, rules_asks = [], [], [], []
+    asks, bares, retrieves, rules_asks, half_asks = [], [], [], [], []
     for r in range(reps):
         for i, q in enumerate(qs):
-            order = ("ask", "bare", "retrieve", "rules") if (i + r) % 2 == 0 else ("rules", "retrieve", "bare", "ask")
+            order = ("ask", "bare", "retrieve", "rules", "half")
+            order = order if (i + r) % 2 == 0 else order[::-1]
             for what in order:
                 t = time.perf_counter()
                 if what == "ask":
@@ -307,6 +316,10 @@ def step_ask(work: Path, reps: int) -> dict[str, Any]:
                     if rules is not None:
                         rules.ask(q)
                         rules_asks.append(time.perf_counter() - t)
+                elif what == "half":
+                    if half is not None:
+                        half.ask(q)
+                        half_asks.append(time.perf_counter() - t)
                 elif what == "retrieve":
                     # retrieval alone: embed + BM25 + dense + fusion + sentence scoring (issue #4's budget)
                     answerer.retriever.search(q, k=DEFAULT_K)
@@ -315,12 +328,13 @@ def step_ask(work: Path, reps: int) -> dict[str, Any]:
                     bare(q)
                     bares.append(time.perf_counter() - t)
     a, b, rt = _ms(asks), _ms(bares), _ms(retrieves)
-    threads = None
+    threads = cpu = None
     try:
         import torch
 
         threads = torch.get_num_threads()
-    except ImportError:
+        cpu = torch.backends.cpu.get_cpu_capability()
+    except (ImportError, AttributeError):
         pass
     ratio = a["p50_ms"] / b["p50_ms"] if b["p50_ms"] else float("nan")
     return {
@@ -332,6 +346,9 @@ def step_ask(work: Path, reps: int) -> dict[str, Any]:
         "reader": answerer.reader is not None,
         **({"rules_only": _ms(rules_asks), "rules_only_ratio_p50": round(_ms(rules_asks)["p50_ms"] / b["p50_ms"], 3)}
            if rules_asks and b["p50_ms"] else {}),
+        **({"reader_bf16": _ms(half_asks), "reader_bf16_ratio_p50": round(_ms(half_asks)["p50_ms"] / b["p50_ms"], 3)}
+           if half_asks and b["p50_ms"] else {}),
+        "cpu_capability": cpu,
         "target": TARGETS["ask_p50_ratio"], "met": ratio <= TARGETS["ask_p50_ratio"], "torch_threads": threads,
         "memory_mb": {"before": round(rss0, 1), "after_warmup": round(rss_setup, 1), "peak": round(_maxrss_mb(), 1)},
     }
@@ -673,6 +690,10 @@ def format_table(res: dict[str, Any]) -> str:
                 lines.append(f"| warm `ask` p50 without the span reader (`QA_READER=off`) | {a['rules_only']['p50_ms']:.1f} ms | "
                              f"{a['bare']['p50_ms']:.1f} ms | {a['rules_only_ratio_p50']:.2f}× | ≤ {a['target']}× "
                              f"{_yes(a['rules_only_ratio_p50'] <= a['target'])} | |")
+            if a.get("reader_bf16"):
+                lines.append(f"| warm `ask` p50 with the reader in bf16 (`QA_READER_PRECISION=bf16`; CPU {a.get('cpu_capability')}) | "
+                             f"{a['reader_bf16']['p50_ms']:.1f} ms | {a['bare']['p50_ms']:.1f} ms | {a['reader_bf16_ratio_p50']:.2f}× | "
+                             f"≤ {a['target']}× {_yes(a['reader_bf16_ratio_p50'] <= a['target'])} | |")
             if a.get("retrieve"):
                 rr = a["retrieve_ratio_p50"]
                 lines.append(f"| retrieval alone p50 (BM25 + dense + fusion + sentences) | {a['retrieve']['p50_ms']:.1f} ms | "

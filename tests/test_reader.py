@@ -142,20 +142,33 @@ def test_reader_from_env(monkeypatch, tmp_path):
         reader_from_env()
 
 
+def test_reader_precision_comes_from_the_environment_and_a_bad_one_is_refused(monkeypatch):
+    if not reader_available():
+        pytest.skip("no reader weights in qa/models/")
+    monkeypatch.setenv("QA_READER", "on")
+    assert reader_from_env().precision == "fp32"  # built lazily: nothing is loaded here
+    monkeypatch.setenv("QA_READER_PRECISION", "BF16 ")
+    assert reader_from_env().precision == "bf16"
+    monkeypatch.setenv("QA_READER_PRECISION", "int4")
+    with pytest.raises(QAError, match="fp32, bf16"):
+        reader_from_env()
+
+
 @pytest.mark.model
 def test_the_bundled_weights_read_a_passage_they_never_saw():
     from qa.reader import Reader
     from qa.squad import squad_scores
 
     assert reader_available(), "qa/models/ must hold the reader weights and card"
-    r = Reader()
     text = "The Varne water mill was rebuilt in 1880 by the miller Petra Lind after a flood carried away the wheel."
-    for q, want in (("Who rebuilt the mill?", "Petra Lind"), ("When was the mill rebuilt?", "1880"),
-                    ("What carried away the wheel?", "a flood")):
-        best = max(r.read(q, [text]), key=lambda g: g.score)
-        got = text[best.start:best.end]
-        # scored as SQuAD scores ("a flood" = "flood"; "the miller Petra Lind" is F1 0.8 against "Petra Lind")
-        assert squad_scores(got, [want])[1] >= 0.75, (q, got)
+    # bf16 (QA_READER_PRECISION=bf16) must read as well; it is slow on CPUs without bf16 units, but correct
+    for r in (Reader(), Reader(precision="bf16")):
+        for q, want in (("Who rebuilt the mill?", "Petra Lind"), ("When was the mill rebuilt?", "1880"),
+                        ("What carried away the wheel?", "a flood")):
+            best = max(r.read(q, [text]), key=lambda g: g.score)
+            got = text[best.start:best.end]
+            # scored as SQuAD scores ("a flood" = "flood"; "the miller Petra Lind" is F1 0.8 against "Petra Lind")
+            assert squad_scores(got, [want])[1] >= 0.75, (r.precision, q, got)
 
 
 @pytest.mark.model
