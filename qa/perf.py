@@ -5,7 +5,8 @@ holds on a noisy machine; medians are reported. Each step runs in its own subpro
 (VmHWM, i.e. ru_maxrss of that process alone) is its own. Steps:
 
 - ask:         warm `Answerer.ask` vs bare `model.encode(question)` + FAISS IndexFlatIP search over the
-               same passage vectors (latency p50/p95 and their ratio).
+               same passage vectors (latency p50/p95 and their ratio); in the same loop, the answer
+               step without the span reader and with the reader in bf16, and retrieval alone.
 - build:       forced index build of the seed corpus vs bare `model.encode` of the exact texts the build
                embeds (its passages and sentences, deduplicated), same batch size (throughput ratio).
 - noop:        rebuilding an unchanged corpus (in process and through `qa index`): time, model loaded?
