@@ -226,3 +226,38 @@ def test_time_sensitive_answers_carry_the_source_date(real_answerer):
     assert a.status != "declined", a.to_dict()
     assert a.as_of and any(a.as_of in n for n in a.notes)
     assert all(c.date for c in a.citations)
+
+
+def test_an_alternative_question_is_answered_with_an_option_and_mentions_are_no_votes():
+    """No model: candidates as the reader would propose them, narrowed to the option they name; a
+    span naming both options says nothing; and since the question itself names the options, two
+    documents mentioning "Pakistan" must not outvote one that answers "Afghanistan" more strongly."""
+    from types import SimpleNamespace
+
+    from qa.extract import Candidate, ExtractSettings, Extractor
+
+    texts = {"a": "Its influence is stronger in Afghanistan, not Pakistan.",
+             "b": "Its influence grew in Pakistan.", "c": "Recruits came from Pakistan."}
+    index = SimpleNamespace(documents={d: SimpleNamespace(text=t) for d, t in texts.items()})
+    ex = Extractor(index, AliasTable([]), ExtractSettings(w_agree=0.5))
+
+    def cand(doc, phrase, score):
+        t = texts[doc]
+        s = t.index(phrase)
+        ents = tuple((t.index(w), t.index(w) + len(w), "GPE") for w in ("Afghanistan", "Pakistan") if w in t)
+        sent = SimpleNamespace(doc_id=doc, ents=ents, start=0, end=len(t), text=t)
+        return Candidate(phrase, s, s + len(phrase), "SPAN", sent, 0.5, 0, score, key=normalise(phrase))
+
+    qa = analyse_question("Is its influence stronger in Afghanistan or Pakistan?")
+    assert qa.options == ("Afghanistan", "Pakistan")
+    cands = [cand("a", "stronger in Afghanistan", 5.0), cand("a", "Afghanistan, not Pakistan", 5.5),
+             cand("b", "grew in Pakistan", 4.8), cand("c", "Pakistan", 4.6)]
+    chosen = ex.choose_option(qa, cands)
+    assert [(c.doc_id, c.text, c.label) for c in chosen] == [
+        ("a", "Afghanistan", "GPE"), ("b", "Pakistan", "GPE"), ("c", "Pakistan", "GPE")]
+    assert texts["a"][chosen[0].start:chosen[0].end] == "Afghanistan"
+    assert [g.key for g in ex.group(chosen, votes=False)] == ["afghanistan", "pakistan"]
+    assert [g.key for g in ex.group(chosen, votes=True)] == ["pakistan", "afghanistan"]  # 4.8 + 0.5 > 5.0
+    # no candidate names an option (the sources answer in other words): the candidates stay as they are
+    other = [cand("b", "grew", 1.0)]
+    assert ex.choose_option(qa, other) == other
