@@ -201,10 +201,12 @@ def _related(q_stems: set[str], stem: str) -> Optional[str]:
     return None
 
 
-@lru_cache(maxsize=32768)
+@lru_cache(maxsize=8192)
 def _tokens(text: str, offset: int = 0) -> tuple[tuple[int, int, str], ...]:
     """(start, end, stem) of each word; stems are '' for stop words. Cached: the same evidence
-    sentences come back question after question, and tokenizing them was a third of the rules' time."""
+    sentences come back question after question, and tokenizing them was a third of the rules' time.
+    A question touches a few dozen sentences; 8,192 entries hold a few MB on this corpus's sentences
+    and stay bounded (~25 MB) in a long-running app over a large one."""
     return tuple((m.start() + offset, m.end() + offset, _stem(m.group())) for m in _WORD.finditer(text))
 
 
