@@ -192,8 +192,8 @@ def _related(q_stems: set[str], stem: str) -> Optional[str]:
     if stem in q_stems:
         return stem
     if len(stem) >= 4:
-        # the closest in length when several match ("militari" ~ "milit", "militant"), then the first
-        # alphabetically: never the set's iteration order, which changes with each run's hash seed
+        # the closest in length when several match ("leader": "leade" before "lead" and "leadership"),
+        # then the first alphabetically: never the set's iteration order, which each run's hash seed changes
         found = [q for q in q_stems
                  if len(q) >= 4 and (stem.startswith(q) or q.startswith(stem)) and abs(len(stem) - len(q)) <= 6]
         if found:
