@@ -201,13 +201,15 @@ def _related(q_stems: set[str], stem: str) -> Optional[str]:
     return None
 
 
-@lru_cache(maxsize=8192)
 def _tokens(text: str, offset: int = 0) -> tuple[tuple[int, int, str], ...]:
-    """(start, end, stem) of each word; stems are '' for stop words. Cached: the same evidence
-    sentences come back question after question, and tokenizing them was a third of the rules' time.
-    A question touches a few dozen sentences; 8,192 entries hold a few MB on this corpus's sentences
-    and stay bounded (~25 MB) in a long-running app over a large one."""
+    """(start, end, stem) of each word; stems are '' for stop words."""
     return tuple((m.start() + offset, m.end() + offset, _stem(m.group())) for m in _WORD.finditer(text))
+
+
+# The index's sentences come back question after question as evidence, and tokenizing them was a third
+# of the rules' time; spans (one-off texts) use `_tokens` uncached. A question touches a few dozen
+# sentences; 8,192 entries stay bounded (~25 MB) in a long-running app over a large corpus.
+_sentence_tokens = lru_cache(maxsize=8192)(_tokens)
 
 
 def question_overlap(words: Sequence[tuple[str, str]], q_stems: set[str], empty: float) -> tuple[float, float]:
@@ -338,16 +340,16 @@ class Extractor:
                 if sent.sentence_id in seen_sent:
                     continue
                 seen_sent.add(sent.sentence_id)
-                toks = [(a, b, related(t) or t) for a, b, t in _tokens(sent.text, sent.start)]
+                toks = [(a, b, related(t) or t) for a, b, t in _sentence_tokens(sent.text, sent.start)]
                 present = {t for _, _, t in toks if t in q_stems}
                 # the sentence before often names what this one talks about ("... Karachi. Forty-five
-                # people died."), so its terms count for half
+                # people died."), so its terms count for w_context (half)
                 ctx: set = set()
                 for back in range(1, st.context_sentences + 1):
                     prev = self.index.sentences[sent.row - back] if sent.row >= back else None
                     if prev is None or prev.passage_id != sent.passage_id:
                         break
-                    ctx |= {related(t) for _, _, t in _tokens(prev.text)} - {None}
+                    ctx |= {related(t) for _, _, t in _sentence_tokens(prev.text)} - {None}
                 ctx -= present
                 for gi, stems in alias_stems:
                     if not stems <= present and self.aliases.names_group(sent.text, gi):

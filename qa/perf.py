@@ -281,14 +281,16 @@ def step_ask(work: Path, reps: int) -> dict[str, Any]:
     for q in qs[:10]:  # warm-up: model load, first-call allocations, BM25 and alias tables
         answerer.ask(q)
     rss_default = _maxrss_mb()  # the shipped configuration alone, before the variants below add their models
-    # the same answer step without the span reader (QA_READER=off): what the reader costs, in the same run
-    rules = open_answerer(idx_dir, embedder, reader=False) if answerer.reader is not None else None
-    # ... and with the reader in bfloat16 (QA_READER_PRECISION=bf16): faster only on CPUs with bf16 units
-    half = None
-    if answerer.reader is not None and answerer.reader.precision != "bf16":
-        from .reader import Reader
+    # in the same run, the same answer step without the span reader (QA_READER=off: what the reader costs)
+    # and with the reader in bfloat16 (QA_READER_PRECISION=bf16: faster only on CPUs with bf16 units)
+    variants: dict[str, Any] = {}
+    if answerer.reader is not None:
+        variants["rules_only"] = open_answerer(idx_dir, embedder, reader=False)
+        if answerer.reader.precision != "bf16":
+            from .reader import Reader
 
-        half = open_answerer(idx_dir, embedder, reader=Reader(answerer.reader.folder, precision="bf16"))
+            variants["reader_bf16"] = open_answerer(idx_dir, embedder,
+                                                    reader=Reader(answerer.reader.folder, precision="bf16"))
     pv = np.ascontiguousarray(answerer.index.passage_vectors(), dtype=np.float32)
     flat = faiss.IndexFlatIP(pv.shape[1])
     flat.add(pv)
@@ -299,30 +301,24 @@ def step_ask(work: Path, reps: int) -> dict[str, Any]:
         return flat.search(v, 5)
 
     for q in qs[:10]:
-        if rules is not None:
-            rules.ask(q)
-        if half is not None:
-            half.ask(q)
+        for v in variants.values():
+            v.ask(q)
         bare(q)
     rss_setup = _maxrss_mb()
-    asks, bares, retrieves, rules_asks, half_asks = [], [], [], [], []
+    asks, bares, retrieves = [], [], []
+    variant_times: dict[str, list[float]] = {name: [] for name in variants}
     for r in range(reps):
         for i, q in enumerate(qs):
-            order = ("ask", "bare", "retrieve", "rules", "half")
+            order = ("ask", "bare", "retrieve", *variants)
             order = order if (i + r) % 2 == 0 else order[::-1]
             for what in order:
                 t = time.perf_counter()
                 if what == "ask":
                     answerer.ask(q)
                     asks.append(time.perf_counter() - t)
-                elif what == "rules":
-                    if rules is not None:
-                        rules.ask(q)
-                        rules_asks.append(time.perf_counter() - t)
-                elif what == "half":
-                    if half is not None:
-                        half.ask(q)
-                        half_asks.append(time.perf_counter() - t)
+                elif what in variants:
+                    variants[what].ask(q)
+                    variant_times[what].append(time.perf_counter() - t)
                 elif what == "retrieve":
                     # retrieval alone: embed + BM25 + dense + fusion + sentence scoring (issue #4's budget)
                     answerer.retriever.search(q, k=DEFAULT_K)
@@ -347,10 +343,8 @@ def step_ask(work: Path, reps: int) -> dict[str, Any]:
         "retrieve": rt, "retrieve_ratio_p50": round(rt["p50_ms"] / b["p50_ms"], 3) if b["p50_ms"] else None,
         "retrieve_target": 1.3,
         "reader": answerer.reader is not None,
-        **({"rules_only": _ms(rules_asks), "rules_only_ratio_p50": round(_ms(rules_asks)["p50_ms"] / b["p50_ms"], 3)}
-           if rules_asks and b["p50_ms"] else {}),
-        **({"reader_bf16": _ms(half_asks), "reader_bf16_ratio_p50": round(_ms(half_asks)["p50_ms"] / b["p50_ms"], 3)}
-           if half_asks and b["p50_ms"] else {}),
+        **{k: v for name, ts in variant_times.items() if ts and b["p50_ms"]
+           for k, v in ((name, _ms(ts)), (f"{name}_ratio_p50", round(_ms(ts)["p50_ms"] / b["p50_ms"], 3)))},
         "cpu_bf16": cpu,
         "target": TARGETS["ask_p50_ratio"], "met": ratio <= TARGETS["ask_p50_ratio"], "torch_threads": threads,
         "memory_mb": {"before": round(rss0, 1), "shipped_after_warmup": round(rss_default, 1),
@@ -372,10 +366,7 @@ def _bf16_units() -> str:
 
 def _shipped_rss(a: dict) -> str:
     """The ask step's memory: the shipped configuration alone, and the step's peak with the variants."""
-    shipped = (a.get("memory_mb") or {}).get("shipped_after_warmup")
-    if shipped is None:
-        return f"{a['peak_rss_mb']:.0f}"
-    return f"{shipped:.0f} ({a['peak_rss_mb']:.0f} with the variants below loaded too)"
+    return f"{a['memory_mb']['shipped_after_warmup']:.0f} ({a['peak_rss_mb']:.0f} with the variants below loaded too)"
 
 
 def step_noop(work: Path, reps: int) -> dict[str, Any]:
