@@ -91,6 +91,9 @@ class ExtractSettings:
     w_gate: float = 0.0  # cost of a span with no digit, number word or date word for such a question (ditto)
     # an alternative question ("... in Afghanistan or Pakistan?") is answered by one of its options
     options: bool = True
+    # a span that only announces an enumeration ("for two key reasons", "three main factors") answers
+    # with the sentence that opens it ("First, ...") when that sentence follows
+    enumerations: bool = True
 
 
 @dataclass
@@ -482,14 +485,20 @@ class Extractor:
             s, e = _whole_entity(qa.answer_type, text, s, e, sent.ents)
             if qa.answer_type in st.grow_types:
                 s, e = _enclosing_span(s, e, sent.ents)
-            if whole:
+            scored = sent  # the sentence whose evidence score the candidate takes
+            opener = (_enumeration_start(sents, sent, text[s:e])
+                      if st.enumerations and qa.answer_type in (*LONG_TYPES, "list") else None)
+            if opener is not None:  # the answer is what the span announces; its evidence score stays
+                s, e = _trim_span(text, opener.start, without_footnote(text, opener.start, opener.end))
+                sent = opener
+            elif whole:
                 s, e = _trim_span(text, sent.start, without_footnote(text, sent.start, sent.end))
             elif clause:
                 s, e = _trim_span(text, *_clause(text, sent.start, sent.end, s, e))
             if e <= s or (doc_id, s, e) in seen:
                 continue
             seen.add((doc_id, s, e))
-            ev = by_row.get(sent.row)
+            ev = by_row.get(scored.row)
             if ev is not None:
                 base = ev.base
             else:  # a neighbour of the evidence sentence that is not evidence itself
@@ -597,6 +606,24 @@ class Extractor:
 
 
 _BARE_DAY = re.compile(r"\d{1,2}")
+# "for two key reasons", "three main factors which ...": a count of a kind of thing, not the things
+_ENUM_POINTER = re.compile(
+    r"\b(?:two|three|four|five|six|seven|several|a few|a number of|a couple of|[2-9])\s+(?:[\w-]+\s+){0,2}?"
+    r"(?:reasons|factors|ways|steps|points|goals|causes|elements|aspects|measures|areas|lessons|challenges|"
+    r"options|things|trends|priorities|objectives|drivers|motives|explanations|issues|components|pillars|"
+    r"stages|phases|problems|conditions|considerations|dimensions|features|strategies|concerns|risks)\b", re.I)
+# ... and the sentence that opens the enumeration
+_ENUM_OPENER = re.compile(r"\W*(?:first(?:ly)?\b|the first\b|one\s+(?:reason|factor|way|is)\b|to begin with\b|"
+                          r"for one\b|(?:1|i)[.)]\s)", re.I)
+
+
+def _enumeration_start(sents, sent: Sentence, span_text: str) -> Optional[Sentence]:
+    """The sentence after `sent` in its document when `span_text` only announces an enumeration that
+    that sentence opens ("... for two key reasons. First, TTP has strong ties ..."), else None."""
+    if not _ENUM_POINTER.search(span_text) or sent.row + 1 >= len(sents):
+        return None
+    nxt = sents[sent.row + 1]
+    return nxt if nxt.doc_id == sent.doc_id and _ENUM_OPENER.match(nxt.text) else None
 
 
 def _whole_entity(answer_type: str, text: str, s: int, e: int, ents) -> tuple[int, int]:

@@ -308,3 +308,25 @@ def test_a_bare_day_inside_a_date_grows_to_the_whole_date(answer_type, span, wan
 
     text = "on December 2, 12 gunmen"
     assert _whole_entity(answer_type, text, *span, [(3, 13, "DATE"), (15, 17, "CARDINAL")]) == want
+
+
+@pytest.mark.parametrize("span,following,opens", [
+    ("for two key reasons", "First, TTP has strong ties to the Afghan Taliban.", True),
+    ("three main factors which will determine the future", "The first factor is linked to security.", True),
+    ("for two key reasons", "Firstly, the group was short of money.", True),
+    ("several reasons", "One reason is the money.", True),
+    ("for two key reasons", "TTP has strong ties to the Afghan Taliban.", False),  # no enumeration follows
+    ("the Afghan Taliban", "First, TTP has strong ties to the Afghan Taliban.", False),  # names a thing: an answer
+    ("twelve members", "First, nine were Pakistanis.", False),  # a count of people is an answer
+])
+def test_a_span_that_announces_an_enumeration_answers_with_the_sentence_that_opens_it(span, following, opens):
+    from types import SimpleNamespace
+
+    from qa.extract import _enumeration_start
+
+    sents = [SimpleNamespace(doc_id="a", row=0, text="The group has refrained from it " + span + "."),
+             SimpleNamespace(doc_id="a", row=1, text=following)]
+    assert (_enumeration_start(sents, sents[0], span) is sents[1]) is opens
+    other_doc = [sents[0], SimpleNamespace(doc_id="b", row=1, text=following)]
+    assert _enumeration_start(other_doc, sents[0], span) is None  # the next document's first sentence
+    assert _enumeration_start(sents[:1], sents[0], span) is None  # the last sentence of the index
