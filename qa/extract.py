@@ -94,6 +94,9 @@ class ExtractSettings:
     # a span that only announces an enumeration ("for two key reasons", "three main factors") answers
     # with the sentence that opens it ("First, ...") when that sentence follows
     enumerations: bool = True
+    # a question asking for several things ("What measures ...", "In which provinces ...") gets the whole
+    # coordinated run its reader span starts ("X with Afghanistan, the elimination of Y, ..., and Z")
+    list_runs: bool = True
 
 
 @dataclass
@@ -493,6 +496,8 @@ class Extractor:
                 sent = opener
             elif whole:
                 s, e = _trim_span(text, sent.start, without_footnote(text, sent.start, sent.end))
+            elif st.list_runs and qa.wants_list:
+                s, e = _list_run(text, s, e, without_footnote(text, sent.start, sent.end), sent.ents)
             elif clause:
                 s, e = _trim_span(text, *_clause(text, sent.start, sent.end, s, e))
             if e <= s or (doc_id, s, e) in seen:
@@ -663,6 +668,59 @@ def _clause(text: str, lo: int, hi: int, s: int, e: int) -> tuple[int, int]:
     if right == hi and text[hi - 1:hi] in ".?!":
         right = hi - 1
     return s2, max(right, e)
+
+
+_LIST_STOP = re.compile(r"[;:—–]|\s-\s")
+_LIST_AND = re.compile(r"\s+(?:and|or)\s+", re.I)
+_LIST_LAST = re.compile(r"\s*(?:and|or)\s", re.I)
+_ING = re.compile(r"\s*(?:and\s+|or\s+)?[a-z]+ing\b")
+_PRONOUNS = {"it", "they", "he", "she", "we", "you", "i", "them", "this", "these", "those", "that", "which", "who"}
+MAX_ITEM_WORDS = 12  # a longer "item" is a clause, not a member of a list
+MAX_LIST_WORDS = 40
+
+
+def _list_run(text: str, s: int, e: int, hi: int, ents=()) -> tuple[int, int]:
+    """The coordinated run of items that the span [s, e) starts, up to `hi` (its sentence's end), else the
+    span itself. Items are told from clauses by the index-time noun chunks and entities `ents`
+    (document offsets): comma-separated items that each open with one (or with an -ing word), up to and
+    including the one that opens with "and"/"or" ("greater security cooperation with Afghanistan, the
+    elimination of terrorist safe havens, ..., and promoting programs ..."); or, without commas, the
+    noun chunk that an "and"/"or" a few words after the span opens ("Sindh and Balochistan").
+    A span that already holds a list ("Dublin, Cork, Youghal and Waterford") stays as it is."""
+    if "," in text[s:e] or _LIST_AND.search(text[s:e]):
+        return s, e
+    starts: dict[int, int] = {}
+    for a, b, _ in ents:
+        if a >= e and text[a:b].lower() not in _PRONOUNS:
+            starts[a] = max(starts.get(a, a), b)
+    stop = _LIST_STOP.search(text, e, hi)
+    limit = stop.start() if stop else hi
+
+    def opens_item(a: int, b: int) -> bool:
+        lead = len(text[a:b]) - len(text[a:b].lstrip())
+        word = re.match(r"(?:and|or)\s+", text[a + lead:b], re.I)
+        at = a + lead + (word.end() if word else 0)
+        return at in starts or bool(_ING.match(text, at))
+
+    c = text.find(",", e, limit)
+    if c >= 0 and len(text[s:c].split()) <= MAX_ITEM_WORDS and not _LIST_AND.search(text[e:c]):
+        pos = c + 1
+        while pos < limit:
+            nxt = text.find(",", pos, limit)
+            b = nxt if nxt >= 0 else limit
+            if not opens_item(pos, b) or len(text[pos:b].split()) > MAX_ITEM_WORDS:
+                break
+            if _LIST_LAST.match(text, pos):
+                end = len(text[:b].rstrip(" .!?"))
+                return (s, end) if len(text[s:end].split()) <= MAX_LIST_WORDS else (s, e)
+            if nxt < 0:
+                break
+            pos = nxt + 1
+    # no comma list: "X and Y" within a few words of the span, Y a noun chunk or entity
+    m = _LIST_AND.search(text, e, c if c >= 0 else limit)
+    if m and len(text[e:m.start()].split()) <= 5 and m.end() in starts:
+        return s, starts[m.end()]
+    return s, e
 
 
 def _whole_words(text: str, s: int, e: int) -> tuple[int, int]:

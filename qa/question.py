@@ -92,6 +92,37 @@ def _options(q: str) -> tuple[str, ...]:
     return opts
 
 
+_AUX = re.compile(r"(?:is|are|was|were|do|does|did|has|have|had|will|would|can|could|should|might|must|may)$", re.I)
+
+
+def _plural(noun: str) -> bool:
+    if noun in _NOT_PLURAL or len(noun) <= 3:
+        return False
+    return (noun.endswith("s") and not noun.endswith(("ss", "us", "is", "ous"))) or noun in ("men", "women", "people")
+
+
+_ADJECTIVE = re.compile(r"[a-z-]+(?:al|ic|ive|ous|ful|ent|ant|ary|ar|ish|less|ern|ian)|main|key|major|other|new|local|"
+                        r"several|specific|particular|important|certain|different|first|last|early|late|top|big", re.I)
+_NOT_PLURAL = {"species", "series", "news", "means", "physics", "politics", "economics", "mathematics", "headquarters",
+               "status", "basis", "crisis", "analysis", "thesis", "process", "address", "business"}
+
+
+def _plural_head(rest: str) -> bool:
+    """Whether the words after "what"/"which" name a plural thing: the first word ("What measures should
+    ...") or the second after an adjective-like or quoted first ("What local goals", "What 'push' factors").
+    A possessive, "kind of ..." and a verb after a noun ("what mechanism moves") do not count."""
+    m = re.match(r"\s*([‘'“\"]?)([A-Za-z-]+)([’'”\"]?)(?:\s+([A-Za-z-]+)(?![’']))?", rest)
+    if not m:
+        return False
+    quoted, first, second = m.group(1) or m.group(3), m.group(2), m.group(4)
+    if _AUX.match(first) or first[0].isupper():
+        return False
+    if _plural(first.lower()):
+        return True
+    return bool(second and (quoted or _ADJECTIVE.fullmatch(first)) and not second[0].isupper()
+                and _plural(second.lower()))
+
+
 def _head_type(noun: str) -> Optional[str]:
     for pat, t in _HEAD_TYPES:
         if re.fullmatch(pat, noun, re.I):
@@ -158,7 +189,7 @@ def analyse_question(question: str) -> QuestionAnalysis:
                 head = w
                 break
     if head and t:
-        plural = (head.endswith("s") and not head.endswith(("ss", "us", "is"))) or head in ("men", "women", "people")
+        plural = _plural(head)
         if t in ("place", "organisation", "person") and plural:
             return qa("list", head, True)
         return qa(t, head)
@@ -172,4 +203,5 @@ def analyse_question(question: str) -> QuestionAnalysis:
         return qa("person")
     if re.search(r"\bwhat (?:is|was) the name\b|\bwhat (?:is|was) .* called\b|\bwhat (?:is|was) .* known as\b|\btitled?\b", ql):
         return qa("title")
-    return qa("description", head)
+    # "What measures should ...", "What local goals does ...": a plural head with no type asks for several things
+    return qa("description", head, bool(m and not name_of and _plural_head(q[m.end():])))

@@ -33,14 +33,17 @@ def variants(shipped: ExtractSettings) -> list[tuple[str, bool, ExtractSettings]
            "w_gate": "without the number/date gate",
            "w_agree": "without agreement between read windows",
            "corr_min_type": "corroboration by entity evidence of any kind (no `corr_min_type` filter)"}
-    if shipped.options:
-        off["options"] = "alternative questions not answered from their options"
+    for field, name in (("options", "alternative questions not answered from their options"),
+                        ("enumerations", "an enumeration's announcement (\"for two key reasons\") kept as the answer"),
+                        ("list_runs", "list questions get the bare span, not the coordinated run")):
+        if getattr(shipped, field):
+            off[field] = name
     if shipped.w_overlap_name != shipped.w_overlap:
         out.append(("question words inside a longer name penalised as repetition", True,
                     dataclasses.replace(shipped, w_overlap_name=shipped.w_overlap)))
     for field, name in off.items():
         if getattr(shipped, field):
-            out.append((name, True, dataclasses.replace(shipped, **{field: False if field == "options" else 0.0})))
+            out.append((name, True, dataclasses.replace(shipped, **{field: False if isinstance(getattr(shipped, field), bool) else 0.0})))
     if shipped.reader_long != "span":
         out.append(("descriptions and reasons get the bare reader span", True,
                     dataclasses.replace(shipped, reader_long="span")))

@@ -49,6 +49,21 @@ def test_head_noun_and_time_sensitivity():
     assert not analyse_question("Where did the bombing take place?").time_sensitive
 
 
+@pytest.mark.parametrize("question,wants", [
+    ("What measures should a comprehensive response include?", True),
+    ("What local goals does the TTP pursue?", True),
+    ("What 'push' factors drove local militants to switch?", True),
+    ("Which countries does the Khorasan region include?", True),  # typed plural head: a list
+    ("What is the National Action Plan?", False),
+    ("What did the video urge Muslims to do?", False),
+    ("What happened to the survey maps?", False),
+    ("What Islamic State propaganda was found?", False),  # "State" is part of a name
+    ("Who led Wilayat Khorasan?", False),
+])
+def test_a_plural_head_noun_asks_for_a_list(question, wants):
+    assert analyse_question(question).wants_list is wants
+
+
 @pytest.mark.parametrize("question,options", [
     ("Is the Islamic State's influence stronger in Afghanistan or Pakistan?", ("Afghanistan", "Pakistan")),
     ("Were the experiments high-voltage or low-voltage?", ("high-voltage", "low-voltage")),

@@ -330,3 +330,38 @@ def test_a_span_that_announces_an_enumeration_answers_with_the_sentence_that_ope
     other_doc = [sents[0], SimpleNamespace(doc_id="b", row=1, text=following)]
     assert _enumeration_start(other_doc, sents[0], span) is None  # the next document's first sentence
     assert _enumeration_start(sents[:1], sents[0], span) is None  # the last sentence of the index
+
+
+def _chunks(text: str, *phrases: str) -> list[tuple[int, int, str]]:
+    return [(text.index(p), text.index(p) + len(p), "NP") for p in phrases]
+
+
+@pytest.mark.parametrize("text,span,chunks,want", [
+    # comma-separated items, each opening with a noun chunk or an -ing word, up to the one opening with "and"
+    ("It would include greater security cooperation with Afghanistan, the elimination of safe havens, "
+     "prioritizing police training, and promoting programs to counter its ideology.", "greater security cooperation",
+     ("the elimination", "safe havens", "police training", "programs"),
+     "greater security cooperation with Afghanistan, the elimination of safe havens, prioritizing police training, "
+     "and promoting programs to counter its ideology"),
+    # no comma list: "and" a few words on, opening a noun chunk
+    ("They left for disillusionment with their leaders in TTP and the Afghan Taliban, which forced them out.",
+     "disillusionment", ("their leaders", "TTP", "the Afghan Taliban"),
+     "disillusionment with their leaders in TTP and the Afghan Taliban"),
+    ("He robbed banks in Sindh and Balochistan, he said.", "Sindh", ("Sindh", "Balochistan"), "Sindh and Balochistan"),
+    # "and" opening a clause, not a noun chunk: the span stays
+    ("He worked with scorpion venom and observed that dogs were immune.", "scorpion", ("dogs",), "scorpion"),
+    # a relative clause after the comma is no item
+    ("A cell consisted of well-educated women, who left for Syria and Iraq.", "women", ("Syria", "Iraq"), "women"),
+    ("The plan has twenty points.", "twenty", (), "twenty"),
+    ("It applies if they have a direct effect and they are clear.", "a direct effect", ("they",), "a direct effect"),
+    # a list cut by a semicolon ends there; a span that is a list already stays
+    ("It named Sindh; and Punjab was spared.", "Sindh", ("Punjab",), "Sindh"),
+    ("Dublin, Cork and Waterford in the 17th and 18th centuries.", "Dublin, Cork and Waterford", ("the 17th",),
+     "Dublin, Cork and Waterford"),
+])
+def test_a_list_question_gets_the_coordinated_run_its_span_starts(text, span, chunks, want):
+    from qa.extract import _list_run
+
+    s = text.index(span)
+    a, b = _list_run(text, s, s + len(span), len(text), _chunks(text, *chunks))
+    assert text[a:b] == want
