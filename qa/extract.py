@@ -685,7 +685,7 @@ def _list_run(text: str, s: int, e: int, hi: int, ents=()) -> tuple[int, int]:
     (document offsets): comma-separated items that each open with one (or with an -ing word), up to and
     including the one that opens with "and"/"or" ("greater security cooperation with Afghanistan, the
     elimination of terrorist safe havens, ..., and promoting programs ..."); or, without commas, the
-    noun chunk that an "and"/"or" a few words after the span opens ("Sindh and Balochistan").
+    noun chunk that an "and"/"or" right after the span opens ("Sindh and Balochistan").
     A span that already holds a list ("Dublin, Cork, Youghal and Waterford") stays as it is."""
     if "," in text[s:e] or _LIST_AND.search(text[s:e]):
         return s, e
@@ -716,9 +716,10 @@ def _list_run(text: str, s: int, e: int, hi: int, ents=()) -> tuple[int, int]:
             if nxt < 0:
                 break
             pos = nxt + 1
-    # no comma list: "X and Y" within a few words of the span, Y a noun chunk or entity
-    m = _LIST_AND.search(text, e, c if c >= 0 else limit)
-    if m and len(text[e:m.start()].split()) <= 5 and m.end() in starts:
+    # no comma list: "X and Y" right after the span, Y a noun chunk or entity. Not "bank robberies in Sindh
+    # and Balochistan": there the "and" joins the places inside the phrase, not robberies to something else
+    m = _LIST_AND.match(text, e)
+    if m and m.end() in starts:
         return s, starts[m.end()]
     return s, e
 

@@ -343,11 +343,11 @@ def _chunks(text: str, *phrases: str) -> list[tuple[int, int, str]]:
      ("the elimination", "safe havens", "police training", "programs"),
      "greater security cooperation with Afghanistan, the elimination of safe havens, prioritizing police training, "
      "and promoting programs to counter its ideology"),
-    # no comma list: "and" a few words on, opening a noun chunk
-    ("They left for disillusionment with their leaders in TTP and the Afghan Taliban, which forced them out.",
-     "disillusionment", ("their leaders", "TTP", "the Afghan Taliban"),
-     "disillusionment with their leaders in TTP and the Afghan Taliban"),
+    # no comma list: "and" right after the span, opening a noun chunk
     ("He robbed banks in Sindh and Balochistan, he said.", "Sindh", ("Sindh", "Balochistan"), "Sindh and Balochistan"),
+    # ... but not an "and" inside a phrase that follows the span: it joins the places, not the robberies
+    ("He admitted bank robberies in Sindh and Balochistan.", "bank robberies", ("Sindh", "Balochistan"),
+     "bank robberies"),
     # "and" opening a clause, not a noun chunk: the span stays
     ("He worked with scorpion venom and observed that dogs were immune.", "scorpion", ("dogs",), "scorpion"),
     # a relative clause after the comma is no item
