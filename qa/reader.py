@@ -207,6 +207,10 @@ def reader_from_env(embedder=None) -> Optional[Reader]:
     embedder (plumbing tests) the reader is off unless QA_READER names it. QAError for a bad setting."""
     want = os.environ.get("QA_READER", "").strip()
     precision = os.environ.get("QA_READER_PRECISION", "").strip().lower() or "fp32"
+    if precision not in PRECISIONS:  # refused even with the reader off: a typo should not wait to bite
+        from .errors import QAError
+
+        raise QAError(f"QA_READER_PRECISION: reader precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
     if want.lower() in ("off", "0", "no", "none", "false"):
         return None
     if not want and getattr(embedder, "name", "").startswith("fake"):

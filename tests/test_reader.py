@@ -152,6 +152,9 @@ def test_reader_precision_comes_from_the_environment_and_a_bad_one_is_refused(mo
     monkeypatch.setenv("QA_READER_PRECISION", "int4")
     with pytest.raises(QAError, match="fp32, bf16"):
         reader_from_env()
+    monkeypatch.setenv("QA_READER", "off")  # a typo is refused even when no reader runs
+    with pytest.raises(QAError, match="QA_READER_PRECISION"):
+        reader_from_env()
 
 
 @pytest.mark.model
