@@ -673,7 +673,9 @@ def _clause(text: str, lo: int, hi: int, s: int, e: int) -> tuple[int, int]:
 _LIST_STOP = re.compile(r"[;:—–]|\s-\s")
 _LIST_AND = re.compile(r"\s+(?:and|or)\s+", re.I)
 _LIST_LAST = re.compile(r"\s*(?:and|or)\s", re.I)
-_ING = re.compile(r"\s*(?:and\s+|or\s+)?[a-z]+ing\b")
+# an item may open with a gerund ("prioritizing police training"), not with a preposition or pronoun in -ing
+_ING = re.compile(r"\s*(?:and\s+|or\s+)?(?!(?:during|according|including|regarding|concerning|following|"
+                  r"excluding|considering|notwithstanding|nothing|something|anything|everything)\b)[a-z]+ing\b")
 _PRONOUNS = {"it", "they", "he", "she", "we", "you", "i", "them", "this", "these", "those", "that", "which", "who"}
 MAX_ITEM_WORDS = 12  # a longer "item" is a clause, not a member of a list
 MAX_LIST_WORDS = 40

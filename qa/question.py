@@ -96,9 +96,11 @@ _AUX = re.compile(r"(?:is|are|was|were|do|does|did|has|have|had|will|would|can|c
 
 
 def _plural(noun: str) -> bool:
-    if noun in _NOT_PLURAL or len(noun) <= 3:
+    if noun in ("men", "women", "people", "children"):
+        return True
+    if noun in _NOT_PLURAL or len(noun) <= 3:  # "its", "has", "was"
         return False
-    return (noun.endswith("s") and not noun.endswith(("ss", "us", "is", "ous"))) or noun in ("men", "women", "people")
+    return noun.endswith("s") and not noun.endswith(("ss", "us", "is", "ous"))
 
 
 _ADJECTIVE = re.compile(r"[a-z-]+(?:al|ic|ive|ous|ful|ent|ant|ary|ar|ish|less|ern|ian)|main|key|major|other|new|local|"

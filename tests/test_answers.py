@@ -54,6 +54,8 @@ def test_head_noun_and_time_sensitivity():
     ("What local goals does the TTP pursue?", True),
     ("What 'push' factors drove local militants to switch?", True),
     ("Which countries does the Khorasan region include?", True),  # typed plural head: a list
+    ("Which men led the attack?", True),
+    ("What headquarters did the group use?", False),
     ("What is the National Action Plan?", False),
     ("What did the video urge Muslims to do?", False),
     ("What happened to the survey maps?", False),

@@ -356,6 +356,7 @@ def _chunks(text: str, *phrases: str) -> list[tuple[int, int, str]]:
     # a relative clause after the comma is no item
     ("A cell consisted of well-educated women, who left for Syria and Iraq.", "women", ("Syria", "Iraq"), "women"),
     ("The plan has twenty points.", "twenty", (), "twenty"),
+    ("It hit Quetta, during the war, and Karachi.", "Quetta", ("the war", "Karachi"), "Quetta"),
     ("It applies if they have a direct effect and they are clear.", "a direct effect", ("they",), "a direct effect"),
     # a list cut by a semicolon ends there; a span that is a list already stays
     ("It named Sindh; and Punjab was spared.", "Sindh", ("Punjab",), "Sindh"),
