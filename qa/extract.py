@@ -648,12 +648,27 @@ def _enclosing_span(s: int, e: int, ents) -> tuple[int, int]:
     return min(around)[1:] if around else (s, e)
 
 
+_CLOSER = {"“": "”", "\"": "\"", "(": ")", "[": "]"}
+_OPENER = {v: k for k, v in _CLOSER.items()}
+
+
 def _trim_span(text: str, s: int, e: int) -> tuple[int, int]:
-    while s < e and (text[s].isspace() or text[s] in ",;:—–-"):
-        s += 1
-    while e > s and text[e - 1].isspace():
-        e -= 1
-    return s, e
+    """[s, e) without edge spaces and leading list punctuation, and without a quote mark or bracket at
+    either edge whose partner is not inside the span: the reader's span of a title quoted as
+    “To the Muslims ... bin Qasim,” starts at the opening mark, and the comma keeps the closing one out.
+    (An apostrophe is left alone: at the end it is usually a plural possessive, "militants’".)"""
+    while True:
+        s0, e0 = s, e
+        while s < e and (text[s].isspace() or text[s] in ",;:—–-"):
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if s < e and text[s] in _CLOSER and _CLOSER[text[s]] not in text[s + 1:e]:
+            s += 1
+        if s < e and text[e - 1] in _OPENER and _OPENER[text[e - 1]] not in text[s:e - 1]:
+            e -= 1
+        if (s, e) == (s0, e0):
+            return s, e
 
 
 _CLAUSE_BREAK = re.compile(r"[,;:()—–]|\s-\s")

@@ -283,6 +283,23 @@ def test_the_clause_around_a_span_stops_at_punctuation_and_keeps_the_span():
     assert t[slice(*_clause(t, 0, len(t), 0, 2))] == "In 2015"
 
 
+@pytest.mark.parametrize("text,want", [
+    ("“To the Muslims in the Land of Muhammad bin Qasim,", "To the Muslims in the Land of Muhammad bin Qasim,"),
+    ("“To the Muslims,” he said", "“To the Muslims,” he said"),  # the pair is inside: kept
+    ("the Pakistani Taliban (TTP)", "the Pakistani Taliban (TTP)"),
+    ("Tehrik-e-Taliban Pakistan)", "Tehrik-e-Taliban Pakistan"),
+    ('"a bank robbery', "a bank robbery"),
+    ('"a bank robbery"', '"a bank robbery"'),
+    (" , — the militants’ ", "the militants’"),  # a possessive apostrophe is not a quote
+    ("“", ""),
+])
+def test_a_span_loses_edge_spaces_and_quote_marks_whose_partner_is_outside_it(text, want):
+    from qa.extract import _trim_span
+
+    s, e = _trim_span(text, 0, len(text))
+    assert text[s:e] == want
+
+
 def test_a_reader_span_around_a_number_is_anchored_on_the_first_number_inside_it():
     from types import SimpleNamespace
 
