@@ -85,19 +85,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _print_answer(a) -> None:
-    label = {"answered": "Answer", "uncertain": "Answer (uncertain)", "declined": "Not in the corpus"}[a.status]
-    if a.answer is not None:
-        print(f"{label}: {a.answer}")
+    notes = list(a.notes)
+    if a.status == "declined":
+        # the decline is the answer: said once, as the first line; "0 of 5 sources agree" would be noise
+        print(notes.pop(0) if notes else "The corpus does not say.")
     else:
-        print(f"{label}.")
+        label = "Answer (uncertain)" if a.status == "uncertain" else "Answer"
+        print(f"{label}: {a.answer}")
     extra = []
-    if a.considered:
+    if a.considered and a.status != "declined":
         extra.append(f"{a.agreeing} of {a.considered} sources agree")
     if a.as_of:
         extra.append(f"as of {a.as_of}")
     extra.append(f"confidence {a.confidence:.2f}")
     print("  (" + "; ".join(extra) + ")")
-    for n in a.notes:
+    for n in notes:
         print(f"  note: {n}")
     if a.conflicts:
         print("  Sources disagree:")

@@ -155,6 +155,17 @@ def test_conflicts_are_printed_with_their_citations(capsys):
     assert "Sources disagree" in out and "nine: [1]" in out and "11: [2]" in out and "1 of 2 sources agree" in out
 
 
+def test_a_declined_answer_prints_the_decline_once_with_no_agreement_count(capsys):
+    c = Citation(1, "a", "Doc A", "corpus/a.txt", "p1", 0, 10, "nine Pakistanis", 0.4, "2016")
+    a = Answer("What is the capital of France?", "declined", None, 0.01, (), ("The corpus does not say.",),
+               agreeing=0, considered=5, closest=(c,))
+    _print_answer(a)
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "The corpus does not say."
+    assert out.count("does not say") == 1 and "sources agree" not in out
+    assert "Closest material:" in out and "nine Pakistanis" in out
+
+
 def test_reader_confidence_counts_every_cited_source_capped_at_two_more():
     from types import SimpleNamespace
 
