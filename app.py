@@ -33,7 +33,7 @@ import time
 import traceback
 import uuid
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -52,12 +52,7 @@ DEFAULT_PORT = 7860
 CONCURRENCY = 4  # questions answered at once (the UI and the API share this limit)
 MAX_QUEUE = 64  # questions waiting; beyond that the chat says "busy, try again"
 MAX_K = 20
-EXAMPLES = [
-    "Who led Wilayat Khorasan?",
-    "How many people were killed in the May 2015 attack on Ismailis in Karachi?",
-    "When did the Islamic State announce its Khorasan province?",
-    "Which team won the 2019 Cricket World Cup?",  # not in the corpus: shows a declined reply
-]
+WARM_UP = "What do the documents say?"  # any question loads the models; examples come from the corpus
 
 # --------------------------------------------------------------------------- browser-side code
 
@@ -221,10 +216,12 @@ def _clean_k(k: Any) -> int:
 # --------------------------------------------------------------------------- the app
 
 def build_demo(answerer, feedback_path: str | Path = DEFAULT_FEEDBACK, *, concurrency: int = CONCURRENCY,
-               max_queue: int = MAX_QUEUE, examples: list[str] = EXAMPLES) -> gr.Blocks:
+               max_queue: int = MAX_QUEUE, examples: Sequence[str] = ()) -> gr.Blocks:
     """The Blocks app around an Answerer (anything with .ask(question, k=, docs=) and .index).
 
     `concurrency` and `max_queue` are applied with demo.queue() here, so tests can make a tiny queue.
+    `examples` are the corpus's own example questions (qa.corpus.read_examples), shown as buttons
+    under "Try:"; with none, that row is left out.
     """
     index = answerer.index
     lib = render.Library.from_index(index)
@@ -342,10 +339,12 @@ def build_demo(answerer, feedback_path: str | Path = DEFAULT_FEEDBACK, *, concur
                     box = gr.Textbox(show_label=False, placeholder="Type a question and press Enter", lines=1,
                                      max_lines=6, scale=5, elem_id="qa-question", autofocus=True)
                     send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="qa-send")
-                gr.Markdown("**Try:**")
-                with gr.Row():
-                    example_buttons = [gr.Button(q, size="sm", variant="secondary", elem_classes=["qa-example"])
-                                       for q in examples]
+                example_buttons = []
+                if examples:
+                    gr.Markdown("**Try:**")
+                    with gr.Row():
+                        example_buttons = [gr.Button(q, size="sm", variant="secondary", elem_classes=["qa-example"])
+                                           for q in examples]
                 with gr.Row():
                     clear_btn = gr.Button("Clear conversation", size="sm", variant="secondary", scale=0,
                                           min_width=180, elem_id="qa-clear")
@@ -441,16 +440,18 @@ def main(argv=None) -> int:
         port = args.port if args.port is not None else _env_port()
         if not (0 < port < 65536):
             raise QAError(f"port {port} is out of range")
+        from qa.corpus import read_examples
         from qa.pipeline import ensure_index, open_answerer
 
         check_index_dir(args.index)
+        examples = read_examples(args.corpus)  # a bad list is refused before any work is done
         say(f"checking the index at {args.index} for the corpus in {args.corpus}")
         report = ensure_index(args.corpus, args.index, progress=True, log=say)
         say(report.summary())
         answerer = open_answerer(args.index)
         say("loading the model")
-        answerer.ask("Who led Wilayat Khorasan?")  # warm-up: the first visitor should not wait for the model
-        demo = build_demo(answerer, args.feedback)
+        answerer.ask(examples[0] if examples else WARM_UP)  # the first visitor should not wait for the model
+        demo = build_demo(answerer, args.feedback, examples=examples)
         try:
             url = launch(demo, args.host, port)
         except OSError as e:

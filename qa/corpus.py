@@ -34,19 +34,52 @@ def document_files(corpus_dir: Path) -> list[Path]:
     return files
 
 
+def _metadata_file(corpus_dir: Path) -> Any:
+    """The parsed `metadata.json` of a corpus folder, None when absent; QAError when it is not JSON."""
+    path = Path(corpus_dir) / METADATA_FILE
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise QAError(f"{path} is not valid JSON: {e}", fix="fix or remove the metadata file") from None
+
+
 def read_metadata(corpus_dir: Path) -> dict[str, dict[str, Any]]:
     """Per-file metadata from `metadata.json` ({"documents": {file name: {...}}}); empty when absent."""
     path = corpus_dir / METADATA_FILE
-    if not path.exists():
+    data = _metadata_file(corpus_dir)
+    if data is None:
         return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise QAError(f"{path} is not valid JSON: {e}", fix="fix or remove the metadata file") from None
     docs = data.get("documents", {}) if isinstance(data, dict) else {}
     if not isinstance(docs, dict):
         raise QAError(f"{path}: 'documents' must map file names to objects", fix="fix the metadata file")
     return docs
+
+
+MAX_EXAMPLES = 8
+MAX_EXAMPLE_CHARS = 200
+
+
+def read_examples(corpus_dir: str | Path) -> list[str]:
+    """The example questions a corpus offers its readers (`"examples": [str, ...]` in `metadata.json`,
+    shown as buttons in the chat), in order; empty when there are none. Only the folder knows what its
+    documents can answer, so no example is built in. QAError for a list that is not short, plain text."""
+    data = _metadata_file(Path(corpus_dir))
+    if not isinstance(data, dict) or data.get("examples") is None:
+        return []
+    path = Path(corpus_dir) / METADATA_FILE
+    ex = data["examples"]
+    fix = f'make "examples" a list of at most {MAX_EXAMPLES} questions of at most {MAX_EXAMPLE_CHARS} characters'
+    if not isinstance(ex, list) or len(ex) > MAX_EXAMPLES:
+        raise QAError(f"{path}: 'examples' must be a list of at most {MAX_EXAMPLES} questions", fix=fix)
+    out: list[str] = []
+    for q in ex:
+        if not isinstance(q, str) or not q.strip() or len(q) > MAX_EXAMPLE_CHARS:
+            raise QAError(f"{path}: example {str(q)[:60]!r} is not a question of 1 to {MAX_EXAMPLE_CHARS} characters", fix=fix)
+        if q.strip() not in out:
+            out.append(q.strip())
+    return out
 
 
 def _first_line_title(text: str, fallback: str) -> str:

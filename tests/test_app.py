@@ -96,7 +96,8 @@ def app_module():
     return load_app_module()
 
 
-@pytest.mark.parametrize("case", ["empty-corpus", "bad-metadata", "not-an-index", "index-is-a-file", "bad-port"])
+@pytest.mark.parametrize("case", ["empty-corpus", "bad-metadata", "bad-examples", "not-an-index", "index-is-a-file",
+                                  "bad-port"])
 def test_bad_start_is_one_line_and_exit_2(app_module, tmp_path, capsys, case):
     corpus, index, extra = CORPUS, tmp_path / "index", []
     if case == "empty-corpus":
@@ -107,6 +108,11 @@ def test_bad_start_is_one_line_and_exit_2(app_module, tmp_path, capsys, case):
         corpus.mkdir()
         (corpus / "a.txt").write_text("Some text.\n", encoding="utf-8")
         (corpus / "metadata.json").write_text("{broken", encoding="utf-8")
+    elif case == "bad-examples":
+        corpus = tmp_path / "c"
+        corpus.mkdir()
+        (corpus / "a.txt").write_text("Some text.\n", encoding="utf-8")
+        (corpus / "metadata.json").write_text('{"examples": "not a list"}', encoding="utf-8")
     elif case == "not-an-index":  # an existing folder that is not an index must not be replaced (its files lost)
         index = tmp_path / "mine"
         index.mkdir()

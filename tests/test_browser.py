@@ -71,7 +71,12 @@ def last_reply(pg):
 
 @pytest.mark.model
 def test_ask_cite_and_open_the_document(page, server):
+    from qa.corpus import read_examples
+
     page.goto(server.url)
+    # the "Try:" buttons are the corpus's own example questions (corpus/metadata.json), none built in
+    page.locator(".qa-example").first.wait_for()
+    assert [t.strip() for t in page.locator(".qa-example").all_inner_texts()] == read_examples(CORPUS)
     ask(page, QUESTION)
     reply = last_reply(page)
     reply.wait_for(timeout=60_000)
@@ -211,6 +216,8 @@ def test_a_full_queue_gets_a_friendly_busy_reply(page, tmp_path):
     try:
         page.goto(url)
         page.locator("#qa-question textarea").wait_for()
+        assert page.locator(".qa-example").count() == 0  # built with no examples: no "Try:" row
+        assert "Try:" not in page.locator("body").inner_text()
         client = Client(url, verbose=False)
         running = client.submit("first?", api_name="/ask")
         wait_until(answerer.started.is_set)
