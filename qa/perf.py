@@ -6,7 +6,8 @@ holds on a noisy machine; medians are reported. Each step runs in its own subpro
 
 - ask:         warm `Answerer.ask` vs bare `model.encode(question)` + FAISS IndexFlatIP search over the
                same passage vectors (latency p50/p95 and their ratio); in the same loop, the answer
-               step without the span reader and with the reader in bf16, and retrieval alone.
+               step without the span reader and with the reader in bf16, one reader pass over one window, and
+               retrieval alone.
 - build:       forced index build of the seed corpus vs bare `model.encode` of the exact texts the build
                embeds (its passages and sentences, deduplicated), same batch size (throughput ratio).
 - noop:        rebuilding an unchanged corpus (in process and through `qa index`): time, model loaded?
@@ -300,16 +301,33 @@ def step_ask(work: Path, reps: int) -> dict[str, Any]:
         v = np.ascontiguousarray(bare_encode([q]), dtype=np.float32)
         return flat.search(v, 5)
 
+    # the least any reader answer costs: one forward pass over the question's single best window (the
+    # shipped step reads four). Against `bare` (itself one encoder pass over the question alone) it shows
+    # how much of the latency budget a reader of this size leaves, whatever else is made faster
+    one_window: dict[str, str] = {}
+    if answerer.reader is not None:
+        from .question import analyse_question
+
+        ex = answerer.extractor
+        for q in qs:
+            qa = analyse_question(q)
+            w = ex.reader_windows(ex.evidence(qa, answerer.retriever.search(q, k=DEFAULT_K)), 1)
+            if w:
+                one_window[q] = w[0].text
     for q in qs[:10]:
         for v in variants.values():
             v.ask(q)
+        if q in one_window:
+            answerer.reader.read(q, [one_window[q]])
         bare(q)
     rss_setup = _maxrss_mb()
     asks, bares, retrieves = [], [], []
     variant_times: dict[str, list[float]] = {name: [] for name in variants}
+    if one_window:
+        variant_times["reader_one_window"] = []
     for r in range(reps):
         for i, q in enumerate(qs):
-            order = ("ask", "bare", "retrieve", *variants)
+            order = ("ask", "bare", "retrieve", *variant_times)
             order = order if (i + r) % 2 == 0 else order[::-1]
             for what in order:
                 t = time.perf_counter()
@@ -319,6 +337,10 @@ def step_ask(work: Path, reps: int) -> dict[str, Any]:
                 elif what in variants:
                     variants[what].ask(q)
                     variant_times[what].append(time.perf_counter() - t)
+                elif what == "reader_one_window":
+                    if q in one_window:
+                        answerer.reader.read(q, [one_window[q]])
+                        variant_times[what].append(time.perf_counter() - t)
                 elif what == "retrieve":
                     # retrieval alone: embed + BM25 + dense + fusion + sentence scoring (issue #4's budget)
                     answerer.retriever.search(q, k=DEFAULT_K)
@@ -710,6 +732,10 @@ def format_table(res: dict[str, Any]) -> str:
                 lines.append(f"| warm `ask` p50 with the reader in bf16 (`QA_READER_PRECISION=bf16`; CPU bf16 units: {a.get('cpu_bf16')}) | "
                              f"{a['reader_bf16']['p50_ms']:.1f} ms | {a['bare']['p50_ms']:.1f} ms | {a['reader_bf16_ratio_p50']:.2f}× | "
                              f"≤ {a['target']}× {_yes(a['reader_bf16_ratio_p50'] <= a['target'])} | |")
+            if a.get("reader_one_window"):
+                lines.append(f"| the reader alone, one pass over one window (the least any reader answer adds) | "
+                             f"{a['reader_one_window']['p50_ms']:.1f} ms | {a['bare']['p50_ms']:.1f} ms | "
+                             f"{a['reader_one_window_ratio_p50']:.2f}× | | |")
             if a.get("retrieve"):
                 rr = a["retrieve_ratio_p50"]
                 lines.append(f"| retrieval alone p50 (BM25 + dense + fusion + sentences) | {a['retrieve']['p50_ms']:.1f} ms | "
