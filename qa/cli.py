@@ -85,10 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _print_answer(a) -> None:
+    from .answering import DECLINE_TEXT
+
     notes = list(a.notes)
     if a.status == "declined":
         # the decline is the answer: said once, as the first line; "0 of 5 sources agree" would be noise
-        print(notes.pop(0) if notes else "The corpus does not say.")
+        print(DECLINE_TEXT)
+        notes = [n for n in notes if n != DECLINE_TEXT]
     else:
         label = "Answer (uncertain)" if a.status == "uncertain" else "Answer"
         print(f"{label}: {a.answer}")
