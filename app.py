@@ -4,14 +4,15 @@
     python app.py [--host H] [--port P] [--corpus DIR] [--index DIR] [--feedback PATH]
 
 Defaults: 127.0.0.1:7860 (env QA_HOST, QA_PORT), the bundled corpus and index (env QA_CORPUS,
-QA_INDEX), feedback in var/feedback.jsonl (env QA_FEEDBACK). A missing or stale index is built
+QA_INDEX), feedback in var/feedback.jsonl (env QA_FEEDBACK); every setting comes from
+`qa.settings.Settings.from_env()`, with the options above on top. A missing or stale index is built
 first, with its progress in the terminal; a bad corpus or an index that cannot be built or loaded
 is a one-line message and exit code 2.
 
 This is the only module that imports gradio (6.x). HTML comes from qa.render, which escapes all
 corpus and user text; the chatbot renders it as sanitized HTML with Markdown off.
 
-API: one named endpoint, `/ask` (question, k=qa.config.DEFAULT_K, docs=None: a list of doc ids)
+API: one named endpoint, `/ask` (question, k=qa.settings.DEFAULT_K, docs=None: a list of doc ids)
 -> the answer object as JSON (Answer.to_dict()), or {"error": message} for a question it will not take:
 
     from gradio_client import Client
@@ -35,20 +36,18 @@ import uuid
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+from qa.settings import (DEFAULT_CORPUS, DEFAULT_FEEDBACK, DEFAULT_HOST, DEFAULT_INDEX, DEFAULT_K,  # noqa: E402
+                         DEFAULT_PORT, Settings, set_offline_environment)
+
+set_offline_environment()
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # gradio's own switch, read when it is imported
 
 import gradio as gr  # noqa: E402
 
 from qa import render  # noqa: E402
-from qa.config import DEFAULT_CORPUS, DEFAULT_FEEDBACK, DEFAULT_INDEX, DEFAULT_K  # noqa: E402
 from qa.errors import QAError  # noqa: E402
 from qa.feedback import append_feedback, feedback_record  # noqa: E402
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 7860
 CONCURRENCY = 4  # questions answered at once (the UI and the API share this limit)
 MAX_QUEUE = 64  # questions waiting; beyond that the chat says "busy, try again"
 MAX_K = 20
@@ -397,65 +396,44 @@ def launch(demo: gr.Blocks, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) 
 
 # --------------------------------------------------------------------------- command line
 
-def _env_port() -> int:
-    raw = os.environ.get("QA_PORT")
-    if not raw:
-        return DEFAULT_PORT
-    try:
-        return int(raw)
-    except ValueError:
-        raise QAError(f"QA_PORT must be a port number, not {raw!r}") from None
-
-
-def check_index_dir(path: Path) -> None:
-    """Refuse an --index that is a file or a non-empty folder holding no qa index.
-
-    Building an index publishes it by replacing that path (and clears old builds), so a mistyped
-    `--index some/folder` would otherwise make the folder's contents disappear.
-    """
-    if path.is_symlink() or not path.exists():
-        return
-    if not path.is_dir():
-        raise QAError(f"--index {path} is a file, not an index folder", fix="pass a new or existing index folder")
-    if not (path / "manifest.json").exists() and any(path.iterdir()):
-        raise QAError(f"--index {path} is a folder that does not hold a qa index; refusing to replace it",
-                      fix="pass a new or existing index folder")
-
-
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="app.py", description="Chat with the corpus: cited, extractive answers in the browser.")
-    p.add_argument("--host", default=os.environ.get("QA_HOST") or DEFAULT_HOST,
-                   help=f"address to listen on (env QA_HOST; default {DEFAULT_HOST})")
+    p.add_argument("--host", default=None, help=f"address to listen on (env QA_HOST; default {DEFAULT_HOST})")
     p.add_argument("--port", type=int, default=None, help=f"port (env QA_PORT; default {DEFAULT_PORT})")
-    p.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help=f"folder of .txt/.md documents (default {DEFAULT_CORPUS})")
-    p.add_argument("--index", type=Path, default=DEFAULT_INDEX, help=f"index folder, built if missing or stale (default {DEFAULT_INDEX})")
-    p.add_argument("--feedback", type=Path, default=DEFAULT_FEEDBACK, help=f"feedback JSONL (env QA_FEEDBACK; default {DEFAULT_FEEDBACK})")
+    p.add_argument("--corpus", type=Path, default=None,
+                   help=f"folder of .txt/.md documents (env QA_CORPUS; default {DEFAULT_CORPUS})")
+    p.add_argument("--index", type=Path, default=None,
+                   help=f"index folder, built if missing or stale (env QA_INDEX; default {DEFAULT_INDEX})")
+    p.add_argument("--feedback", type=Path, default=None,
+                   help=f"feedback JSONL (env QA_FEEDBACK; default {DEFAULT_FEEDBACK})")
     return p.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     say = lambda s: print(f"app: {s}", file=sys.stderr, flush=True)  # noqa: E731
+    debug = False
     try:
-        port = args.port if args.port is not None else _env_port()
-        if not (0 < port < 65536):
-            raise QAError(f"port {port} is out of range")
+        settings = Settings.from_env(corpus=args.corpus, index=args.index, feedback=args.feedback,
+                                     host=args.host, port=args.port)
+        debug = settings.debug
         from qa.corpus import read_examples
+        from qa.index import check_target
         from qa.pipeline import ensure_index, open_answerer
 
-        check_index_dir(args.index)
-        examples = read_examples(args.corpus)  # a bad list is refused before any work is done
-        say(f"checking the index at {args.index} for the corpus in {args.corpus}")
-        report = ensure_index(args.corpus, args.index, progress=True, log=say)
+        check_target(settings.index)  # before anything is built: never replace a folder of the user's
+        examples = read_examples(settings.corpus)  # a bad list is refused before any work is done
+        say(f"checking the index at {settings.index} for the corpus in {settings.corpus}")
+        report = ensure_index(settings.corpus, settings.index, settings, progress=True, log=say)
         say(report.summary())
-        answerer = open_answerer(args.index)
+        answerer = open_answerer(settings.index, settings)
         say("loading the model")
         answerer.ask(examples[0] if examples else WARM_UP)  # the first visitor should not wait for the model
-        demo = build_demo(answerer, args.feedback, examples=examples)
+        demo = build_demo(answerer, settings.feedback, examples=examples)
         try:
-            url = launch(demo, args.host, port)
+            url = launch(demo, settings.host, settings.port)
         except OSError as e:
-            raise QAError(f"cannot listen on {args.host}:{port} ({e})", fix="choose another --port") from None
+            raise QAError(f"cannot listen on {settings.host}:{settings.port} ({e})", fix="choose another --port") from None
     except QAError as e:
         print(f"app: error: {e}", file=sys.stderr)
         return e.code
@@ -466,12 +444,12 @@ def main(argv=None) -> int:
         print("app: interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # a bug or a broken install: still one line, the traceback on request
-        if os.environ.get("QA_DEBUG"):
+        if debug:
             traceback.print_exc()
         print(f"app: error: unexpected {e.__class__.__name__} while starting: {e}"
-              + ("" if os.environ.get("QA_DEBUG") else " (set QA_DEBUG=1 for the traceback)"), file=sys.stderr)
+              + ("" if debug else " (set QA_DEBUG=1 for the traceback)"), file=sys.stderr)
         return 2
-    print(f"Chat app running at {url}  (feedback: {args.feedback}; Ctrl+C to stop)", flush=True)
+    print(f"Chat app running at {url}  (feedback: {settings.feedback}; Ctrl+C to stop)", flush=True)
     try:
         demo.block_thread()
     except KeyboardInterrupt:

@@ -1,23 +1,24 @@
 """The `qa` command line: parses arguments, calls the package, turns errors into messages and exit codes.
 
 Heavy libraries (torch, faiss, spaCy) are imported inside the subcommands so `qa --help` is instant.
+Settings come from `Settings.from_env()` once, with the command's options on top.
 Exit codes: 0 success, 1 a check failed (e.g. --fail-on-regression), 2 bad input or a broken index.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .config import DEFAULT_CORPUS, DEFAULT_INDEX, DEFAULT_K
 from .errors import QAError
+from .settings import DEFAULT_CORPUS, DEFAULT_INDEX, DEFAULT_K, Settings, set_offline_environment
+from .types import DECLINE_TEXT
 
 
 def _add_index_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--index", type=Path, default=DEFAULT_INDEX, help=f"index folder (default {DEFAULT_INDEX})")
+    p.add_argument("--index", type=Path, default=None, help=f"index folder (default {DEFAULT_INDEX}, env QA_INDEX)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,11 +29,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("index", help="build or refresh the index of a corpus folder")
-    p.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help=f"folder of .txt/.md documents (default {DEFAULT_CORPUS})")
+    p.add_argument("--corpus", type=Path, default=None,
+                   help=f"folder of .txt/.md documents (default {DEFAULT_CORPUS}, env QA_CORPUS)")
     _add_index_arg(p)
     p.add_argument("--force", action="store_true", help="rebuild and re-embed everything")
     p.add_argument("--index-type", choices=["flat", "hnsw"], default="flat", help="exact (flat) or approximate (hnsw) search")
-    p.add_argument("--precision", choices=["fp32", "bf16"], default=None, help="embedding precision (default fp32)")
+    p.add_argument("--precision", choices=["fp32", "bf16"], default=None, help="embedding precision (default fp32, env QA_PRECISION)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = sub.add_parser("ask", help="answer a question with citations")
@@ -74,19 +76,21 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--scale", type=int, default=100_000, help="passages in the synthetic scale test (0 to skip)")
     b.add_argument("--quick", action="store_true", help="fewer repetitions and a small scale test")
     b.add_argument("--precision", choices=["bf16"], default=None, help="also measure a bf16 index build against fp32")
+    b.add_argument("--corpus", type=Path, default=None, help="corpus to time (default the bundled one)")
+    b.add_argument("--questions", type=Path, default=None,
+                   help="JSONL of questions to time (default eval/questions.jsonl for the bundled corpus, "
+                        "else the corpus's example questions)")
 
     p = sub.add_parser("feedback", help="chat feedback")
     fsub = p.add_subparsers(dest="feedback_command", metavar="ACTION")
     f = fsub.add_parser("export", help="turn disliked (and liked) answers into eval cases")
-    f.add_argument("--in", dest="feedback_file", type=Path, default=None, help="feedback JSONL (default var/feedback.jsonl)")
+    f.add_argument("--in", dest="feedback_file", type=Path, default=None, help="feedback JSONL (default var/feedback.jsonl, env QA_FEEDBACK)")
     f.add_argument("--out", type=Path, default=None, help="output JSONL (default: standard output)")
     f.add_argument("--all", action="store_true", help="include liked answers too")
     return parser
 
 
 def _print_answer(a) -> None:
-    from .answering import DECLINE_TEXT
-
     notes = list(a.notes)
     if a.status == "declined":
         # the decline is the answer: said once, as the first line; "0 of 5 sources agree" would be noise
@@ -117,28 +121,24 @@ def _print_answer(a) -> None:
         print(f"      “{c.quote}”")
 
 
-def cmd_index(args) -> int:
-    from .embedding import SentenceTransformerEmbedder, embedder_from_env
+def cmd_index(args, settings: Settings) -> int:
+    from .embedding import make_embedder
     from .index import build_index
 
-    if args.precision:
-        os.environ["QA_PRECISION"] = args.precision
-    embedder = embedder_from_env()
-    if args.precision and isinstance(embedder, SentenceTransformerEmbedder):
-        embedder.precision = args.precision
-    report = build_index(args.corpus, args.index, embedder, force=args.force, index_type=args.index_type,
-                         progress=not args.quiet, log=(lambda s: None) if args.quiet else (lambda s: print(s, file=sys.stderr)))
+    settings = settings.replace(embed_precision=args.precision)
+    report = build_index(args.corpus or settings.corpus, args.index or settings.index, make_embedder(settings),
+                         force=args.force, index_type=args.index_type, progress=not args.quiet,
+                         log=(lambda s: None) if args.quiet else (lambda s: print(s, file=sys.stderr)))
     print(report.summary())
     return 0
 
 
-def cmd_ask(args) -> int:
+def cmd_ask(args, settings: Settings) -> int:
     from .answering import clean_question
     from .pipeline import open_answerer
 
     clean_question(args.question)  # refuse bad input before loading anything
-    answerer = open_answerer(args.index)
-    a = answerer.ask(args.question, k=args.k, docs=args.doc)
+    a = open_answerer(args.index, settings).ask(args.question, k=args.k, docs=args.doc)
     if args.json:
         print(json.dumps(a.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -146,46 +146,108 @@ def cmd_ask(args) -> int:
     return 0
 
 
-def cmd_eval(args) -> int:
-    from .evaluation import run_eval_cli
+def cmd_eval(args, settings: Settings) -> int:
+    from .evaluation import compare, evaluate, load_result, write_json
+    from .gold import DEFAULT_QUESTIONS, load_questions
+    from .pipeline import open_answerer
+    from .report import format_comparison, format_table
 
-    return run_eval_cli(args)
+    files = list(args.files) or [DEFAULT_QUESTIONS]
+    questions = load_questions(files, args.split)
+    if args.fail_on_regression and not args.baseline:
+        raise QAError("--fail-on-regression needs --baseline FILE")
+    baseline = load_result(args.baseline) if args.baseline else None
+    if args.report is not None and Path(args.report).suffix.lower() not in (".md", ".html", ".htm"):
+        raise QAError(f"report file must end in .md or .html, not {args.report}")
+    answerer = open_answerer(args.index, settings)
+    result = evaluate(questions, answerer, k=args.k, progress=not args.quiet,
+                      meta={"files": [str(f) for f in files], "split": args.split})
+    diff = compare(result, baseline) if baseline is not None else None
+    if diff is not None:
+        result["baseline"] = {"path": str(args.baseline), "regressions": diff["regressions"],
+                              "newly_failing": diff["newly_failing"], "newly_passing": diff["newly_passing"]}
+    if args.json_out:
+        write_json(result, args.json_out)
+    if args.report:
+        from .report import write_report
+
+        write_report(result, args.report, diff)
+    print(f"{len(questions)} question(s) from {', '.join(map(str, files))} (split {args.split}), "
+          f"index {result['meta']['index']}, k={args.k}")
+    print(format_table(result["metrics"]))
+    if diff is not None:
+        print()
+        print(format_comparison(diff, str(args.baseline)))
+    if args.json_out:
+        print(f"wrote {args.json_out}")
+    if args.report:
+        print(f"wrote {args.report}")
+    return 1 if diff is not None and args.fail_on_regression and diff["regressions"] else 0
 
 
-def cmd_bench(args) -> int:
+def cmd_bench(args, settings: Settings) -> int:
+    log = (lambda s: None) if getattr(args, "quiet", False) else (lambda s: print(s, file=sys.stderr))
     if args.bench_command == "squad":
-        from .squad import run_squad_cli
+        from .bench.squad import format_result, run_squad
 
-        return run_squad_cli(args)
+        t = args.decline_below
+        if t is not None:
+            if not 0.0 <= t <= 1.0:
+                raise QAError(f"--decline-below must be between 0 and 1, not {t}")
+            from dataclasses import replace
+
+            settings = replace(settings, answer=settings.answer.with_decline_below(t))
+        r = run_squad(args.squad_version, args.limit, args.mode, json_out=args.json_out, progress=not args.quiet,
+                      held_out=args.held_out, every=args.every, settings=settings, log=log)
+        print(format_result(r))
+        if args.json_out:
+            print(f"wrote {args.json_out}")
+        return 0
     if args.bench_command == "perf":
-        from .perf import run_perf_cli
+        from .bench.perf import read_questions, run_perf
+        from .gold import DEFAULT_QUESTIONS
 
-        return run_perf_cli(args)
+        corpus = args.corpus or settings.corpus
+        qfile = args.questions or (DEFAULT_QUESTIONS if args.corpus is None and Path(DEFAULT_QUESTIONS).is_file() else None)
+        res = run_perf(settings, corpus, read_questions(qfile, corpus), args.json_out, scale=args.scale,
+                       quick=args.quick, precision=args.precision, log=log)
+        print(res["table"])
+        failed = [n for n, r in res["steps"].items() if "error" in r]
+        if failed:
+            print(f"qa bench perf: steps failed: {', '.join(failed)}", file=sys.stderr)
+            return 1
+        return 0
     raise QAError("choose a benchmark: `qa bench squad` or `qa bench perf`")
 
 
-def cmd_feedback(args) -> int:
-    if args.feedback_command == "export":
-        from .feedback import run_export_cli
+def cmd_feedback(args, settings: Settings) -> int:
+    if args.feedback_command != "export":
+        raise QAError("choose an action: `qa feedback export`")
+    from .feedback import export_cases, read_feedback, write_cases
 
-        return run_export_cli(args)
-    raise QAError("choose an action: `qa feedback export`")
+    src = args.feedback_file or settings.feedback
+    records = read_feedback(src)
+    cases = export_cases(records, include_liked=args.all)
+    write_cases(cases, args.out)
+    kind = "rated" if args.all else "disliked"
+    where = f" to {args.out}" if args.out else ""
+    print(f"qa feedback: exported {len(cases)} {kind} answer(s) from {len(records)} feedback record(s) in {src}{where}",
+          file=sys.stderr)
+    return 0
 
 
 COMMANDS = {"index": cmd_index, "ask": cmd_ask, "eval": cmd_eval, "bench": cmd_bench, "feedback": cmd_feedback}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    set_offline_environment()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()
         return 2
     try:
-        return COMMANDS[args.command](args)
+        return COMMANDS[args.command](args, Settings.from_env())
     except QAError as e:
         print(f"qa {args.command}: error: {e}", file=sys.stderr)
         return e.code

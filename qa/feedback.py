@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
 from .errors import QAError
-from .render import DECLINE_TEXT
+from .types import DECLINE_TEXT
 
 _APPEND_LOCK = threading.Lock()
 
@@ -136,29 +136,18 @@ def export_cases(records: Iterable[Mapping[str, Any]], include_liked: bool = Fal
     return list(cases.values())
 
 
-def run_export_cli(args) -> int:
-    """`qa feedback export [--in FILE] [--out FILE] [--all]`: eval cases as JSONL (stdout by default)."""
-    from .config import DEFAULT_FEEDBACK
-
-    src = Path(args.feedback_file) if getattr(args, "feedback_file", None) else DEFAULT_FEEDBACK
-    records = read_feedback(src)
-    cases = export_cases(records, include_liked=bool(getattr(args, "all", False)))
+def write_cases(cases: list[dict[str, Any]], out: Optional[Path]) -> None:
+    """Exported cases as JSONL: to `out` (replaced atomically), or to standard output."""
     text = "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases)
-    out = getattr(args, "out", None)
-    if out:
-        out = Path(out)
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            tmp = out.with_name(f".{out.name}.tmp")
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, out)
-        except OSError as e:
-            raise QAError(f"cannot write {out} ({e.strerror or e.__class__.__name__})") from None
-    else:
+    if out is None:
         sys.stdout.write(text)
         sys.stdout.flush()
-    kind = "rated" if getattr(args, "all", False) else "disliked"
-    where = f" to {out}" if out else ""
-    print(f"qa feedback: exported {len(cases)} {kind} answer(s) from {len(records)} feedback record(s) in {src}{where}",
-          file=sys.stderr)
-    return 0
+        return
+    out = Path(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, out)
+    except OSError as e:
+        raise QAError(f"cannot write {out} ({e.strerror or e.__class__.__name__})") from None

@@ -123,7 +123,7 @@ def read_manifest(index_dir: Path) -> dict[str, Any]:
 
 
 def default_index_str() -> str:
-    from .config import DEFAULT_INDEX
+    from .settings import DEFAULT_INDEX
 
     return str(DEFAULT_INDEX)
 
@@ -381,7 +381,7 @@ def build_index(
         return BuildReport(index_dir, True, documents=m["counts"]["documents"], passages=m["counts"]["passages"],
                            seconds=time.perf_counter() - t0)
 
-    _check_target(index_dir)
+    check_target(index_dir)
     with _build_lock(index_dir):
         docs = load_corpus(corpus_dir)
         log(f"read {len(docs)} documents from {corpus_dir}")
@@ -465,20 +465,24 @@ def build_index(
                            time.perf_counter() - t0, getattr(embedder, "loaded", embedded > 0))
 
 
-def _check_target(index_dir: Path) -> None:
+def check_target(index_dir: Path) -> None:
     """Refuse to replace a path that is not ours: only a symlink, an empty folder, or an index folder
-    (one with a manifest) may be replaced; anything else could be a user's own files."""
+    (one with a manifest) may be replaced; anything else could be a user's own files. Publishing an
+    index replaces its path (and clears old builds), so a mistyped `--index some/folder` would
+    otherwise make that folder's contents disappear."""
+    index_dir = Path(index_dir)
     if index_dir.is_symlink() or not index_dir.exists():
         return
     if index_dir.is_dir() and (not any(index_dir.iterdir()) or (index_dir / MANIFEST).is_file()):
         return
-    raise QAError(f"{index_dir} exists and is not an index; refusing to replace it",
+    what = "a folder that does not hold a qa index" if index_dir.is_dir() else "a file, not an index folder"
+    raise QAError(f"{index_dir} exists and is not an index ({what}); refusing to replace it",
                   fix="choose another --index folder, or move that one away")
 
 
 def _publish(index_dir: Path, build: Path) -> None:
     """Point index_dir at build with one atomic rename of a symlink."""
-    _check_target(index_dir)
+    check_target(index_dir)
     if index_dir.exists() and not index_dir.is_symlink():
         # an index folder from before symlinks (or made by hand): keep it as a build, then link
         legacy = _builds_dir(index_dir) / f"legacy-{uuid.uuid4().hex[:8]}"

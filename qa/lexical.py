@@ -2,20 +2,18 @@
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
+from .text import TOKEN, fold
 from .types import Passage
 
 LEXICAL_DIR = "bm25"
 TOKENIZER_VERSION = 1
 K1, B = 1.2, 0.75
-_TOKEN = re.compile(r"\w+", re.UNICODE)
 
 
 @lru_cache(maxsize=1)
@@ -35,18 +33,13 @@ def _stemmer():
 def settings() -> dict[str, Any]:
     """Everything that decides lexical tokens and scores; stored in the manifest and compared on load."""
     return {"library": "bm25s", "method": "lucene", "k1": K1, "b": B, "lower": True, "fold_accents": True,
-            "stopwords": "bm25s english", "stemmer": "snowball english", "token_pattern": _TOKEN.pattern,
+            "stopwords": "bm25s english", "stemmer": "snowball english", "token_pattern": TOKEN.pattern,
             "tokenizer_version": TOKENIZER_VERSION}
-
-
-def _fold(text: str) -> str:
-    # "Furqān" and "Furqan" should meet; NFKD then dropping marks does that without a dictionary
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 def tokenize(text: str) -> list[str]:
     """Lower-cased, accent-folded, stop-word-free, stemmed word tokens; single letters dropped."""
-    words = [w for w in _TOKEN.findall(_fold(text).lower()) if (len(w) > 1 or w.isdigit()) and w not in _stopwords()]
+    words = [w for w in TOKEN.findall(fold(text).lower()) if (len(w) > 1 or w.isdigit()) and w not in _stopwords()]
     return _stemmer().stemWords(words) if words else []
 
 

@@ -1,33 +1,40 @@
-"""Wiring: one place that turns an index folder into a ready Answerer (used by CLI, eval and app)."""
+"""Wiring: one place that turns an index folder and settings into a ready Answerer (CLI, eval, app, Python)."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Optional
 
 from .answering import Answerer
-from .config import DEFAULT_CORPUS, DEFAULT_INDEX
-from .embedding import Embedder, embedder_from_env
+from .embedding import Embedder, make_embedder
 from .index import BuildReport, build_index, check_fresh, load_index
-from .reader import reader_from_env
+from .reader import make_reader
 from .retrieval import Retriever
+from .settings import Settings
 
 
-def open_answerer(index_dir: str | Path = DEFAULT_INDEX, embedder: Optional[Embedder] = None,
-                  check_corpus: bool = True, reader=None, **settings) -> Answerer:
+def open_answerer(index_dir: str | Path | None = None, settings: Optional[Settings] = None,
+                  embedder: Optional[Embedder] = None, reader=None, check_corpus: bool = True) -> Answerer:
     """Load and verify the index (refusing one whose corpus has changed since it was built), then wrap
-    it with the embedder and the span reader (both built lazily: the first question loads them).
-    `reader=None` takes the one QA_READER names (see qa.reader.reader_from_env); pass False for none.
-    Other keywords (`settings`, `extract_settings`) go to the Answerer."""
-    embedder = embedder or embedder_from_env()
-    index = load_index(index_dir, embedder)
+    it with the embedder and the span reader (both loaded lazily: the first question loads them).
+
+        from qa import open_answerer
+        answer = open_answerer("embeddings/index").ask("Who led Wilayat Khorasan?")
+
+    `index_dir` defaults to the settings' index; `settings` to the shipped defaults (no environment
+    variables are read here: the CLI and the app pass `Settings.from_env()`). `reader=None` takes the
+    one the settings name; pass False for none."""
+    settings = settings or Settings()
+    embedder = embedder or make_embedder(settings)
+    index = load_index(index_dir if index_dir is not None else settings.index, embedder)
     if check_corpus:
         check_fresh(index)
     if reader is None:
-        reader = reader_from_env(embedder)
-    return Answerer(Retriever(index, embedder), reader=reader or None, **settings)
+        reader = make_reader(settings, embedder)
+    retriever = Retriever(index, embedder, settings.retrieval)
+    return Answerer(retriever, reader=reader or None, spans=settings.spans, answer=settings.answer)
 
 
-def ensure_index(corpus_dir: str | Path = DEFAULT_CORPUS, index_dir: str | Path = DEFAULT_INDEX,
+def ensure_index(corpus_dir: str | Path, index_dir: str | Path, settings: Optional[Settings] = None,
                  embedder: Optional[Embedder] = None, progress: bool = True, **kw) -> BuildReport:
     """Build the index if it is missing or stale; a no-op (well under a second) otherwise."""
-    return build_index(corpus_dir, index_dir, embedder or embedder_from_env(), progress=progress, **kw)
+    return build_index(corpus_dir, index_dir, embedder or make_embedder(settings), progress=progress, **kw)

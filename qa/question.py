@@ -1,37 +1,13 @@
-"""Question analysis: the expected answer type from the question word and its head noun."""
+"""Question analysis: the expected answer type from the question word and its head noun, options, plurals."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from typing import Optional
 
-TYPES = ("person", "organisation", "place", "date", "number", "money", "percent", "title", "description",
-         "reason", "list", "yes/no")
+from .settings import ANSWER_TYPES as TYPES  # noqa: F401  (re-exported: the types analyse_question gives)
 
-# spaCy labels (and our NUM / QUOTE / NP) that can answer each type, with how well they fit
-_NAMED = ("PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "WORK_OF_ART", "EVENT", "LAW", "PRODUCT")
-
-
-def _soft(primary: dict[str, float], other_named: float) -> dict[str, float]:
-    # the small spaCy model often confuses one kind of name for another ("Lal Masjid" as a PERSON), so
-    # every named entity keeps some fit for every name-type question
-    out = {lab: other_named for lab in _NAMED}
-    out.update(primary)
-    return out
-
-
-TYPE_LABELS: dict[str, dict[str, float]] = {
-    "person": _soft({"PERSON": 1.0, "NP": 0.15}, 0.45),
-    "organisation": _soft({"ORG": 1.0, "NORP": 0.8, "LAW": 0.6, "NP": 0.3}, 0.5),
-    "place": _soft({"GPE": 1.0, "LOC": 1.0, "FAC": 0.9, "NP": 0.2}, 0.5),
-    "date": {"DATE": 1.0, "TIME": 0.8, "NUM": 0.3, "CARDINAL": 0.3},
-    "number": {"CARDINAL": 1.0, "NUM": 0.95, "QUANTITY": 0.9, "MONEY": 0.7, "PERCENT": 0.7, "ORDINAL": 0.4, "DATE": 0.1},
-    "money": {"MONEY": 1.0, "NUM": 0.6, "CARDINAL": 0.5, "QUANTITY": 0.4},
-    "percent": {"PERCENT": 1.0, "NUM": 0.6, "CARDINAL": 0.4},
-    "title": _soft({"WORK_OF_ART": 1.0, "QUOTE": 1.0, "EVENT": 0.6, "LAW": 0.7, "ORG": 0.6, "NP": 0.3}, 0.4),
-    "description": _soft({"NP": 0.6, "QUOTE": 0.5, "DATE": 0.3, "CARDINAL": 0.3}, 0.5),
-}
-# which "long" types want a clause or sentence rather than a short span
+# the types answered by a clause or sentence, not a short span
 LONG_TYPES = ("description", "reason", "yes/no")
 
 _HEAD_TYPES = [
@@ -125,7 +101,7 @@ def _plural_head(rest: str) -> bool:
                 and _plural(second.lower()))
 
 
-def _head_type(noun: str) -> Optional[str]:
+def head_type(noun: str) -> Optional[str]:
     for pat, t in _HEAD_TYPES:
         if re.fullmatch(pat, noun, re.I):
             return t
@@ -186,7 +162,7 @@ def analyse_question(question: str) -> QuestionAnalysis:
             if orig[0].isupper():
                 continue  # part of a name ("which Islamic State spokesman"), not the head noun
             w = re.sub(r"[’']s$", "", orig.lower())
-            t = _head_type(w) or (_head_type(w[:-1]) if w.endswith("s") else None)
+            t = head_type(w) or (head_type(w[:-1]) if w.endswith("s") else None)
             if t:
                 head = w
                 break

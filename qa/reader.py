@@ -8,13 +8,15 @@ training, so it is the wheel's own) plus a 384→2 start/end head, stored as flo
 from __future__ import annotations
 
 import json
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
+
+from .errors import QAError
+from .settings import PRECISIONS, Settings, set_offline_environment
 
 READER_DIR = Path(__file__).resolve().parent / "models"
 READER_WEIGHTS = "reader-minilm-squad.safetensors"
@@ -23,7 +25,6 @@ FROZEN = ("embeddings.word_embeddings.weight",)  # not stored: identical to the 
 MAX_LEN = 192
 MAX_QUESTION_TOKENS = 48
 MAX_ANSWER_TOKENS = 30
-PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,6 @@ def load_weights(model, folder: Path) -> None:
     not the ones this model trains (weights made for another base model)."""
     from safetensors.torch import load_file
 
-    from .errors import QAError
-
     state = {k: v.float() for k, v in load_file(str(Path(folder) / READER_WEIGHTS)).items()}
     want = set(trainable_state(model))
     if set(state) != want:
@@ -95,8 +94,6 @@ class Reader:
         enough to change a few answers (see the README's Benchmarks). fp32 is the default so that
         figures reproduce on any CPU."""
         if precision not in PRECISIONS:
-            from .errors import QAError
-
             raise QAError(f"reader precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
         self.folder = Path(folder)
         self.model_dir = model_dir
@@ -112,12 +109,10 @@ class Reader:
 
     def _load(self):
         from .embedding import bundled_model_dir
-        from .errors import QAError
 
         if not reader_available(self.folder):
             raise QAError(f"no reader weights in {self.folder}", fix="run scripts/train_reader.py, or set QA_READER=off")
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        set_offline_environment()
         import torch
         from transformers import AutoTokenizer
         from transformers.utils import logging as hf_logging
@@ -201,25 +196,18 @@ def decode_spans(start_logits: np.ndarray, end_logits: np.ndarray, offsets: np.n
     return out
 
 
-def reader_from_env(embedder=None) -> Optional[Reader]:
-    """The reader QA_READER asks for: "off" for none, a folder path for other weights, else the bundled
-    weights, at the precision QA_READER_PRECISION names (fp32, the default, or bf16). With the fake
-    embedder (plumbing tests) the reader is off unless QA_READER names it. QAError for a bad setting."""
-    want = os.environ.get("QA_READER", "").strip()
-    precision = os.environ.get("QA_READER_PRECISION", "").strip().lower() or "fp32"
-    if precision not in PRECISIONS:  # refused even with the reader off: a typo should not wait to bite
-        from .errors import QAError
-
-        raise QAError(f"QA_READER_PRECISION: reader precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
-    if want.lower() in ("off", "0", "no", "none", "false"):
+def make_reader(settings: Optional[Settings] = None, embedder=None) -> Optional[Reader]:
+    """The reader the settings name: none when `reader` is "off", weights from a folder when it names
+    one, else the bundled weights (when present), at `reader_precision`. With the fake embedder
+    (plumbing tests) the reader is off unless the settings name one. QAError for a folder without weights."""
+    settings = settings or Settings()
+    want = settings.reader
+    if want == "off" or (want is None and getattr(embedder, "name", "").startswith("fake")):
         return None
-    if not want and getattr(embedder, "name", "").startswith("fake"):
-        return None
-    folder = READER_DIR if want.lower() in ("", "on", "1", "yes", "true") else Path(want)
+    folder = READER_DIR if want in (None, "bundled") else Path(want)
     if not reader_available(folder):
-        from .errors import QAError
-
-        if want and folder != READER_DIR:
-            raise QAError(f"QA_READER={want!r}: no reader weights there", fix="point it at a folder made by scripts/train_reader.py, or set QA_READER=off")
+        if want not in (None, "bundled"):
+            raise QAError(f"QA_READER={want!r}: no reader weights there",
+                          fix="point it at a folder made by scripts/train_reader.py, or set QA_READER=off")
         return None
-    return Reader(folder, precision=precision)
+    return Reader(folder, model_dir=settings.model_dir, precision=settings.reader_precision)

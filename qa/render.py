@@ -20,7 +20,9 @@ import string
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional
 
-DECLINE_TEXT = "The corpus does not say."  # what a declined reply says (the same words as qa.answering)
+from .text import printable
+from .types import DECLINE_TEXT
+
 STATUS_LABELS = {"answered": "answered", "uncertain": "uncertain", "declined": "not in the corpus"}
 BUSY_TEXT = "The assistant is busy right now, so this question was not answered. Please try again in a moment."
 MAX_SHOWN_QUESTION = 400  # characters of an over-long question echoed back in the chat
@@ -29,7 +31,6 @@ CITE_HREF = re.compile(r"^#qa-cite-(\d+)-(\d+)$")
 
 # --------------------------------------------------------------------------- escaping
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ESCAPES = {ord(c): f"&#{ord(c)};" for c in string.punctuation}
 _ESCAPES.update({ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;", ord('"'): "&quot;", ord("'"): "&#39;"})
 
@@ -40,9 +41,7 @@ def escape(text: object) -> str:
     Control characters become spaces and lone surrogates become "?", so the result can always be
     sent as JSON and shown by a browser. The browser displays exactly the original characters.
     """
-    s = "" if text is None else str(text)
-    s = s.encode("utf-8", "replace").decode("utf-8")
-    return _CONTROL.sub(" ", s).translate(_ESCAPES)
+    return printable("" if text is None else str(text)).translate(_ESCAPES)
 
 
 def _attr(text: object) -> str:

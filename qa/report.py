@@ -1,4 +1,4 @@
-"""The `qa eval --report` file: metrics, failures by category and plots, as Markdown or HTML.
+"""Showing eval results: the metric tables `qa eval` prints, and its `--report` file (Markdown or HTML, with plots).
 
 The format follows the suffix: `.html` embeds the plots as base64 PNG data URIs (one self-contained
 file); `.md` writes the PNGs beside it (`<stem>-recall_at_k.png`, ...) and links them. All text from
@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from .errors import QAError
-from .evaluation import CATEGORIES, HEADLINE, RECALL_KS, TOLERANCE, contains_any, metric_rows
+from .evaluation import CATEGORIES, HEADLINE, METRIC_ROWS, RECALL_KS, TOLERANCE
+from .metrics import contains_any
 
 PLOTS = ("recall_at_k", "confidence", "reliability")
 PLOT_TITLES = {
@@ -30,6 +31,79 @@ CATEGORY_HELP = {
     "extraction-miss": "answered, but the answer contains no gold alias",
     "missed-conflict": "the sources disagree and not every value is shown with its own citation",
 }
+
+
+# --------------------------------------------------------------------------- tables
+
+def format_value(v: Any, kind: str) -> str:
+    if v is None:
+        return "–"
+    if kind == "rate":
+        return f"{v:.3f}"
+    if kind == "ms":
+        return f"{v:.1f}"
+    if kind == "words":
+        return f"{v:.1f}" if isinstance(v, float) and not v.is_integer() else f"{int(v)}"
+    return str(int(v))
+
+
+def format_delta(d: Optional[float], kind: str) -> str:
+    if d is None:
+        return ""
+    if kind == "rate":
+        return f"{d:+.3f}"
+    if kind in ("ms", "words"):
+        return f"{d:+.1f}"
+    return f"{int(d):+d}"
+
+
+def metric_rows(metrics: dict[str, Any], base: Optional[dict[str, Any]] = None) -> list[tuple[str, str, str, str]]:
+    """(key, label, value, delta) rows for tables; delta is empty without a baseline."""
+    rows = []
+    for key, label, kind in METRIC_ROWS:
+        v = metrics.get(key)
+        delta = ""
+        if base is not None and v is not None and base.get(key) is not None:
+            delta = format_delta(v - base[key], kind)
+        rows.append((key, label, format_value(v, kind), delta))
+    return rows
+
+
+def format_table(metrics: dict[str, Any], base: Optional[dict[str, Any]] = None) -> str:
+    rows = metric_rows(metrics, base)
+    w = max(len(r[1]) for r in rows)
+    head = f"{'metric':<{w}}  {'value':>8}" + ("  vs baseline" if base is not None else "")
+    lines = [head, "-" * len(head)]
+    for _, label, value, delta in rows:
+        lines.append(f"{label:<{w}}  {value:>8}" + (f"  {delta:>11}" if base is not None else ""))
+    cats = metrics.get("categories") or {}
+    lines.append("")
+    lines.append("categories: " + ", ".join(f"{c} {n}" for c, n in cats.items() if n))
+    if metrics.get("n_unretrievable"):
+        lines.append(f"note: {metrics['n_unretrievable']} answerable question(s) have no passage in the index "
+                     f"that can count as relevant (check their aliases and sources)")
+    return "\n".join(lines)
+
+
+def format_comparison(diff: dict[str, Any], baseline_path: str) -> str:
+    lines = [f"compared with {baseline_path} on the {diff['common']} question(s) in both runs"]
+    if diff["only_current"] or diff["only_baseline"]:
+        lines.append(f"  ({len(diff['only_current'])} only in this run, {len(diff['only_baseline'])} only in the baseline: not compared)")
+    lines.append(format_table(diff["current_metrics"], diff["baseline_metrics"]).split("\n\ncategories")[0]
+                 if diff["common"] else "  nothing in common")
+    for title, key in (("newly failing", "newly_failing"), ("newly passing", "newly_passing")):
+        items = diff[key]
+        lines.append(f"{title}: {len(items)}")
+        for it in items:
+            lines.append(f"  {it['id']} [{it['was']} -> {it['now']}] {it['question']}")
+    if diff["regressions"]:
+        lines.append("REGRESSION beyond tolerance:")
+        for r in diff["regressions"]:
+            lines.append(f"  {r['metric']}: {r['baseline']:.3f} -> {r['current']:.3f} ({r['delta']:+.3f}, tolerance {r['tolerance']})")
+    else:
+        lines.append("no headline metric dropped beyond tolerance "
+                     f"({', '.join(HEADLINE)}; {TOLERANCE} absolute, offset validity 0)")
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- data for plots
@@ -87,10 +161,15 @@ def expected_calibration_error(bins: Sequence[dict[str, Any]]) -> Optional[float
     return sum(b["n"] / total * abs(b["accuracy"] - b["mean_conf"]) for b in bins if b["n"])
 
 
-def _thresholds(reader: bool) -> tuple[float, float]:
-    from .answering import AnswerSettings
+def _thresholds(result: dict[str, Any]) -> tuple[float, float]:
+    """(decline below, answer at or above) of the run: recorded in its meta, else the shipped values."""
+    t = result.get("meta", {}).get("thresholds")
+    if isinstance(t, dict) and {"decline_below", "answer_from"} <= set(t):
+        return float(t["decline_below"]), float(t["answer_from"])
+    from .settings import load_tuned
 
-    return AnswerSettings().thresholds(reader)
+    cal = load_tuned().answer.calibration(bool(result.get("meta", {}).get("reader")))
+    return cal.decline_below, cal.answer_from
 
 
 # --------------------------------------------------------------------------- plots
@@ -129,7 +208,7 @@ def make_plots(result: dict[str, Any]) -> dict[str, bytes]:
 
     # accuracy / coverage against the threshold, and the coverage-accuracy curve
     curve = threshold_curve(results)
-    low, high = _thresholds(bool(result.get("meta", {}).get("reader")))
+    low, high = _thresholds(result)
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8))
     a1.plot(curve["threshold"], curve["accuracy"], label="accuracy of answers given")
     a1.plot(curve["threshold"], curve["coverage"], label="coverage (share answered)")

@@ -1,7 +1,7 @@
 """Finding evidence: dense and BM25 candidates fused into passage hits with their best sentences."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Iterable, Optional, Sequence
 
 import numpy as np
@@ -10,28 +10,10 @@ from . import lexical
 from .aliases import AliasTable
 from .embedding import Embedder
 from .index import Index
+from .settings import RetrievalSettings, load_tuned
 from .types import Hit, ScoredSentence
 
 MODES = ("hybrid", "rrf", "dense", "bm25")
-
-
-@dataclass(frozen=True)
-class RetrievalSettings:
-    """How candidates are scored. `hybrid` is a calibrated linear combination (chosen on dev data):
-    BM25 divided by the query's best BM25 score, plus the cosine of the passage and of its best
-    sentence. `rrf` is reciprocal-rank fusion, kept to measure against."""
-
-    mode: str = "hybrid"
-    candidates: int = 100  # per retriever, before fusion
-    w_lexical: float = 0.25
-    w_dense: float = 0.35
-    w_sentence: float = 0.40
-    rrf_k: int = 60
-    sentences_per_hit: int = 3
-    w_alias: float = 0.3  # weight of BM25 over the alias expansion, relative to the question's own words
-
-
-DEFAULT_SETTINGS = RetrievalSettings()
 
 
 def _top(scores: np.ndarray, n: int) -> np.ndarray:
@@ -55,7 +37,7 @@ def search_vectors(
     qvec: np.ndarray,
     k: int = 5,
     lexical_scores: Optional[np.ndarray] = None,
-    settings: RetrievalSettings = DEFAULT_SETTINGS,
+    settings: Optional[RetrievalSettings] = None,
     rows: Optional[np.ndarray] = None,
 ) -> list[Hit]:
     """Pure ranking from a question vector (and BM25 scores): no model call happens here.
@@ -63,6 +45,7 @@ def search_vectors(
     `rows` restricts the search to those evidence rows (a document filter). Ties keep row order, so
     results are deterministic.
     """
+    settings = settings or load_tuned().retrieval
     n = len(index.evidence)
     if n == 0 or k <= 0:
         return []
@@ -136,11 +119,11 @@ def search_vectors(
 class Retriever:
     """Embeds the question (once) and ranks evidence. The model is passed in, never built here."""
 
-    def __init__(self, index: Index, embedder: Embedder, settings: RetrievalSettings = DEFAULT_SETTINGS,
+    def __init__(self, index: Index, embedder: Embedder, settings: Optional[RetrievalSettings] = None,
                  aliases: Optional[AliasTable] = None):
         self.index = index
         self.embedder = embedder
-        self.settings = settings
+        self.settings = settings or load_tuned().retrieval
         self.aliases = aliases if aliases is not None else AliasTable.from_index(index)
 
     def embed(self, question: str) -> np.ndarray:

@@ -5,6 +5,8 @@ import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
+# What a declined answer says: the CLI, the chat and the answer's notes use these words.
+DECLINE_TEXT = "The corpus does not say."
 
 def content_id(*parts: object, length: int = 16) -> str:
     """Stable id from content: the same parts always give the same id, across rebuilds and machines."""

@@ -1,6 +1,6 @@
 """Choose the reader's answer-step settings and fit the confidence calibration, on dev data only.
 
-1. Span choice: a grid over ExtractSettings' reader weights, scored with nothing declined on the gold
+1. Span choice: a grid over the reader's span settings (qa.settings.SpanSettings), scored with nothing declined on the gold
    set's DEV split ("contains" and EM) and on SQuAD v1.1 questions from the held-out articles (F1).
 2. Calibration: a logistic regression over `reader_confidence_features` of the chosen answer, labelled
    "right" (gold dev: contains a gold alias; SQuAD: F1 >= 0.5; unanswerable: never right), fitted on gold
@@ -8,41 +8,50 @@
 3. Thresholds: a table of decline thresholds with the gold dev trade-off (unanswerable declined, answerable
    wrongly declined) and SQuAD 2.0 F1 on the OTHER half of the 2.0 questions.
 
-It prints what to paste into qa/extract.py (ExtractSettings) and qa/answering.py (AnswerSettings). The
-gold TEST split is never read. Reader calls and question vectors are cached, so the grid is cheap.
+With `--write` it writes the result into qa/models/answering.json (the file the package loads its tuned
+values from), with the command and the data that produced it: the grid's best values, the calibration's
+weights and bias, and `--decline-below T` when given (the threshold is a choice made on the printed
+table, not a fit). Every other value in that file is carried over. The gold TEST split is never read.
+Reader calls and question vectors are cached, so the grid is cheap. Needs scikit-learn.
 
-    .venv/bin/python scripts/fit_answering.py [--every 6] [--quick]
+    .venv/bin/python scripts/fit_answering.py [--every 6] [--quick] [--write [--decline-below T]]
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime
 import itertools
 import json
 import math
-import os
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from qa.settings import set_offline_environment  # noqa: E402
+
+set_offline_environment()
 
 import numpy as np  # noqa: E402
 
-from qa.answering import AnswerSettings, clean_question  # noqa: E402
+from qa.answering import clean_question  # noqa: E402
+from qa.bench.squad import cache_root, held_out_titles, load_squad, run_squad, squad_scores  # noqa: E402
 from qa.embedding import SentenceTransformerEmbedder  # noqa: E402
-from qa.evaluation import contains_any, evaluate, load_questions  # noqa: E402
-from qa.extract import ExtractSettings  # noqa: E402
+from qa.evaluation import evaluate  # noqa: E402
+from qa.gold import load_questions  # noqa: E402
+from qa.metrics import contains_any  # noqa: E402
 from qa.pipeline import open_answerer  # noqa: E402
 from qa.question import analyse_question  # noqa: E402
 from qa.reader import Reader  # noqa: E402
-from qa.squad import cache_root, held_out_titles, load_squad, run_squad, squad_scores  # noqa: E402
+from qa.settings import READER_FEATURES, Settings, Tuned, load_tuned, write_tuned  # noqa: E402
 
-NEVER_DECLINE = AnswerSettings(uncertain_threshold=-1.0, answer_threshold=-1.0, reader_uncertain_threshold=-1.0,
-                               reader_answer_threshold=-1.0)
+TUNED = load_tuned()
+_never = dict(decline_below=-1.0, answer_from=-1.0)
+NEVER_DECLINE = dataclasses.replace(TUNED.answer, rules=dataclasses.replace(TUNED.answer.rules, **_never),
+                                    reader=dataclasses.replace(TUNED.answer.reader, **_never))
+SHIPPED = Settings(answer=NEVER_DECLINE)  # the shipped tuned values, nothing declined
 
 
 class CachingReader:
@@ -113,19 +122,20 @@ def main():
     ap.add_argument("--limit", type=int, default=0, help="at most N questions per set (to try the script)")
     ap.add_argument("--grid", default="", help='the grid as JSON, e.g. \'{"w_read": [1, 2], "w_corr": [0, 0.5]}\'')
     ap.add_argument("--reader", type=Path, default=None, help="reader weights folder (default: qa/models)")
+    ap.add_argument("--write", action="store_true", help="write the result into qa/models/answering.json")
+    ap.add_argument("--decline-below", type=float, default=None, metavar="T",
+                    help="with --write: the reader calibration's decline threshold (default: keep the shipped one)")
     args = ap.parse_args()
     t0 = time.time()
     emb = CachingEmbedder(SentenceTransformerEmbedder())
     reader = CachingReader(Reader(args.reader) if args.reader else Reader())
     dev = load_questions([ROOT / "eval" / "questions.jsonl"], split="dev")
-    gold = open_answerer(ROOT / "embeddings" / "index", embedder=emb, reader=reader, settings=NEVER_DECLINE)
+    gold = open_answerer(ROOT / "embeddings" / "index", SHIPPED, embedder=emb, reader=reader)
     # build (or reuse) the SQuAD indexes through the benchmark itself, then answer on them directly
     for v in ("1.1", "2.0"):
         run_squad(v, None, "hybrid", embedder=emb, held_out=True, every=10_000, progress=False, log=lambda s: None)
-    sq1 = open_answerer(cache_root() / "squad-1.1" / "index", embedder=emb, reader=reader, settings=NEVER_DECLINE,
-                        check_corpus=False)
-    sq2 = open_answerer(cache_root() / "squad-2.0" / "index", embedder=emb, reader=reader, settings=NEVER_DECLINE,
-                        check_corpus=False)
+    sq1 = open_answerer(cache_root() / "squad-1.1" / "index", SHIPPED, embedder=emb, reader=reader, check_corpus=False)
+    sq2 = open_answerer(cache_root() / "squad-2.0" / "index", SHIPPED, embedder=emb, reader=reader, check_corpus=False)
     for a in (gold, sq1, sq2):
         memoise_search(a)
     s1 = squad_items("1.1", args.every, True)
@@ -136,27 +146,24 @@ def main():
     print(f"gold dev {len(dev)}, SQuAD v1.1 held-out {len(s1)}, SQuAD 2.0 fit {len(fit2)} / check {len(test2)}",
           flush=True)
 
-    def score_config(es: ExtractSettings):
-        for a in (gold, sq1):
-            a.extractor.settings = es
-        m = evaluate(dev, gold, progress=False)["metrics"]
+    def score_config(es):
+        g, s = gold.with_settings(spans=es), sq1.with_settings(spans=es)
+        m = evaluate(dev, g, progress=False)["metrics"]
         f1 = []
         for q in s1:
-            r = top_answer(sq1, q.question)
+            r = top_answer(s, q.question)
             f1.append(squad_scores(r[0] if r else None, q.answers)[1])
         return m["contains_accuracy"], m["EM"], m["answer_words_median"], 100 * float(np.mean(f1))
 
     grid = {
         "reader_windows": [4] if args.quick else [3, 4, 6],
         "w_read": [0.5, 1.0, 2.0] if args.quick else [0.5, 1.0, 2.0, 4.0],
-        "w_type_read": [0.0, 0.3] if args.quick else [0.0, 0.4],
-        "reader_long": ["span", "sentence"],
     }
     if args.grid:
         grid = {k: v if isinstance(v, list) else [v] for k, v in json.loads(args.grid).items()}
     rows = []
     for vals in itertools.product(*grid.values()):
-        es = dataclasses.replace(ExtractSettings(), **dict(zip(grid, vals)))
+        es = dataclasses.replace(TUNED.spans, **dict(zip(grid, vals)))
         c, em, words, f1 = score_config(es)
         rows.append((c + f1 / 100, c, em, words, f1, dict(zip(grid, vals))))
         print(f"{dict(zip(grid, vals))}: dev contains {c:.3f} EM {em:.3f} words {words}  SQuAD F1 {f1:.1f}"
@@ -164,9 +171,8 @@ def main():
     rows.sort(key=lambda r: -r[0])
     best = rows[0][5]
     print("\nbest (dev contains + SQuAD F1/100):", json.dumps(best))
-    es = dataclasses.replace(ExtractSettings(), **best)
-    for a in (gold, sq1, sq2):
-        a.extractor.settings = es
+    es = dataclasses.replace(TUNED.spans, **best)
+    gold, sq1, sq2 = (a.with_settings(spans=es) for a in (gold, sq1, sq2))
 
     # ---- calibration
     X, y, src = [], [], []
@@ -206,7 +212,25 @@ def main():
         f1 = [(100.0 if q.impossible else 0.0) if c < t else squad_scores(p, q.answers if not q.impossible else ())[1] * 100
               for q, p, c in chk]
         print(f"{t:>9.2f} {np.mean(ua):>19.2f} {np.mean(aa):>25.2f} {np.mean(f1):>25.1f}")
-    print(f"\nExtractSettings: {json.dumps(best)}\nAnswerSettings: reader_weights={tuple(w)}, reader_bias={b}")
+    print(f"\nspans: {json.dumps(best)}\nanswer.reader: weights {dict(zip(READER_FEATURES, w))}, bias {b}")
+    if args.write:
+        reader_cal = dataclasses.replace(TUNED.answer.reader, weights=dict(zip(READER_FEATURES, w)), bias=b,
+                                         **({"decline_below": args.decline_below} if args.decline_below is not None else {}))
+        produced = {
+            "command": "scripts/fit_answering.py " + " ".join(sys.argv[1:]),
+            "date": datetime.date.today().isoformat(),
+            "data": [f"gold questions eval/questions.jsonl, dev split only ({len(dev)} questions; the test split is never read)",
+                     f"SQuAD v1.1 dev, questions on the 16 articles the span reader never trained on, every {args.every}th ({len(s1)})",
+                     f"SQuAD v2.0 dev half, every {2 * args.every2}th question from the start (the fit half, {len(fit2)}); "
+                     f"the other half ({len(test2)}) checks the thresholds"],
+            "fitted": [f"spans.{k} (grid {grid[k]}, nothing declined: dev contains + SQuAD v1.1 F1/100)" for k in grid]
+                      + [f"answer.reader.weights and bias (logistic regression on {len(y)} answers)"]
+                      + (["answer.reader.decline_below (chosen on the threshold table)"] if args.decline_below is not None else []),
+            "carried": "every other value is carried over unchanged from the previous file",
+        }
+        out = Tuned(produced, TUNED.retrieval, es, dataclasses.replace(TUNED.answer, reader=reader_cal))
+        write_tuned(out)
+        print("wrote qa/models/answering.json")
     print(f"({time.time() - t0:.0f}s)")
 
 

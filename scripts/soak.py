@@ -15,7 +15,6 @@ Exit code 0 when every trial passed, 1 on the first failure (with the seed to re
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import tempfile
@@ -24,9 +23,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+sys.path.insert(0, str(ROOT))
+from qa.settings import set_offline_environment  # noqa: E402
+
+set_offline_environment()
 
 from hardening_fixtures import kill_trials  # noqa: E402
 

@@ -30,9 +30,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from qa.settings import set_offline_environment  # noqa: E402
+
+set_offline_environment()
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -41,7 +41,7 @@ from qa.embedding import bundled_model_dir  # noqa: E402
 from qa import lexical  # noqa: E402
 from qa.reader import (MAX_LEN, MAX_QUESTION_TOKENS, READER_CARD, READER_WEIGHTS, build_model,  # noqa: E402
                        decode_spans, load_weights, trainable_state)
-from qa.squad import squad_scores  # noqa: E402
+from qa.bench.squad import squad_scores  # noqa: E402
 
 BENCH = ROOT / "eval" / "benchmarks"
 STRIDE = 64

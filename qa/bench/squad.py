@@ -24,7 +24,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import os
 import re
 import sys
 import time
@@ -32,9 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
-from .config import DEFAULT_K, PROJECT_ROOT
-from .errors import QAError
-from .evaluation import exact_match, mrr_at, percentile, recall_at, squad_normalize, token_f1, write_json
+from ..errors import QAError
+from ..evaluation import write_json
+from ..metrics import exact_match, mrr_at, percentile, recall_at, squad_normalize, token_f1
+from ..settings import DEFAULT_K, PROJECT_ROOT, Settings
 
 BENCH_DIR = PROJECT_ROOT / "eval" / "benchmarks"
 SQUAD_FILES = {
@@ -48,9 +48,9 @@ ALL_MODES = ("dense", "bm25", "rrf", "hybrid")
 _LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
-def cache_root() -> Path:
-    """Where benchmark corpora and indexes live (QA_BENCH_CACHE overrides; tests point it at tmp)."""
-    return Path(os.environ.get("QA_BENCH_CACHE") or BENCH_DIR / "cache")
+def cache_root(settings: Optional[Settings] = None) -> Path:
+    """Where benchmark corpora and indexes live: `bench_cache` (env QA_BENCH_CACHE), else eval/benchmarks/cache."""
+    return Path((settings.bench_cache if settings else None) or BENCH_DIR / "cache")
 
 
 # --------------------------------------------------------------------------- data
@@ -247,18 +247,19 @@ def held_out_titles() -> set[str]:
 def run_squad(version: str = "1.1", limit: Optional[int] = None, mode: str = "hybrid", *,
               json_out: Optional[Path] = None, progress: bool = True, cache_dir: Optional[Path] = None,
               embedder=None, log: Callable[[str], None] = lambda s: print(s, file=sys.stderr),
-              held_out: bool = False, every: int = 1, answerer_kw: Optional[dict] = None) -> dict[str, Any]:
+              held_out: bool = False, every: int = 1, settings: Optional[Settings] = None) -> dict[str, Any]:
     """Run the benchmark and return its result dict (what --json writes).
 
     `held_out` and `every` choose which questions are asked, never which paragraphs are searched: the
     corpus is every article unless `limit` cuts the questions to the first few articles."""
     from tqdm import tqdm
 
-    from .answering import clean_question
-    from .embedding import embedder_from_env
-    from .index import build_index
-    from .pipeline import open_answerer
+    from ..answering import clean_question
+    from ..embedding import make_embedder
+    from ..index import build_index
+    from ..pipeline import open_answerer
 
+    settings = settings or Settings()
     if limit is not None and limit < 1:
         raise QAError(f"--limit must be at least 1, not {limit}")
     if every < 1:
@@ -279,7 +280,7 @@ def run_squad(version: str = "1.1", limit: Optional[int] = None, mode: str = "hy
     questions = questions[:limit] if limit else questions
     articles = sorted({q.article for q in questions}) if limit else list(range(len(data.titles)))
     restricted = len(articles) < len(data.titles)
-    root = Path(cache_dir) if cache_dir else cache_root()
+    root = Path(cache_dir) if cache_dir else cache_root(settings)
     name = f"squad-{version}" + (f"-first{len(articles)}articles" if restricted else "")
     work = root / name
     docs = write_corpus(data, articles, work / "corpus")
@@ -291,11 +292,11 @@ def run_squad(version: str = "1.1", limit: Optional[int] = None, mode: str = "hy
         note += "; questions: " + ", ".join(selection)
     log(f"SQuAD {version}: {len(questions)} questions; {note}")
 
-    inner = embedder or embedder_from_env()
+    inner = embedder or make_embedder(settings)
     report = build_index(work / "corpus", work / "index", inner, progress=progress, log=log)
     log(report.summary())
     pre = PrecomputedEmbedder(inner)
-    answerer = open_answerer(work / "index", embedder=pre, **(answerer_kw or {}))
+    answerer = open_answerer(work / "index", settings, embedder=pre)
     index = answerer.index
     retriever = answerer.retriever
     default_mode = retriever.settings.mode
@@ -439,7 +440,7 @@ def format_result(r: dict[str, Any]) -> str:
         label = m + (" *" if m == r["default_mode"] else "")
         lines.append(f"{label:<10} " + " ".join(f"{v[k]:>6.3f}" if v[k] is not None else f"{'–':>6}" for k in ("R@1", "R@5", "R@10", "R@20"))
                      + (f" {v['MRR@10']:>7.3f}" if v["MRR@10"] is not None else f" {'–':>7}") + f"   {v['questions']}")
-    lines.append(f"(* the default retriever, which the answers come from)")
+    lines.append("(* the default retriever, which the answers come from)")
     a = r["answers"]
     lines.append("")
     lines.append(f"answers: EM {a['exact_match']:.1f}  F1 {a['f1']:.1f}  (official SQuAD, percent; {a['declined']} declined"
@@ -452,24 +453,3 @@ def format_result(r: dict[str, Any]) -> str:
     lines.append(f"time: {t['total_s']:.0f}s total, question embedding {t['question_embedding_s']:.1f}s, "
                  f"answering {t['questions_s']:.0f}s (p50 {t['latency_p50_ms']:.0f} ms, p95 {t['latency_p95_ms']:.0f} ms per question)")
     return "\n".join(lines)
-
-
-def run_squad_cli(args) -> int:
-    quiet = getattr(args, "quiet", False)
-    kw = None
-    t = getattr(args, "decline_below", None)
-    if t is not None:
-        import dataclasses
-
-        from .answering import AnswerSettings
-
-        if not 0.0 <= t <= 1.0:
-            raise QAError(f"--decline-below must be between 0 and 1, not {t}")
-        kw = {"settings": dataclasses.replace(AnswerSettings(), uncertain_threshold=t, reader_uncertain_threshold=t)}
-    r = run_squad(args.squad_version, args.limit, args.mode, json_out=args.json_out, progress=not quiet,
-                  held_out=getattr(args, "held_out", False), every=getattr(args, "every", 1), answerer_kw=kw,
-                  log=(lambda s: None) if quiet else (lambda s: print(s, file=sys.stderr)))
-    print(format_result(r))
-    if args.json_out:
-        print(f"wrote {args.json_out}")
-    return 0

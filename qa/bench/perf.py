@@ -8,7 +8,7 @@ holds on a noisy machine; medians are reported. Each step runs in its own subpro
                same passage vectors (latency p50/p95 and their ratio); in the same loop, the answer
                step without the span reader and with the reader in bf16, one reader pass over one window, and
                retrieval alone.
-- build:       forced index build of the seed corpus vs bare `model.encode` of the exact texts the build
+- build:       forced index build of the corpus vs bare `model.encode` of the exact texts the build
                embeds (its passages and sentences, deduplicated), same batch size (throughput ratio).
 - noop:        rebuilding an unchanged corpus (in process and through `qa index`): time, model loaded?
 - incremental: one document of a copied corpus gets a new paragraph; texts re-embedded vs total.
@@ -18,7 +18,9 @@ holds on a noisy machine; medians are reported. Each step runs in its own subpro
 - bf16:        (--precision bf16) an index built with a bf16 model vs fp32: build speed and top-5 overlap
                on the gold questions; kept only if overlap >= 0.98.
 
-`python -m qa.perf` takes the same options as `qa bench perf` plus `--precision bf16`.
+The questions come from the caller (`qa bench perf --questions FILE`, default the gold questions for the
+bundled corpus, else the corpus's own example questions): nothing here knows what a corpus is about.
+`python -m qa.bench.perf` takes the same options as `qa bench perf` plus `--only STEP`.
 """
 from __future__ import annotations
 
@@ -35,28 +37,19 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from .config import DEFAULT_CORPUS, DEFAULT_K, PROJECT_ROOT
-from .errors import QAError
+from ..errors import QAError
+from ..settings import DEFAULT_K, PROJECT_ROOT, Settings, set_offline_environment
+from .perf_report import format_table
 
-QUESTIONS_FILE = PROJECT_ROOT / "eval" / "questions.jsonl"
 SQUAD_FILE = PROJECT_ROOT / "eval" / "benchmarks" / "squad-v1.1-dev.json.gz"
 CACHE_DIR = PROJECT_ROOT / "var" / "perf-cache"
-FALLBACK_QUESTIONS = [
-    "Who led Wilayat Khorasan?",
-    "When was the Islamic State Khorasan Province founded?",
-    "Which groups did ISKP recruit from?",
-    "Where did ISKP carry out attacks?",
-    "What happened at Kabul airport in August 2021?",
-    "Who was the first governor of the Khorasan province?",
-    "Which Pakistani militant group did many early ISKP members come from?",
-    "How did the Taliban respond to ISKP?",
-]
 TARGETS = {"ask_p50_ratio": 1.5, "build_ratio": 0.95, "noop_seconds": 1.0, "bf16_overlap": 0.98}
 STEPS = ("build", "ask", "noop", "incremental", "vectors", "scale", "bf16")
 
@@ -157,31 +150,54 @@ def machine_info() -> dict[str, Any]:
             "versions": versions}
 
 
-def _gold_questions() -> list[str]:
-    if QUESTIONS_FILE.exists():
+@dataclass(frozen=True)
+class Bench:
+    """What every step measures on: the corpus, the questions asked of it, and the settings."""
+    work: Path
+    reps: int
+    corpus: Path
+    questions: tuple[str, ...]
+    settings: Settings
+    scale: int = 0
+    quick: bool = False
+
+
+def read_questions(path: Optional[Path], corpus: Path) -> tuple[str, ...]:
+    """The questions to time: from a JSONL file (a "question" per line, as eval/questions.jsonl), else
+    the corpus's own example questions (metadata.json). Only those know what the corpus can answer."""
+    from ..corpus import read_examples
+
+    if path is not None:
+        if not Path(path).is_file():
+            raise QAError(f"question file not found: {path}", fix="pass --questions FILE (JSONL, a \"question\" per line)")
         qs = []
-        for line in QUESTIONS_FILE.read_text(encoding="utf-8").splitlines():
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
             if line.strip():
-                q = json.loads(line).get("question")
-                if q:
+                try:
+                    q = json.loads(line).get("question")
+                except (ValueError, AttributeError):
+                    raise QAError(f"{path}: every line must be a JSON object with a \"question\"") from None
+                if isinstance(q, str) and q.strip():
                     qs.append(q)
         if qs:
-            return qs
-    return list(FALLBACK_QUESTIONS)
+            return tuple(qs)
+        raise QAError(f"{path} holds no questions")
+    qs = read_examples(corpus)
+    if not qs:
+        raise QAError(f"no questions to time on {corpus}",
+                      fix="pass --questions FILE, or list \"examples\" in the corpus's metadata.json")
+    return tuple(qs)
 
 
-def _embedder(precision: str = "fp32"):
-    from .embedding import SentenceTransformerEmbedder, embedder_from_env
+def _embedder(bench: Bench, precision: str = "fp32"):
+    from ..embedding import make_embedder
 
-    e = embedder_from_env()
-    if isinstance(e, SentenceTransformerEmbedder):
-        e.precision = precision
-    return e
+    return make_embedder(bench.settings.replace(embed_precision=precision))
 
 
 def _bare_encoder(embedder) -> Callable[[list[str]], np.ndarray]:
     """The library call the pipeline wraps: SentenceTransformer.encode with the same batch size."""
-    from .embedding import SentenceTransformerEmbedder
+    from ..embedding import SentenceTransformerEmbedder
 
     if isinstance(embedder, SentenceTransformerEmbedder):
         model = embedder.model
@@ -192,19 +208,19 @@ def _bare_encoder(embedder) -> Callable[[list[str]], np.ndarray]:
 
 
 def _is_fake(embedder) -> bool:
-    from .embedding import SentenceTransformerEmbedder
+    from ..embedding import SentenceTransformerEmbedder
 
     return not isinstance(embedder, SentenceTransformerEmbedder)
 
 
 # --------------------------------------------------------------------------- the steps (run in a subprocess)
 
-def step_build(work: Path, reps: int) -> dict[str, Any]:
+def step_build(bench: Bench) -> dict[str, Any]:
     """Forced builds of the seed corpus vs bare encode of the texts the build embeds, interleaved."""
-    from .index import build_index, load_index
+    from ..index import build_index, load_index
 
-    corpus, idx_dir = Path(DEFAULT_CORPUS), work / "seed-index"
-    embedder = _embedder()
+    corpus, idx_dir = bench.corpus, bench.work / "seed-index"
+    embedder = _embedder(bench)
     rss0 = _maxrss_mb()
     t = time.perf_counter()
     first = build_index(corpus, idx_dir, embedder, force=True)  # also loads the model: reported apart
@@ -215,7 +231,7 @@ def step_build(work: Path, reps: int) -> dict[str, Any]:
     bare(texts[:8])  # warm the bare path's first-call costs too
     rss_setup = _maxrss_mb()
     builds, bares, embedded = [], [], []
-    for r in range(reps):
+    for r in range(bench.reps):
         order = ("build", "bare") if r % 2 == 0 else ("bare", "build")
         for what in order:
             t = time.perf_counter()
@@ -246,8 +262,8 @@ def step_build(work: Path, reps: int) -> dict[str, Any]:
 def _build_breakdown(corpus: Path, index) -> dict[str, float]:
     """Where a build's time goes besides encoding: chunking and (when the index has it) sentence analysis,
     each timed once, warm, on the same corpus."""
-    from .chunking import ChunkSettings, passage_sentences, split_document
-    from .corpus import load_corpus
+    from ..chunking import ChunkSettings, passage_sentences, split_document
+    from ..corpus import load_corpus
 
     out: dict[str, float] = {}
     t = time.perf_counter()
@@ -259,7 +275,7 @@ def _build_breakdown(corpus: Path, index) -> dict[str, float]:
                 passage_sentences(p, d.text, settings.max_wordpieces)
     out["read_and_chunk"] = round(time.perf_counter() - t, 3)
     try:
-        from .analysis import analyse
+        from ..analysis import analyse
     except ImportError:
         return out
     t = time.perf_counter()
@@ -268,17 +284,17 @@ def _build_breakdown(corpus: Path, index) -> dict[str, float]:
     return out
 
 
-def step_ask(work: Path, reps: int) -> dict[str, Any]:
+def step_ask(bench: Bench) -> dict[str, Any]:
     """Warm Answerer.ask vs bare encode + IndexFlatIP search over the same passage vectors, interleaved."""
     import faiss
 
-    from .pipeline import open_answerer
+    from ..pipeline import open_answerer
 
-    idx_dir = work / "seed-index"
-    embedder = _embedder()
+    idx_dir = bench.work / "seed-index"
+    embedder = _embedder(bench)
     rss0 = _maxrss_mb()
     answerer = open_answerer(idx_dir, embedder)
-    qs = _gold_questions()
+    qs = list(bench.questions)
     for q in qs[:10]:  # warm-up: model load, first-call allocations, BM25 and alias tables
         answerer.ask(q)
     rss_default = _maxrss_mb()  # the shipped configuration alone, before the variants below add their models
@@ -288,7 +304,7 @@ def step_ask(work: Path, reps: int) -> dict[str, Any]:
     if answerer.reader is not None:
         variants["rules_only"] = open_answerer(idx_dir, embedder, reader=False)
         if answerer.reader.precision != "bf16":
-            from .reader import Reader
+            from ..reader import Reader
 
             variants["reader_bf16"] = open_answerer(idx_dir, embedder,
                                                     reader=Reader(answerer.reader.folder, precision="bf16"))
@@ -306,7 +322,7 @@ def step_ask(work: Path, reps: int) -> dict[str, Any]:
     # how much of the latency budget a reader of this size leaves, whatever else is made faster
     one_window: dict[str, str] = {}
     if answerer.reader is not None:
-        from .question import analyse_question
+        from ..question import analyse_question
 
         ex = answerer.extractor
         for q in qs:
@@ -325,7 +341,7 @@ def step_ask(work: Path, reps: int) -> dict[str, Any]:
     variant_times: dict[str, list[float]] = {name: [] for name in variants}
     if one_window:
         variant_times["reader_one_window"] = []
-    for r in range(reps):
+    for r in range(bench.reps):
         for i, q in enumerate(qs):
             order = ("ask", "bare", "retrieve", *variant_times)
             order = order if (i + r) % 2 == 0 else order[::-1]
@@ -359,7 +375,7 @@ def step_ask(work: Path, reps: int) -> dict[str, Any]:
     cpu = _bf16_units()
     ratio = a["p50_ms"] / b["p50_ms"] if b["p50_ms"] else float("nan")
     return {
-        "questions": len(qs), "reps": reps, "passages": int(pv.shape[0]), "ask": a, "bare": b,
+        "questions": len(qs), "reps": bench.reps, "passages": int(pv.shape[0]), "ask": a, "bare": b,
         "ratio_p50": round(ratio, 3), "ratio_p95": round(a["p95_ms"] / b["p95_ms"], 3) if b["p95_ms"] else None,
         "overhead_p50_ms": round(a["p50_ms"] - b["p50_ms"], 3),
         "retrieve": rt, "retrieve_ratio_p50": round(rt["p50_ms"] / b["p50_ms"], 3) if b["p50_ms"] else None,
@@ -386,20 +402,16 @@ def _bf16_units() -> str:
     return ", ".join(found) if found else "none"
 
 
-def _shipped_rss(a: dict) -> str:
-    """The ask step's memory: the shipped configuration alone, and the step's peak with the variants."""
-    return f"{a['memory_mb']['shipped_after_warmup']:.0f} ({a['peak_rss_mb']:.0f} with the variants below loaded too)"
 
-
-def step_noop(work: Path, reps: int) -> dict[str, Any]:
+def step_noop(bench: Bench) -> dict[str, Any]:
     """Rebuilding an unchanged corpus: must be quick and must not load the model (nor import torch)."""
-    from .index import build_index
+    from ..index import build_index
 
-    corpus, idx_dir = Path(DEFAULT_CORPUS), work / "seed-index"
-    embedder = _embedder()
+    corpus, idx_dir = bench.corpus, bench.work / "seed-index"
+    embedder = _embedder(bench)
     rss0 = _maxrss_mb()
     times, reports = [], []
-    for _ in range(max(3, reps * 3)):
+    for _ in range(max(3, bench.reps * 3)):
         t = time.perf_counter()
         reports.append(build_index(corpus, idx_dir, embedder))
         times.append(time.perf_counter() - t)
@@ -407,12 +419,11 @@ def step_noop(work: Path, reps: int) -> dict[str, Any]:
     torch_imported = "torch" in sys.modules
     rss_inproc = _maxrss_mb()
     cli = []
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     cli_noop = True
-    for _ in range(max(3, reps)):
+    for _ in range(max(3, bench.reps)):
         t = time.perf_counter()
         p = subprocess.run([sys.executable, "-m", "qa", "index", "--corpus", str(corpus), "--index", str(idx_dir), "--quiet"],
-                           capture_output=True, text=True, env=env, timeout=300)
+                           capture_output=True, text=True, timeout=300)
         cli.append(time.perf_counter() - t)
         cli_noop = cli_noop and p.returncode == 0 and "up to date" in p.stdout
     med = statistics.median(times)
@@ -427,23 +438,23 @@ def step_noop(work: Path, reps: int) -> dict[str, Any]:
     }
 
 
-def step_incremental(work: Path, reps: int) -> dict[str, Any]:
+def step_incremental(bench: Bench) -> dict[str, Any]:
     """Append a paragraph to one document of a copied corpus and rebuild: how many texts re-embed."""
-    from .index import build_index
+    from ..index import build_index
 
-    src = Path(DEFAULT_CORPUS)
-    corpus = work / "corpus-incremental"
-    idx_dir = work / "incremental-index"
+    src = bench.corpus
+    corpus = bench.work / "corpus-incremental"
+    idx_dir = bench.work / "incremental-index"
     shutil.rmtree(corpus, ignore_errors=True)
     shutil.rmtree(idx_dir, ignore_errors=True)
     shutil.copytree(src, corpus)
-    shutil.copytree((work / "seed-index").resolve(), idx_dir)  # a plain folder: published as a legacy build
-    embedder = _embedder()
+    shutil.copytree((bench.work / "seed-index").resolve(), idx_dir)  # a plain folder: published as a legacy build
+    embedder = _embedder(bench)
     rss0 = _maxrss_mb()
     before = build_index(corpus, idx_dir, embedder)  # same bytes and names: nothing to do
     # one new paragraph right after the first evidence passage of the first document (appending at the
     # very end could land in a notes section, which is boilerplate and never embedded)
-    from .index import load_index
+    from ..index import load_index
 
     old = load_index(idx_dir)
     first = old.evidence[0]
@@ -480,14 +491,14 @@ def _squad_texts(n_paragraphs: Optional[int], n_questions: int) -> tuple[list[st
     return paras, qs[::step][:n_questions]
 
 
-def _base_vectors(work: Path, quick: bool) -> tuple[np.ndarray, np.ndarray, str]:
+def _base_vectors(bench: Bench) -> tuple[np.ndarray, np.ndarray, str]:
     """Real embeddings to derive the synthetic set from: SQuAD v1.1 dev paragraphs, and real questions.
 
     Cached under var/perf-cache (keyed by file hash, model and counts). Falls back to the seed index's
     passage and sentence vectors (and the gold questions) when the SQuAD file is not in eval/benchmarks.
     """
-    embedder = _embedder()
-    n_par, n_q = (300, 100) if quick else (None, 500)
+    embedder = _embedder(bench)
+    n_par, n_q = (300, 100) if bench.quick else (None, 500)
     if SQUAD_FILE.exists():
         h = hashlib.sha256(SQUAD_FILE.read_bytes()).hexdigest()[:12]
         tag = embedder.name.replace("/", "_")
@@ -503,11 +514,11 @@ def _base_vectors(work: Path, quick: bool) -> tuple[np.ndarray, np.ndarray, str]
         np.savez(tmp, base=base, queries=queries)
         os.replace(tmp, cache)
         return base, queries, f"SQuAD v1.1 dev ({len(paras)} paragraphs, {len(qs)} questions)"
-    from .index import load_index
+    from ..index import load_index
 
-    index = load_index(work / "seed-index", embedder)
+    index = load_index(bench.work / "seed-index", embedder)
     base = np.concatenate([index.passage_vectors(), np.asarray(index.sentence_vectors)])
-    queries = np.asarray(embedder.encode(_gold_questions()), dtype=np.float32)
+    queries = np.asarray(embedder.encode(list(bench.questions)), dtype=np.float32)
     return base, queries, f"seed corpus vectors ({len(base)}; {SQUAD_FILE.name} not in eval/benchmarks)"
 
 
@@ -528,19 +539,19 @@ def synthetic_vectors(base: np.ndarray, n: int, seed: int = 0, chunk: int = 8192
     return out
 
 
-def step_vectors(work: Path, quick: bool) -> dict[str, Any]:
+def step_vectors(bench: Bench) -> dict[str, Any]:
     """Embed (or find cached) the real vectors the scale test derives its synthetic set from. Run apart
     from the scale step so the model's memory does not count in the index layer's peak."""
     t = time.perf_counter()
-    base, queries, source = _base_vectors(work, quick)
-    np.save(work / "scale-base.npy", base, allow_pickle=False)
-    np.save(work / "scale-queries.npy", queries, allow_pickle=False)
-    (work / "scale-source.txt").write_text(source, encoding="utf-8")
+    base, queries, source = _base_vectors(bench)
+    np.save(bench.work / "scale-base.npy", base, allow_pickle=False)
+    np.save(bench.work / "scale-queries.npy", queries, allow_pickle=False)
+    (bench.work / "scale-source.txt").write_text(source, encoding="utf-8")
     return {"source": source, "base": int(len(base)), "queries": int(len(queries)),
             "seconds": round(time.perf_counter() - t, 2), "memory_mb": {"peak": round(_maxrss_mb(), 1)}}
 
 
-def step_scale(work: Path, reps: int, n: int, quick: bool) -> dict[str, Any]:
+def step_scale(bench: Bench) -> dict[str, Any]:
     """The index layer on n synthetic vectors: FAISS add time, single-query latency, recall, memory.
 
     Latency is measured with FAISS's default OpenMP threads (what `qa` runs with) and with one thread,
@@ -548,11 +559,13 @@ def step_scale(work: Path, reps: int, n: int, quick: bool) -> dict[str, Any]:
     """
     import faiss
 
-    from .index import make_faiss
+    from ..index import make_faiss
 
-    base = np.load(work / "scale-base.npy", allow_pickle=False)
-    queries = np.load(work / "scale-queries.npy", allow_pickle=False)
-    source = (work / "scale-source.txt").read_text(encoding="utf-8")
+    n = bench.scale
+
+    base = np.load(bench.work / "scale-base.npy", allow_pickle=False)
+    queries = np.load(bench.work / "scale-queries.npy", allow_pickle=False)
+    source = (bench.work / "scale-source.txt").read_text(encoding="utf-8")
     rss_base = _rss_mb()
     t = time.perf_counter()
     X = synthetic_vectors(base, n)
@@ -581,7 +594,7 @@ def step_scale(work: Path, reps: int, n: int, quick: bool) -> dict[str, Any]:
     for kind, th in variants:  # warm-up
         faiss.omp_set_num_threads(th)
         indexes[kind].search(Q[:1], k)
-    for r in range(reps):
+    for r in range(bench.reps):
         for i in range(len(Q)):
             q = Q[i:i + 1]
             order = variants if (i + r) % 2 == 0 else variants[::-1]
@@ -606,28 +619,28 @@ def step_scale(work: Path, reps: int, n: int, quick: bool) -> dict[str, Any]:
     return out
 
 
-def step_bf16(work: Path, reps: int) -> dict[str, Any]:
+def step_bf16(bench: Bench) -> dict[str, Any]:
     """bf16 vs fp32 index builds of the seed corpus: build speed and top-5 overlap on the gold questions."""
-    from .index import build_index, load_index
-    from .retrieval import Retriever
+    from ..index import build_index, load_index
+    from ..retrieval import Retriever
 
-    corpus = Path(DEFAULT_CORPUS)
-    emb = {"fp32": _embedder("fp32"), "bf16": _embedder("bf16")}
+    corpus = bench.corpus
+    emb = {"fp32": _embedder(bench, "fp32"), "bf16": _embedder(bench, "bf16")}
     if _is_fake(emb["fp32"]):
         return {"skipped": "the fake embedder has no precision"}
-    dirs = {p: work / f"{p}-index" for p in emb}
+    dirs = {p: bench.work / f"{p}-index" for p in emb}
     rss0 = _maxrss_mb()
     for p in emb:  # warm-up builds (model loads)
         build_index(corpus, dirs[p], emb[p], force=True)
     times: dict[str, list[float]] = {"fp32": [], "bf16": []}
-    for r in range(reps):
+    for r in range(bench.reps):
         for p in (("fp32", "bf16") if r % 2 == 0 else ("bf16", "fp32")):
             t = time.perf_counter()
             build_index(corpus, dirs[p], emb[p], force=True)
             times[p].append(time.perf_counter() - t)
     ret = {p: Retriever(load_index(dirs[p], emb[p]), emb[p]) for p in emb}
     mixed = Retriever(ret["bf16"].index, emb["fp32"])  # a bf16 index asked with the default fp32 model
-    qs = _gold_questions()
+    qs = list(bench.questions)
     ov_bf, ov_mixed = [], []
     for q in qs:
         ref = {h.passage.passage_id for h in ret["fp32"].search(q, 5)}
@@ -646,25 +659,16 @@ def step_bf16(work: Path, reps: int) -> dict[str, Any]:
     }
 
 
-def run_step(name: str, work: Path, reps: int, scale: int, quick: bool) -> dict[str, Any]:
+STEP_FUNCTIONS = {"build": step_build, "ask": step_ask, "noop": step_noop, "incremental": step_incremental,
+                  "vectors": step_vectors, "scale": step_scale, "bf16": step_bf16}
+
+
+def run_step(name: str, bench: Bench) -> dict[str, Any]:
+    if name not in STEP_FUNCTIONS:
+        raise QAError(f"unknown perf step {name!r}")
     noise = _Noise()
     t = time.perf_counter()
-    if name == "build":
-        res = step_build(work, reps)
-    elif name == "ask":
-        res = step_ask(work, reps)
-    elif name == "noop":
-        res = step_noop(work, reps)
-    elif name == "incremental":
-        res = step_incremental(work, reps)
-    elif name == "vectors":
-        res = step_vectors(work, quick)
-    elif name == "scale":
-        res = step_scale(work, reps, scale, quick)
-    elif name == "bf16":
-        res = step_bf16(work, reps)
-    else:
-        raise QAError(f"unknown perf step {name!r}")
+    res = STEP_FUNCTIONS[name](bench)
     res["step_wall_s"] = round(time.perf_counter() - t, 2)
     res["others_cpu_share"] = noise.others()
     res["loadavg"] = [round(x, 2) for x in os.getloadavg()]
@@ -672,16 +676,17 @@ def run_step(name: str, work: Path, reps: int, scale: int, quick: bool) -> dict[
     return res
 
 
-# --------------------------------------------------------------------------- orchestration and the table
+# --------------------------------------------------------------------------- orchestration
 
-def _run_in_subprocess(name: str, work: Path, reps: int, scale: int, quick: bool, log: Callable[[str], None]) -> dict:
-    out = work / f"step-{name}.json"
-    cmd = [sys.executable, "-m", "qa.perf", "--step", name, "--workdir", str(work), "--reps", str(reps),
-           "--scale", str(scale), "--out", str(out)] + (["--quick"] if quick else [])
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+def _run_in_subprocess(name: str, bench: Bench, questions_file: Path, log: Callable[[str], None]) -> dict:
+    """One step in a fresh process, so that its peak memory (VmHWM) is its own."""
+    out = bench.work / f"step-{name}.json"
+    cmd = [sys.executable, "-m", "qa.bench.perf", "--step", name, "--workdir", str(bench.work),
+           "--reps", str(bench.reps), "--scale", str(bench.scale), "--out", str(out),
+           "--corpus", str(bench.corpus), "--questions", str(questions_file)] + (["--quick"] if bench.quick else [])
     log(f"perf: {name} ...")
     t = time.perf_counter()
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(PROJECT_ROOT))
+    p = subprocess.run(cmd, capture_output=True, text=True, cwd=str(PROJECT_ROOT))
     if p.returncode != 0 or not out.exists():
         tail = (p.stderr.strip().splitlines() or ["(no output)"])[-1]
         log(f"perf: {name} failed: {tail}")
@@ -690,130 +695,13 @@ def _run_in_subprocess(name: str, work: Path, reps: int, scale: int, quick: bool
     return json.loads(out.read_text(encoding="utf-8"))
 
 
-def _yes(b: Optional[bool]) -> str:
-    return "—" if b is None else ("met" if b else "MISSED")
+def run_perf(settings: Settings, corpus: Path, questions: Sequence[str], json_out: Optional[Path] = None,
+             scale: int = 100_000, quick: bool = False, precision: Optional[str] = None,
+             steps: Sequence[str] = STEPS[:-1], log: Callable[[str], None] = lambda s: print(s, file=sys.stderr)
+             ) -> dict[str, Any]:
+    """Every step, each in its own subprocess, on `corpus` with `questions`; the result dict (`--json`)."""
+    from ..embedding import make_embedder
 
-
-def _noisy(r: dict) -> str:
-    s = r.get("others_cpu_share")
-    return "" if s is None else (f" (noisy: others used {s:.0%})" if s >= 0.10 else "")
-
-
-def format_table(res: dict[str, Any]) -> str:
-    m = res["machine"]
-    lines = [
-        f"qa bench perf — {res['date']} — {m['cpu']}, {m['cores']} cores, {m.get('mem_gb')} GiB"
-        + (" — FAKE EMBEDDER (plumbing only)" if res.get("fake_embedder") else "")
-        + (" — quick" if res.get("quick") else ""),
-        "",
-        "| measure | qa | bare baseline | ratio | target | peak RSS (MiB) |",
-        "|---|---|---|---|---|---|",
-    ]
-    s = res["steps"]
-
-    def err(name):
-        return f"| {name} | error: {s[name]['error']} | | | | |"
-
-    if "ask" in s:
-        a = s["ask"]
-        if "error" in a:
-            lines.append(err("ask"))
-        else:
-            lines.append(f"| warm `ask` latency p50{_noisy(a)}{' (with the span reader)' if a.get('reader') else ''} | {a['ask']['p50_ms']:.1f} ms | {a['bare']['p50_ms']:.1f} ms "
-                         f"(encode + IndexFlatIP) | {a['ratio_p50']:.2f}× | ≤ {a['target']}× {_yes(a['met'])} | "
-                         f"{_shipped_rss(a)} |")
-            lines.append(f"| warm `ask` latency p95 | {a['ask']['p95_ms']:.1f} ms | {a['bare']['p95_ms']:.1f} ms | "
-                         f"{a['ratio_p95']:.2f}× | | |")
-            if a.get("rules_only"):
-                lines.append(f"| warm `ask` p50 without the span reader (`QA_READER=off`) | {a['rules_only']['p50_ms']:.1f} ms | "
-                             f"{a['bare']['p50_ms']:.1f} ms | {a['rules_only_ratio_p50']:.2f}× | ≤ {a['target']}× "
-                             f"{_yes(a['rules_only_ratio_p50'] <= a['target'])} | |")
-            if a.get("reader_bf16"):
-                lines.append(f"| warm `ask` p50 with the reader in bf16 (`QA_READER_PRECISION=bf16`; CPU bf16 units: {a.get('cpu_bf16')}) | "
-                             f"{a['reader_bf16']['p50_ms']:.1f} ms | {a['bare']['p50_ms']:.1f} ms | {a['reader_bf16_ratio_p50']:.2f}× | "
-                             f"≤ {a['target']}× {_yes(a['reader_bf16_ratio_p50'] <= a['target'])} | |")
-            if a.get("reader_one_window"):
-                lines.append(f"| the reader alone, one pass over one window (the least any reader answer adds) | "
-                             f"{a['reader_one_window']['p50_ms']:.1f} ms | {a['bare']['p50_ms']:.1f} ms | "
-                             f"{a['reader_one_window_ratio_p50']:.2f}× | | |")
-            if a.get("retrieve"):
-                rr = a["retrieve_ratio_p50"]
-                lines.append(f"| retrieval alone p50 (BM25 + dense + fusion + sentences) | {a['retrieve']['p50_ms']:.1f} ms | "
-                             f"{a['bare']['p50_ms']:.1f} ms (encode + IndexFlatIP) | {rr:.2f}× | ≤ 1.3× "
-                             f"{_yes(rr <= 1.3)} | |")
-    if "build" in s:
-        b = s["build"]
-        if "error" in b:
-            lines.append(err("build"))
-        else:
-            lines.append(f"| index build throughput{_noisy(b)} ({b['evidence']} passages + {b['sentences']} sentences) | "
-                         f"{b['build_passages_per_s']:.1f} passages/s ({b['build_median_s']:.2f} s) | "
-                         f"{b['bare_passages_per_s']:.1f} passages/s ({b['bare_median_s']:.2f} s, encode of the same "
-                         f"{b['texts_embedded']} texts) | {b['ratio']:.2f}× | ≥ {b['target']}× {_yes(b['met'])} | {b['peak_rss_mb']:.0f} |")
-            bd = b.get("breakdown_s") or {}
-            if bd:
-                parts = ", ".join(f"{k.replace('_', ' ')} {v:.2f} s" for k, v in bd.items())
-                lines.append(f"| build time besides encoding (each timed once, warm) | {parts} | | | | |")
-    if "noop" in s:
-        n = s["noop"]
-        if "error" in n:
-            lines.append(err("noop"))
-        else:
-            lines.append(f"| no-op rebuild | {n['in_process_median_s'] * 1000:.1f} ms in process (first call "
-                         f"{n['in_process_s'][0]:.2f} s), {n['cli_median_s']:.2f} s "
-                         f"`qa index`; model loaded: {'yes' if n['model_loaded'] else 'no'}, torch imported: "
-                         f"{'yes' if n['torch_imported'] else 'no'} | | | < {n['target_s']:.0f} s, no model {_yes(n['met'])} | {n['peak_rss_mb']:.0f} |")
-    if "incremental" in s:
-        i = s["incremental"]
-        if "error" in i:
-            lines.append(err("incremental"))
-        else:
-            lines.append(f"| rebuild after one paragraph added | re-embedded {i['embedded']} of {i['total_texts']} texts "
-                         f"({i['evidence']} passages, {i['sentences']} sentences); {i['seconds']:.1f} s incl. model load | "
-                         f"| | | {i['peak_rss_mb']:.0f} |")
-    if "vectors" in s and "error" in s["vectors"]:
-        lines.append(err("vectors"))
-    if "scale" in s:
-        c = s["scale"]
-        if "error" in c:
-            lines.append(err("scale"))
-        else:
-            f, h = c["flat"], c["hnsw"]
-            lines.append(f"| scale {c['n']:,}: flat build (FAISS add){_noisy(c)} | {f['build_s']:.2f} s, holds {f['held_mb']:.0f} MiB | | | | {c['peak_rss_mb']:.0f} (step) |")
-            lines.append(f"| scale {c['n']:,}: HNSW build (M=32, efC={h['params']['efConstruction']}) | {h['build_s']:.1f} s, "
-                         f"holds {h['held_mb']:.0f} MiB | | | | |")
-            lines.append(f"| scale {c['n']:,}: query p50 / p95 (k=10, {c['queries']} real questions) | "
-                         f"HNSW {h['p50_ms']:.2f} / {h['p95_ms']:.2f} ms | flat {f['p50_ms']:.2f} / {f['p95_ms']:.2f} ms | "
-                         f"{c['hnsw_speedup_p50']:.1f}× faster | | |")
-            if "one_thread" in f:
-                lines.append(f"| scale {c['n']:,}: same with FAISS on 1 thread (default {c['faiss_threads']}) | "
-                             f"HNSW {h['one_thread']['p50_ms']:.2f} / {h['one_thread']['p95_ms']:.2f} ms | "
-                             f"flat {f['one_thread']['p50_ms']:.2f} / {f['one_thread']['p95_ms']:.2f} ms | | | |")
-            lines.append(f"| scale {c['n']:,}: HNSW recall@10 vs flat (efSearch={h['params']['efSearch']}) | {c['hnsw_recall_at_10']:.3f} | 1.000 | | | |")
-    if "bf16" in s:
-        b = s["bf16"]
-        if "error" in b:
-            lines.append(err("bf16"))
-        elif "skipped" in b:
-            lines.append(f"| bf16 index build | skipped: {b['skipped']} | | | | |")
-        else:
-            lines.append(f"| bf16 index build (`--precision bf16`) | top-5 overlap {b['top5_overlap']:.3f} "
-                         f"(fp32 queries on a bf16 index: {b['top5_overlap_bf16_index_fp32_queries']:.3f}); "
-                         f"{'kept' if b['kept'] else 'not kept'} | fp32 build | {b['speed_ratio']:.2f}× speed | "
-                         f"overlap ≥ {b['target_overlap']} {_yes(b['top5_overlap'] >= b['target_overlap'])} | {b['peak_rss_mb']:.0f} |")
-    lines.append("")
-    if "scale" in s and "error" not in s["scale"]:
-        lines.append(f"Scale rows measure the index layer (FAISS) on {s['scale']['n']:,} synthetic unit vectors "
-                     f"(random convex combinations of 2-3 real embeddings from {s['scale']['vectors_from']}), "
-                     "not model encoding.")
-    lines.append("Medians of interleaved runs; each step ran in its own process (peak RSS = that process's "
-                 "high-water mark, VmHWM). 'noisy' marks steps during which other processes used ≥10% of the CPU.")
-    return "\n".join(lines)
-
-
-def run_perf(json_out: Optional[Path] = None, scale: int = 100_000, quick: bool = False,
-             precision: Optional[str] = None, steps: Sequence[str] = STEPS[:-1],
-             log: Callable[[str], None] = lambda s: print(s, file=sys.stderr)) -> dict[str, Any]:
     if quick and scale > 10_000:
         scale = 10_000
     steps = list(steps)
@@ -822,22 +710,23 @@ def run_perf(json_out: Optional[Path] = None, scale: int = 100_000, quick: bool 
     if scale <= 0:
         steps = [s for s in steps if s not in ("scale", "vectors")]
     reps = 1 if quick else 3
-    from .embedding import embedder_from_env
-
     res: dict[str, Any] = {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine_info(),
-        "quick": quick, "reps": reps, "scale": scale, "fake_embedder": _is_fake(embedder_from_env()),
+        "quick": quick, "reps": reps, "scale": scale, "fake_embedder": _is_fake(make_embedder(settings)),
+        "corpus": str(corpus), "questions": len(questions),
         "targets": TARGETS, "loadavg_start": [round(x, 2) for x in os.getloadavg()], "steps": {},
     }
     work = Path(tempfile.mkdtemp(prefix="qa-perf-"))
     try:
+        qfile = work / "questions.jsonl"
+        qfile.write_text("".join(json.dumps({"question": q}) + "\n" for q in questions), encoding="utf-8")
+        bench = Bench(work, reps, Path(corpus), tuple(questions), settings, scale, quick)
         if "scale" in steps and "vectors" not in steps:
             steps.append("vectors")  # the scale step's input
         if "build" not in steps and any(s in steps for s in ("ask", "noop", "incremental")):
             steps.append("build")  # they use its index
-        order = [s for s in STEPS if s in steps]
-        for name in order:
-            res["steps"][name] = _run_in_subprocess(name, work, reps, scale, quick, log)
+        for name in [s for s in STEPS if s in steps]:
+            res["steps"][name] = _run_in_subprocess(name, bench, qfile, log)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     res["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
@@ -849,47 +738,36 @@ def run_perf(json_out: Optional[Path] = None, scale: int = 100_000, quick: bool 
     return res
 
 
-def run_perf_cli(args) -> int:
-    """`qa bench perf [--json OUT] [--scale N] [--quick]` (and `--precision bf16` where the CLI has it)."""
-    res = run_perf(getattr(args, "json_out", None), scale=getattr(args, "scale", 100_000),
-                   quick=getattr(args, "quick", False), precision=getattr(args, "precision", None),
-                   log=(lambda s: None) if getattr(args, "quiet", False) else (lambda s: print(s, file=sys.stderr)))
-    print(res["table"])
-    failed = [n for n, r in res["steps"].items() if "error" in r]
-    if failed:
-        print(f"qa bench perf: steps failed: {', '.join(failed)}", file=sys.stderr)
-        return 1
-    return 0
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m qa.perf", description="qa bench perf, with --precision bf16")
+    """One step in this process (the subprocess `run_perf` starts), or the whole benchmark with --only."""
+    p = argparse.ArgumentParser(prog="python -m qa.bench.perf", description="qa bench perf, step by step")
     p.add_argument("--json", dest="json_out", type=Path, default=None, metavar="OUT")
     p.add_argument("--scale", type=int, default=100_000)
     p.add_argument("--quick", action="store_true")
     p.add_argument("--precision", choices=["bf16"], default=None, help="also measure a bf16 index build")
     p.add_argument("--only", action="append", choices=STEPS, default=None, help="run only these steps")
+    p.add_argument("--corpus", type=Path, default=None)
+    p.add_argument("--questions", type=Path, default=None)
     p.add_argument("--quiet", action="store_true")
-    # worker mode (one step in this process)
     p.add_argument("--step", choices=STEPS, default=None, help=argparse.SUPPRESS)
     p.add_argument("--workdir", type=Path, default=None, help=argparse.SUPPRESS)
     p.add_argument("--reps", type=int, default=3, help=argparse.SUPPRESS)
     p.add_argument("--out", type=Path, default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    set_offline_environment()
     try:
+        settings = Settings.from_env()
+        corpus = args.corpus or settings.corpus
+        questions = read_questions(args.questions, corpus)
         if args.step:
-            res = run_step(args.step, args.workdir, args.reps, args.scale, args.quick)
-            args.out.write_text(json.dumps(res, indent=2), encoding="utf-8")
+            bench = Bench(args.workdir, args.reps, corpus, questions, settings, args.scale, args.quick)
+            args.out.write_text(json.dumps(run_step(args.step, bench), indent=2), encoding="utf-8")
             return 0
-        if args.only:
-            res = run_perf(args.json_out, args.scale, args.quick, args.precision, steps=args.only,
-                           log=(lambda s: None) if args.quiet else (lambda s: print(s, file=sys.stderr)))
-            print(res["table"])
-            return 1 if any("error" in r for r in res["steps"].values()) else 0
-        return run_perf_cli(args)
+        res = run_perf(settings, corpus, questions, args.json_out, args.scale, args.quick, args.precision,
+                       steps=args.only or STEPS[:-1],
+                       log=(lambda s: None) if args.quiet else (lambda s: print(s, file=sys.stderr)))
+        print(res["table"])
+        return 1 if any("error" in r for r in res["steps"].values()) else 0
     except QAError as e:
         print(f"qa bench perf: error: {e}", file=sys.stderr)
         return e.code
