@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test index eval bench-squad bench-perf soak clean
+.PHONY: run test check index eval bench-squad bench-perf soak clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (set PYTHON=...)"; exit 2; }
@@ -32,6 +32,10 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# the fast tier: no real model, browser or server (under 90 s on a 2-core machine)
+check: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -m "not model and not browser and not slow" -q $(PYTEST_ARGS)
 
 eval: $(VENV)/.installed index
 	$(BIN)/qa eval --split test --report eval/out/report.html --json eval/out/results.json --baseline eval/baseline.json

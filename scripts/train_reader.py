@@ -37,7 +37,7 @@ set_offline_environment()
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from qa.embedding import bundled_model_dir  # noqa: E402
+from qa.settings import bundled_model_dir  # noqa: E402
 from qa import lexical  # noqa: E402
 from qa.reader import (MAX_LEN, MAX_QUESTION_TOKENS, READER_CARD, READER_WEIGHTS, build_model,  # noqa: E402
                        decode_spans, load_weights, trainable_state)

@@ -1,4 +1,8 @@
-"""Shared fixtures: the real model and an index of the bundled corpus, built once per test session."""
+"""Shared fixtures: the real model and an index of the bundled corpus, built once per test session.
+
+In the fast tier (`make check`: `-m "not model and not browser and not slow"`) the real model cannot be
+loaded at all: a test that needs it and lacks `@pytest.mark.model` fails, naming the marker.
+"""
 from __future__ import annotations
 
 import os
@@ -11,9 +15,27 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from qa.config import PROJECT_ROOT  # noqa: E402
+from qa.settings import PROJECT_ROOT  # noqa: E402
 
 CORPUS = PROJECT_ROOT / "corpus"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_model_in_the_fast_tier(request):
+    if "not model" not in (request.config.getoption("markexpr") or ""):
+        yield
+        return
+    from qa.embedding import SentenceTransformerEmbedder
+    from qa.reader import Reader
+
+    def refuse(*_a, **_k):
+        raise RuntimeError("this test loads the real model: mark it @pytest.mark.model")
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(SentenceTransformerEmbedder, "model", property(refuse))
+    mp.setattr(Reader, "_load", refuse)
+    yield
+    mp.undo()
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +59,7 @@ def real_index_dir(tmp_path_factory, real_embedder) -> Path:
 def real_answerer(real_index_dir, real_embedder):
     from qa.pipeline import open_answerer
 
-    return open_answerer(real_index_dir, real_embedder)
+    return open_answerer(real_index_dir, embedder=real_embedder)
 
 
 @pytest.fixture()

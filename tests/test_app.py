@@ -1,16 +1,16 @@
-"""The chat app as a program: start-up errors, and the `/ask` API through gradio_client.
+"""app.py: start-up (builds a missing index, repairs or refuses a corrupt one), the /ask API, bad starts."""
+from __future__ import annotations
 
-The API tests use one `python app.py` on a free port on 127.0.0.1 (shared with the browser tests),
-which builds its own index from the real corpus with the real model into the session's temp folder.
-"""
 import json
 import sys
 from pathlib import Path
-
 import pytest
+from app_support import CORPUS, PROJECT_ROOT, AppProcess, load_app_module, shared_app  # noqa: E402
+from types import SimpleNamespace
+from support import (
+    OTHER_DOCS, QUESTIONS, build_fake, check_index, copy_build, env_with, fake_answerer, flip_byte, write_corpus,
+)
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from app_fixtures import CORPUS, PROJECT_ROOT, AppProcess, app_env, load_app_module, shared_app  # noqa: E402
 
 ANSWER_KEYS = {"question", "status", "answer", "confidence", "citations", "notes", "conflicts", "agreeing",
                "considered", "answer_type", "as_of", "closest"}
@@ -79,8 +79,6 @@ def test_only_ask_is_a_public_endpoint(client):
     assert not info["unnamed_endpoints"]
 
 
-# --------------------------------------------------------------------------- start-up failures (no model needed)
-
 def test_bad_corpus_exits_2_with_one_line_from_the_real_program(tmp_path):
     app = AppProcess(["--port", "9", "--corpus", str(tmp_path / "nope"), "--index", str(tmp_path / "index")])
     rc = app.wait_exit(120)
@@ -129,3 +127,86 @@ def test_bad_start_is_one_line_and_exit_2(app_module, tmp_path, capsys, case):
     if case == "not-an-index":
         assert (index / "keep.txt").read_text(encoding="utf-8") == "precious"
         assert not index.is_symlink()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    work = tmp_path_factory.mktemp("hardening")
+    corpus = write_corpus(work / "corpus")
+    index = work / "index"
+    build_fake(corpus, index)
+    other_corpus = write_corpus(work / "other-corpus", OTHER_DOCS)
+    other_index = work / "other-index"
+    build_fake(other_corpus, other_index)
+    manifest = json.loads((index / "manifest.json").read_text(encoding="utf-8"))
+    reference = fake_answerer(index).ask(QUESTIONS[0]).to_dict()
+    return SimpleNamespace(work=work, corpus=corpus, index=index, other_index=other_index,
+                           artefacts=[*manifest["artefacts"], "manifest.json"], reference=reference, n=[0])
+
+
+def _case_dir(built) -> Path:
+    built.n[0] += 1
+    return copy_build(built.index, built.work / f"case-{built.n[0]}")
+
+
+APP = PROJECT_ROOT / "app.py"
+
+
+needs_app = pytest.mark.skipif(not APP.exists(), reason="app.py does not exist yet")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@needs_app
+def test_app_start_up_refuses_a_corrupt_index_it_cannot_rebuild(built, tmp_path):
+    """app.py rebuilds a missing or stale index from --corpus; with no corpus to rebuild from, a corrupt
+    index must end start-up with one line and exit code 2."""
+    import subprocess
+
+    d = _case_dir(built)
+    flip_byte(d / "passages.faiss")
+    r = subprocess.run([sys.executable, str(APP), "--corpus", str(tmp_path / "no-corpus"), "--index", str(d),
+                        "--port", str(_free_port())], capture_output=True, text=True, env=env_with(),
+                       cwd=str(PROJECT_ROOT), timeout=180)
+    lines = [line for line in r.stderr.splitlines() if line.startswith("app: error")]
+    assert r.returncode == 2, r.stderr[-2000:]
+    assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr[-2000:]
+
+
+@needs_app
+@pytest.mark.slow
+def test_app_start_up_repairs_a_corrupt_index(built):
+    """With the corpus at hand, app.py's contract is to rebuild: the corrupt index is replaced by one that
+    verifies, and the app serves (it is stopped as soon as it says so)."""
+    import signal
+    import subprocess
+
+    d = _case_dir(built)
+    flip_byte(d / "passages.faiss")
+    p = subprocess.Popen([sys.executable, str(APP), "--corpus", str(built.corpus), "--index", str(d),
+                          "--port", str(_free_port())], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=env_with(), cwd=str(PROJECT_ROOT))
+    try:
+        line = p.stdout.readline()  # the app prints one line on stdout once it serves
+        if "running at" not in line:
+            p.wait(timeout=60)
+            err = p.stderr.read()
+            assert p.returncode == 2 and "Traceback" not in err, err[-2000:]
+            return
+        check_index(d)
+    finally:
+        if p.poll() is None:
+            p.send_signal(signal.SIGINT)
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        p.stdout.close()
+        p.stderr.close()

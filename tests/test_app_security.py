@@ -1,5 +1,5 @@
 """The running app under load and against file-path tricks (the session's shared `python app.py` on
-127.0.0.1, see tests/app_fixtures.py).
+127.0.0.1, see tests/app_support.py).
 
 - 200 concurrent `/ask` API requests: every one is answered or told "busy" (Gradio's queue-full 503) —
   no other status, no exception, no timeout; the latency p95 is recorded.
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from app_fixtures import PROJECT_ROOT, shared_app  # noqa: E402
+from app_support import PROJECT_ROOT, shared_app  # noqa: E402
 
 pytestmark = pytest.mark.model
 

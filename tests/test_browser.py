@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from app_fixtures import CORPUS, SCREENSHOTS, free_port, load_app_module, shared_app  # noqa: E402
+from app_support import CORPUS, SCREENSHOTS, free_port, load_app_module, shared_app  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -1,14 +1,11 @@
-"""Passages and sentences keep exact offsets; boilerplate is marked, never deleted; nothing is truncated."""
+"""qa.chunking: passages and sentences with exact offsets, boilerplate marks, splitting without truncation."""
 from __future__ import annotations
 
 import re
-
 from hypothesis import given, settings, strategies as st
-
 from qa.chunking import (ChunkSettings, count_wordpieces, passage_sentences, sentence_spans, split_document)
 from qa.corpus import load_corpus
 from qa.types import Document
-
 from conftest import CORPUS
 
 
@@ -114,29 +111,3 @@ def test_property_passages_and_sentences_round_trip(text):
         # sentences tile the passage up to whitespace
         joined = re.sub(r"\s+", "", "".join(doc.text[s:e] for s, e in spans))
         assert joined == re.sub(r"\s+", "", p.text)
-
-
-def test_example_questions_come_from_the_corpus_metadata_and_bad_ones_are_refused(tmp_path):
-    import json
-
-    import pytest
-
-    from qa.corpus import MAX_EXAMPLES, read_examples
-    from qa.errors import QAError
-
-    assert read_examples(CORPUS)[0] == "Who led Wilayat Khorasan?"  # the bundled corpus offers its own
-    (tmp_path / "a.txt").write_text("Some text.\n", encoding="utf-8")
-    assert read_examples(tmp_path) == []  # no metadata: no examples, nothing built in
-    meta = tmp_path / "metadata.json"
-    meta.write_text(json.dumps({"documents": {}}), encoding="utf-8")
-    assert read_examples(tmp_path) == []
-    meta.write_text(json.dumps({"examples": [" When was the contract signed? ", "When was the contract signed?",
-                                             "Who may end it?"]}), encoding="utf-8")
-    assert read_examples(tmp_path) == ["When was the contract signed?", "Who may end it?"]
-    for bad in ("a question", ["ok?", 3], ["ok?", ""], ["x" * 201], ["q?"] * (MAX_EXAMPLES + 1)):
-        meta.write_text(json.dumps({"examples": bad}), encoding="utf-8")
-        with pytest.raises(QAError, match="examples|example"):
-            read_examples(tmp_path)
-    meta.write_text("{broken", encoding="utf-8")
-    with pytest.raises(QAError, match="not valid JSON"):
-        read_examples(tmp_path)

@@ -1,15 +1,14 @@
-"""The CLI boundary: clear messages and exit codes, never a traceback."""
+"""The CLI boundary: clear messages and exit codes, never a traceback; how answers are printed."""
 from __future__ import annotations
 
 import json
 import os
 import subprocess
 import sys
-from pathlib import Path
-
 import pytest
-
 from conftest import CORPUS, PROJECT_ROOT
+from qa.cli import _print_answer
+from qa.types import Answer, Citation, Conflict
 
 
 def run(*args, env_extra=None, cwd=PROJECT_ROOT):
@@ -43,7 +42,7 @@ def test_missing_index_says_what_to_run(tmp_path):
     assert "no index at" in r.stderr and "qa index" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_fake_index_build_noop_and_corruption_through_the_cli(tmp_path):
+def test_index_then_a_noop_rebuild_then_ask_json_through_the_cli(tmp_path):
     env = {"QA_EMBEDDER": "fake"}
     idx = tmp_path / "index"
     r = run("index", "--corpus", str(CORPUS), "--index", str(idx), "--quiet", env_extra=env)
@@ -55,15 +54,39 @@ def test_fake_index_build_noop_and_corruption_through_the_cli(tmp_path):
     assert r.returncode == 0, r.stderr
     a = json.loads(r.stdout)
     assert set(a) >= {"question", "status", "answer", "confidence", "citations", "notes"}
-    p = idx / "passages.jsonl"
-    data = bytearray(p.read_bytes())
-    data[10] ^= 0x20
-    p.write_bytes(bytes(data))
-    r = run("ask", "Who led Wilayat Khorasan?", "--index", str(idx), env_extra=env)
-    assert r.returncode == 2 and "corrupt" in r.stderr and "qa index" in r.stderr
+    # (a damaged index through the real command: test_index.test_corruption_through_the_real_command)
+
+
+def test_an_unknown_qa_variable_is_refused_in_one_line(tmp_path):
+    r = run("ask", "Who led Wilayat Khorasan?", "--index", str(tmp_path / "none"), env_extra={"QA_READR": "off"})
+    assert r.returncode == 2 and "unknown setting QA_READR" in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
 
 
 def test_bad_corpus_exits_2(tmp_path):
     r = run("index", "--corpus", str(tmp_path / "nope"), "--index", str(tmp_path / "i"), env_extra={"QA_EMBEDDER": "fake"})
     assert r.returncode == 2 and "corpus folder not found" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_conflicts_are_printed_with_their_citations(capsys):
+    c1 = Citation(1, "a", "Doc A", "corpus/a.txt", "p1", 0, 10, "nine Pakistanis", 0.9, "2016")
+    c2 = Citation(2, "b", "Doc B", "corpus/b.txt", "p2", 0, 10, "11 of the 12", 0.8, "2016-08")
+    a = Answer("How many?", "answered", "nine", 0.7, (c1, c2), ("The sources disagree: nine [1]; 11 [2].",),
+               (Conflict("nine", (1,)), Conflict("11", (2,))), agreeing=1, considered=2, as_of="2016")
+    d = a.to_dict()
+    assert d["conflicts"] == [{"value": "nine", "citations": [1]}, {"value": "11", "citations": [2]}]
+    json.dumps(d)
+    _print_answer(a)
+    out = capsys.readouterr().out
+    assert "Sources disagree" in out and "nine: [1]" in out and "11: [2]" in out and "1 of 2 sources agree" in out
+
+
+def test_a_declined_answer_prints_the_decline_once_with_no_agreement_count(capsys):
+    c = Citation(1, "a", "Doc A", "corpus/a.txt", "p1", 0, 10, "nine Pakistanis", 0.4, "2016")
+    a = Answer("What is the capital of France?", "declined", None, 0.01, (), ("The corpus does not say.",),
+               agreeing=0, considered=5, closest=(c,))
+    _print_answer(a)
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "The corpus does not say."
+    assert out.count("does not say") == 1 and "sources agree" not in out
+    assert "Closest material:" in out and "nine Pakistanis" in out

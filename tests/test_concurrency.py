@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from hardening_fixtures import PROJECT_ROOT, QUESTIONS, build_fake, fake_answerer, write_corpus
+from support import PROJECT_ROOT, QUESTIONS, build_fake, fake_answerer, write_corpus
 
 THREADS = 50
 

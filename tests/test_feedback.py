@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 
 from qa.cli import main as qa_main
-from qa.config import PROJECT_ROOT
+from qa.settings import PROJECT_ROOT
 from qa.errors import QAError
 from qa.feedback import append_feedback, export_cases, feedback_record, read_feedback
 
@@ -109,10 +109,8 @@ def test_export_matches_the_gold_question_format():
 
 
 def test_exported_cases_load_as_eval_questions_once_the_gold_is_filled_in():
-    evaluation = pytest.importorskip("qa.evaluation")
-    parse = getattr(evaluation, "parse_question", None)
-    if parse is None:
-        pytest.skip("qa.evaluation has no parse_question")
+    from qa.gold import parse_question as parse
+
     answered, declined = export_cases([rec(ANSWERED, False, "r1"), rec(DECLINED, False, "r2")])
     with pytest.raises(QAError):  # answerable with no gold yet: not silently scored
         parse(answered, "fb:1")

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hardening_fixtures import PROJECT_ROOT, QUESTIONS, build_fake, env_with, fake_answerer, write_corpus
+from support import PROJECT_ROOT, QUESTIONS, build_fake, env_with, fake_answerer, write_corpus
 from qa.errors import QAError
 
 LIMIT_S = 2.0

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hardening_fixtures import PROJECT_ROOT, build_fake, write_corpus
+from support import PROJECT_ROOT, build_fake, write_corpus
 
 PICKLE_MODULES = {"pickle", "cPickle", "_pickle", "dill", "cloudpickle", "joblib", "shelve"}
 PICKLE_FUNCS = {"read_pickle", "to_pickle"}

@@ -165,7 +165,7 @@ def step_ask(bench: Bench) -> dict[str, Any]:
     idx_dir = bench.work / "seed-index"
     embedder = _embedder(bench)
     rss0 = maxrss_mb()
-    answerer = open_answerer(idx_dir, embedder)
+    answerer = open_answerer(idx_dir, bench.settings, embedder=embedder)
     qs = list(bench.questions)
     for q in qs[:10]:  # warm-up: model load, first-call allocations, BM25 and alias tables
         answerer.ask(q)
@@ -174,11 +174,11 @@ def step_ask(bench: Bench) -> dict[str, Any]:
     # and with the reader in bfloat16 (QA_READER_PRECISION=bf16: faster only on CPUs with bf16 units)
     variants: dict[str, Any] = {}
     if answerer.reader is not None:
-        variants["rules_only"] = open_answerer(idx_dir, embedder, reader=False)
+        variants["rules_only"] = open_answerer(idx_dir, bench.settings, embedder=embedder, reader=False)
         if answerer.reader.precision != "bf16":
             from ..reader import Reader
 
-            variants["reader_bf16"] = open_answerer(idx_dir, embedder,
+            variants["reader_bf16"] = open_answerer(idx_dir, bench.settings, embedder=embedder,
                                                     reader=Reader(answerer.reader.folder, precision="bf16"))
     pv = np.ascontiguousarray(answerer.index.passage_vectors(), dtype=np.float32)
     flat = faiss.IndexFlatIP(pv.shape[1])

@@ -5,7 +5,7 @@ fast and needs no model. The kill -9 trials (`kill_trials`) are the crash-safety
 at random moments and the previous index must still load, verify and answer.
 
 Run as a script it is the fork server the kill trials use:
-    python tests/hardening_fixtures.py fork-server CORPUS INDEX
+    python tests/support.py fork-server CORPUS INDEX
 """
 from __future__ import annotations
 
@@ -70,6 +70,24 @@ QUESTIONS = [
     "Who founded the fisheries cooperative?",
     "What happened to the survey maps in 1931?",
 ]
+
+
+def write_jsonl(path: Path, rows) -> Path:
+    """A JSONL file of rows (dicts, or lines given as they are)."""
+    path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def never_decline():
+    """The shipped answer settings with nothing declined: a test of span plumbing with the fake
+    embedder, whose relevance scores are noise, must see every answer."""
+    from dataclasses import replace
+
+    from qa.settings import load_tuned
+
+    a = load_tuned().answer
+    never = dict(decline_below=-1.0, answer_from=-1.0)
+    return replace(a, rules=replace(a.rules, **never), reader=replace(a.reader, **never))
 
 
 def write_corpus(d: Path, docs: dict[str, str] = DOCS, extra: str = "") -> Path:

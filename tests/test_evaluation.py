@@ -1,95 +1,16 @@
-"""`qa eval`: metric functions on hand-made cases, question files, the report, the baseline check, and
-real runs through the CLI on the bundled corpus."""
+"""qa.evaluation: scoring one question, aggregating, comparing with a baseline, and real `qa eval` runs."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
 import pytest
-
 from qa import evaluation as ev
+from qa import gold
+from qa import report
 from qa.errors import QAError
+from qa.cli import main
+from conftest import PROJECT_ROOT
+from support import write_jsonl
 
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-# --------------------------------------------------------------------------- normalisation, EM and F1
-
-def test_squad_normalisation_and_em():
-    assert ev.squad_normalize("The  Eiffel Tower!") == "eiffel tower"
-    assert ev.squad_normalize("an apple, a pear") == "apple pear"
-    assert ev.exact_match("the Eiffel Tower", "Eiffel Tower.") == 1.0
-    assert ev.exact_match("Eiffel", "Eiffel Tower") == 0.0
-    # articles only as whole words: "theatre" keeps its "the"
-    assert ev.squad_normalize("Theatre") == "theatre"
-
-
-def test_token_f1_and_max_over_aliases():
-    assert ev.token_f1("Hafiz Saeed Khan", "Hafiz Saeed Khan") == 1.0
-    # 2 shared tokens: precision 2/3, recall 1 -> F1 0.8
-    assert ev.token_f1("Saeed Khan himself", "Saeed Khan") == pytest.approx(0.8)
-    assert ev.token_f1("nothing shared", "Saeed Khan") == 0.0
-    assert ev.token_f1("", "") == 1.0 and ev.token_f1("", "x") == 0.0 and ev.token_f1("x", "") == 0.0
-    assert ev.max_over(ev.token_f1, "Hafez Khan", ["Hafiz Saeed Khan", "Hafez Khan"]) == 1.0
-    assert ev.max_over(ev.exact_match, "x", []) == 0.0
-
-
-def test_number_words_equal_digits():
-    assert ev.number_words_to_digits("forty-two ismailis") == "42 ismailis"
-    assert ev.number_words_to_digits("forty five") == "45"
-    assert ev.number_words_to_digits("twelve members") == "12 members"
-    assert ev.number_words_to_digits("two thousand") == "2000"
-    assert ev.number_words_to_digits("one hundred and twenty") == "120"
-    assert ev.number_words_to_digits("someone") == "someone"
-    assert ev.normalize_match("Forty-five people") == ev.normalize_match("45 people")
-    assert ev.contains_any("the massacre of forty-two Ismailis", ["42"])
-
-
-def test_match_normalisation_folds_dashes_quotes_and_accents():
-    assert ev.normalize_match("al-Qaeda") == ev.normalize_match("Al Qaeda")
-    assert ev.normalize_match("Taliban’s regime") == ev.normalize_match("Taliban's regime")
-    assert ev.normalize_match("Furqān") == "furqan"
-    assert ev.normalize_match("7,000–8,000") == ev.normalize_match("7,000-8,000")
-
-
-def test_contains_is_token_bounded():
-    assert not ev.contains_any("founded in 1990", ["9"])
-    assert ev.contains_any("nine of them", ["9"])
-    assert ev.contains_any("It was Hafiz Saeed Khan.", ["Saeed Khan"])
-    assert not ev.contains_any(None, ["x"]) and not ev.contains_any("text", [])
-
-
-# --------------------------------------------------------------------------- retrieval and abstention
-
-def test_recall_and_mrr_on_hand_made_rankings():
-    relevant = [[True, False], [False, False, True], [False] * 10, [False, True]]
-    ranks = [ev.first_relevant_rank(r) for r in relevant]
-    assert ranks == [1, 3, None, 2]
-    assert ev.recall_at(ranks, 1) == 0.25
-    assert ev.recall_at(ranks, 3) == 0.75
-    assert ev.recall_at(ranks, 10) == 0.75
-    assert ev.mrr_at(ranks, 10) == pytest.approx((1 + 1 / 3 + 1 / 2) / 4)
-    assert ev.mrr_at([11], 10) == 0.0
-    assert ev.recall_at([], 5) is None
-
-
-def test_abstention_precision_recall_f1():
-    m = ev.abstention_prf(declined=[True, True, False, False, True], unanswerable=[True, False, True, False, True])
-    assert m["precision"] == pytest.approx(2 / 3) and m["recall"] == pytest.approx(2 / 3)
-    assert m["f1"] == pytest.approx(2 / 3)
-    m = ev.abstention_prf([False, False], [True, False])
-    assert m["precision"] is None and m["recall"] == 0.0 and m["f1"] is None
-    m = ev.abstention_prf([True, False], [False, False])
-    assert m["precision"] == 0.0 and m["recall"] is None
-
-
-def test_percentiles():
-    assert ev.percentile([1, 2, 3, 4], 50) == 2.5
-    assert ev.percentile([10.0], 95) == 10.0
-    assert ev.percentile(list(range(101)), 95) == 95
-
-
-# --------------------------------------------------------------------------- categories
 
 BASE = dict(answerable=True, declined=False, offsets_ok=True, retrieved=True, contains=True, cited_support=True,
             conflict_ok=None)
@@ -127,60 +48,6 @@ def test_conflict_shown_needs_each_value_with_its_own_citation():
     assert not ev.conflict_shown({"citations": pred["citations"], "conflicts": []}, ["42"])
 
 
-# --------------------------------------------------------------------------- question files
-
-def _write_jsonl(path: Path, rows) -> Path:
-    path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in rows) + "\n", encoding="utf-8")
-    return path
-
-
-def test_question_file_defaults_and_split(tmp_path):
-    f = _write_jsonl(tmp_path / "q.jsonl", [
-        {"id": "a", "question": "Q1?", "answers": ["x"], "answerable": True},
-        {"id": "b", "question": "Q2?", "answers": [], "answerable": False, "split": "dev"},
-        {"id": 3, "question": "Q3?", "answers": ["y"], "answerable": True, "split": "test", "type": "person",
-         "sources": ["d1"], "conflict": [{"value": "y", "source": "d1"}]},
-    ])
-    qs = ev.load_questions([f])
-    assert [q.id for q in qs] == ["a", "b", "3"]
-    assert qs[0].split == "all" and qs[0].type == "description" and qs[0].sources == []
-    assert [q.id for q in ev.load_questions([f], "test")] == ["a", "3"]  # no split = in every split
-    assert ev.load_questions([f], "test")[1].conflict == [{"value": "y", "source": "d1"}]
-
-
-@pytest.mark.parametrize("line,needle", [
-    ("{not json", "not valid JSON"),
-    ('["a list"]', "JSON object"),
-    ('{"id": "a", "question": "Q?", "answerable": true}', "missing required field 'answers'"),
-    ('{"id": "a", "question": "", "answers": ["x"], "answerable": true}', "'question' must be non-empty"),
-    ('{"id": "a", "question": "Q?", "answers": "x", "answerable": true}', "list of strings"),
-    ('{"id": "a", "question": "Q?", "answers": ["x"], "answerable": "yes"}', "true or false"),
-    ('{"id": "a", "question": "Q?", "answers": [], "answerable": true}', "lists no answers"),
-])
-def test_bad_question_files_raise_clear_errors(tmp_path, line, needle):
-    f = _write_jsonl(tmp_path / "bad.jsonl", [line])
-    with pytest.raises(QAError) as e:
-        ev.load_questions([f])
-    assert needle in str(e.value) and "bad.jsonl:1" in str(e.value)
-
-
-def test_duplicate_ids_missing_and_empty_files(tmp_path):
-    row = {"id": "a", "question": "Q?", "answers": ["x"], "answerable": True}
-    with pytest.raises(QAError, match="duplicate question id"):
-        ev.load_questions([_write_jsonl(tmp_path / "d.jsonl", [row, row])])
-    with pytest.raises(QAError, match="not found"):
-        ev.load_questions([tmp_path / "nope.jsonl"])
-    (tmp_path / "empty.jsonl").write_text("\n", encoding="utf-8")
-    with pytest.raises(QAError, match="no questions"):
-        ev.load_questions([tmp_path / "empty.jsonl"])
-
-
-def test_the_gold_set_loads():
-    qs = ev.load_questions([ev.PROJECT_ROOT / "eval" / "questions.jsonl"])
-    assert len(qs) == 142 and sum(q.split == "test" for q in qs) == 71
-    assert sum(bool(q.conflict) for q in qs) == 5
-
-
 def test_offset_check_reads_relative_to_cwd_then_project_root(tmp_path, monkeypatch):
     doc = tmp_path / "doc.txt"
     doc.write_text("Alpha beta gamma.", encoding="utf-8")
@@ -189,13 +56,11 @@ def test_offset_check_reads_relative_to_cwd_then_project_root(tmp_path, monkeypa
     assert not r.offsets_valid({"source": str(doc), "start": 5, "end": 10, "quote": "beta"})
     assert not r.offsets_valid({"source": str(tmp_path / "missing.txt"), "start": 0, "end": 1, "quote": "A"})
     monkeypatch.chdir(tmp_path)
-    corpus_file = sorted((ev.PROJECT_ROOT / "corpus").glob("*.txt"))[0]
+    corpus_file = sorted((PROJECT_ROOT / "corpus").glob("*.txt"))[0]
     text = corpus_file.read_text(encoding="utf-8")
     rel = f"corpus/{corpus_file.name}"  # not under tmp_path: found relative to the project root
     assert ev.SourceReader().offsets_valid({"source": rel, "start": 0, "end": 20, "quote": text[:20]})
 
-
-# --------------------------------------------------------------------------- aggregate, baseline, report
 
 def _result(qid, *, answerable=True, category="ok", rank=1, contains=True, em=0.0, f1=0.5, declined=False,
             conf=0.7, question=None, quote="Hafiz Saeed Khan led it."):
@@ -237,7 +102,7 @@ def test_aggregate_on_synthetic_results():
     assert m["offset_validity"] == 1.0 and m["wrong_decline_rate"] == 0.0
     assert m["categories"]["extraction-miss"] == 1 and m["categories"]["answered-unanswerable"] == 1
     assert m["latency_p50_ms"] == 10.0
-    table = ev.format_table(m)
+    table = report.format_table(m)
     assert "retrieval R@3" in table and "0.800" in table
 
 
@@ -259,7 +124,7 @@ def test_compare_flags_regressions_beyond_tolerance_on_common_questions():
     assert not diff["newly_passing"]
     back = ev.compare(base, cur)
     assert [x["id"] for x in back["newly_passing"]] == ["q1"] and not back["regressions"]
-    assert "REGRESSION" in ev.format_comparison(diff, "b.json")
+    assert "REGRESSION" in report.format_comparison(diff, "b.json")
 
 
 def test_compare_offset_validity_has_zero_tolerance():
@@ -281,59 +146,6 @@ def test_load_result_rejects_other_json(tmp_path):
         ev.load_result(tmp_path / "none.json")
 
 
-def _assert_png(data: bytes):
-    assert data[:8] == PNG_MAGIC and len(data) > 2000
-    from PIL import Image  # matplotlib depends on pillow
-    import io
-
-    img = Image.open(io.BytesIO(data))
-    img.verify()
-    assert img.size[0] > 200 and img.size[1] > 150
-
-
-def test_report_markdown_and_html_with_valid_pngs(tmp_path):
-    import base64
-    import re
-
-    from qa.report import PLOTS, write_report
-
-    result = _synthetic()
-    diff = ev.compare(result, result)
-    md = tmp_path / "out" / "report.md"
-    written = write_report(result, md, diff)
-    assert md in written and len(written) == 1 + len(PLOTS)
-    text = md.read_text(encoding="utf-8")
-    assert "| retrieval R@3 | 0.800 |" in text and "### extraction-miss (1)" in text
-    assert "### answered-unanswerable (1)" in text and "Newly failing" in text
-    for name in PLOTS:
-        png = md.with_name(f"report-{name}.png")
-        assert f"]({png.name})" in text
-        _assert_png(png.read_bytes())
-
-    page = tmp_path / "report.html"
-    write_report(result, page)
-    h = page.read_text(encoding="utf-8")
-    assert "<script>" not in h and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; co?" in h
-    imgs = re.findall(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'", h)
-    assert len(imgs) == len(PLOTS)
-    for b in imgs:
-        _assert_png(base64.b64decode(b))
-    with pytest.raises(QAError, match=r"\.md or \.html"):
-        write_report(result, tmp_path / "report.pdf")
-
-
-def test_threshold_curve_and_reliability_bins():
-    from qa.report import reliability_bins, threshold_curve
-
-    result = _synthetic()["results"]
-    c = threshold_curve(result, steps=11)
-    assert c["coverage"][0] == 1.0 and c["coverage"][-1] <= 1 / 12
-    bins = reliability_bins(result)
-    assert sum(b["n"] for b in bins) == 12
-
-
-# --------------------------------------------------------------------------- real runs
-
 FIVE = [
     {"id": "t1", "question": "Who led Wilayat Khorasan?", "answers": ["Hafiz Saeed Khan", "Hafez Saeed Khan", "Saeed Khan"],
      "answerable": True, "sources": ["usip-parvez", "magney-looming", "rani-fa"], "type": "person", "split": "test"},
@@ -353,11 +165,11 @@ def cached_model(real_embedder):
     """The session's model with the question vectors computed once, in one batch: every eval run below
     still goes through the unchanged ask path, but the model runs once per question, not once per run."""
     from qa.answering import clean_question
-    from qa.squad import PrecomputedEmbedder
+    from qa.bench.squad import PrecomputedEmbedder
 
     emb = PrecomputedEmbedder(real_embedder)
-    gold = ev.load_questions([ev.PROJECT_ROOT / "eval" / "questions.jsonl"])
-    emb.add([clean_question(q["question"]) for q in FIVE] + [clean_question(q.question) for q in gold])
+    qs = gold.load_questions([PROJECT_ROOT / "eval" / "questions.jsonl"])
+    emb.add([clean_question(q["question"]) for q in FIVE] + [clean_question(q.question) for q in qs])
     return emb
 
 
@@ -366,7 +178,7 @@ def shared_model(monkeypatch, cached_model):
     """Make the CLI use that model instead of loading its own (same model, same answer path)."""
     import qa.pipeline
 
-    monkeypatch.setattr(qa.pipeline, "embedder_from_env", lambda: cached_model)
+    monkeypatch.setattr(qa.pipeline, "make_embedder", lambda settings=None: cached_model)
     return cached_model
 
 
@@ -374,7 +186,7 @@ def shared_model(monkeypatch, cached_model):
 def test_five_questions_through_the_cli(tmp_path, real_index_dir, shared_model, capsys):
     from qa.cli import main
 
-    f = _write_jsonl(tmp_path / "five.jsonl", FIVE)
+    f = write_jsonl(tmp_path / "five.jsonl", FIVE)
     out = tmp_path / "out.json"
     rc = main(["eval", str(f), "--index", str(real_index_dir), "--json", str(out), "--report",
                str(tmp_path / "r.html"), "--quiet"])
@@ -403,7 +215,7 @@ def test_five_questions_through_the_cli(tmp_path, real_index_dir, shared_model, 
 def test_bad_question_file_exits_2(tmp_path, real_index_dir, shared_model, capsys):
     from qa.cli import main
 
-    f = _write_jsonl(tmp_path / "bad.jsonl", ['{"id": "a", "question": "Q?"}'])
+    f = write_jsonl(tmp_path / "bad.jsonl", ['{"id": "a", "question": "Q?"}'])
     assert main(["eval", str(f), "--index", str(real_index_dir), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "bad.jsonl:1" in err and "missing required field" in err and "Traceback" not in err
@@ -436,3 +248,20 @@ def test_fail_on_regression_with_a_broken_retriever(tmp_path, real_index_dir, sh
     broken = json.loads((tmp_path / "broken.json").read_text(encoding="utf-8"))
     assert broken["metrics"]["R@3"] < 0.3
     assert any(r["metric"] == "R@3" for r in broken["baseline"]["regressions"])
+
+
+BASELINE = PROJECT_ROOT / "eval" / "baseline.json"
+
+
+@pytest.mark.model
+def test_test_split_does_not_regress_against_the_committed_baseline(real_index_dir, tmp_path, capsys):
+    out = tmp_path / "current.json"
+    rc = main(["eval", "--split", "test", "--index", str(real_index_dir), "--baseline", str(BASELINE),
+               "--fail-on-regression", "--json", str(out), "--quiet"])
+    printed = capsys.readouterr()
+    assert rc == 0, printed.out[-3000:] + printed.err[-2000:]
+    current = json.loads(out.read_text(encoding="utf-8"))
+    assert current["metrics"]["offset_validity"] == 1.0
+    # the gate compares like with like: the same questions as the baseline
+    base_ids = {r["id"] for r in json.loads(BASELINE.read_text(encoding="utf-8"))["results"]}
+    assert {r["id"] for r in current["results"]} == base_ids

@@ -1,7 +1,7 @@
 """Shared helpers for the chat-app tests (test_app.py, test_browser.py): a small real index, the app
 started as a subprocess (`python app.py ...`) or in a thread, free ports.
 
-Imported by the test modules (not a conftest), e.g. `from app_fixtures import start_app_process`.
+Imported by the test modules (not a conftest), e.g. `from app_support import start_app_process`.
 """
 from __future__ import annotations
 

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import gzip
 import json
-import shutil
 from types import SimpleNamespace
 
 import pytest
 
-from qa import squad
+from qa.bench import squad
 from qa.errors import QAError
 from qa.types import Passage
 
@@ -115,7 +114,7 @@ def test_squad_limit_run_through_the_cli(tmp_path, monkeypatch, real_embedder, c
     from qa.cli import main
 
     monkeypatch.setenv("QA_BENCH_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(qa.embedding, "embedder_from_env", lambda: real_embedder)
+    monkeypatch.setattr(qa.embedding, "make_embedder", lambda settings=None: real_embedder)
     out = tmp_path / "squad.json"
     assert main(["bench", "squad", "--version", "1.1", "--limit", "200", "--mode", "all", "--json", str(out), "--quiet"]) == 0
     printed = capsys.readouterr().out

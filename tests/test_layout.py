@@ -1,0 +1,141 @@
+"""The package's shape: one concern per module, dependencies one way, nothing heavy on the path of `qa ask`."""
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import PROJECT_ROOT
+
+QA = PROJECT_ROOT / "qa"
+MAX_LINES = 600
+# Bottom to top. A module may import modules of its own layer or below, never above.
+LAYERS = [
+    {"types", "errors", "text", "settings"},
+    {"corpus", "chunking", "analysis"},
+    {"embedding", "lexical", "aliases", "index"},
+    {"retrieval"},
+    {"question", "reader", "evidence", "spans", "candidates", "grouping", "conflicts", "calibration", "answering"},
+    {"pipeline"},
+    {"metrics", "gold", "evaluation", "report", "render", "feedback"},
+    {"bench", "bench.measure", "bench.perf", "bench.perf_report", "bench.perf_steps", "bench.squad"},
+    {"cli", "__main__", ""},  # "" is the package itself: `from qa import open_answerer` (lazy)
+]
+
+
+def _modules() -> dict[str, object]:
+    out = {}
+    for p in QA.rglob("*.py"):
+        parts = p.with_suffix("").relative_to(QA).parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        out[name] = p
+    return out
+
+
+def _imports(name: str, path) -> set[str]:
+    """Every qa module `name` imports, at module level or inside functions (a lazy import still depends)."""
+    mods = _modules()
+    pkg = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out = set()
+    for n in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(n, ast.ImportFrom):
+            if n.level:
+                base = [x for x in pkg.split(".") if x][:max(0, len([x for x in pkg.split(".") if x]) - (n.level - 1))]
+                mod = ".".join(base + ([n.module] if n.module else []))
+                targets = [mod] if n.module else [".".join([*base, a.name]) for a in n.names]
+            elif n.module and (n.module == "qa" or n.module.startswith("qa.")):
+                targets = [n.module[3:]] if n.module != "qa" else [a.name for a in n.names]
+            else:
+                continue
+            out.update(t for t in targets if t in mods)
+        elif isinstance(n, ast.Import):
+            out.update(a.name[3:] for a in n.names if a.name.startswith("qa.") and a.name[3:] in mods)
+    out.discard(name)
+    return out
+
+
+def _graph() -> dict[str, set[str]]:
+    return {name: _imports(name, path) for name, path in _modules().items()}
+
+
+def test_no_module_is_over_600_lines():
+    long = {n: len(p.read_text(encoding="utf-8").splitlines()) for n, p in _modules().items()}
+    assert not {n: k for n, k in long.items() if k > MAX_LINES}
+
+
+def test_every_module_has_a_layer_and_imports_only_its_own_layer_or_below():
+    layer_of = {m: i for i, layer in enumerate(LAYERS) for m in layer}
+    graph = _graph()
+    assert set(graph) <= set(layer_of), f"modules without a layer: {sorted(set(graph) - set(layer_of))}"
+    upward = [(m, d) for m, deps in graph.items() for d in deps if layer_of[d] > layer_of[m]]
+    assert not upward, upward
+
+
+def test_there_is_no_import_cycle():
+    graph = _graph()
+    state: dict[str, int] = {}
+    cycles = []
+
+    def visit(m, path):
+        state[m] = 1
+        for d in sorted(graph[m]):
+            if state.get(d) == 1:
+                cycles.append(path[path.index(d):] + [d] if d in path else [m, d])
+            elif d not in state:
+                visit(d, path + [d])
+        state[m] = 2
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m, [m])
+    assert not cycles, cycles
+
+
+def test_every_module_opens_with_a_line_saying_what_it_owns():
+    for name, path in _modules().items():
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
+        assert doc and doc.splitlines()[0].strip().endswith((".", ":")), name
+
+
+def test_only_settings_reads_qa_variables_and_only_app_imports_gradio():
+    reads = re.compile(r"os\.environ\.get\(|os\.getenv\(|os\.environ\[|environ\.get\(")
+    for name, path in _modules().items():
+        text = path.read_text(encoding="utf-8")
+        assert "import gradio" not in text, name
+        if name != "settings":
+            assert not reads.search(text), f"{name} reads the environment: use qa.settings.Settings.from_env()"
+    app = (PROJECT_ROOT / "app.py").read_text(encoding="utf-8")
+    assert not reads.search(app)
+
+
+def test_the_ask_path_imports_no_benchmark_evaluation_or_gradio(tmp_path):
+    """What `qa ask` and the app's answer step load: the package's answer path, not its harnesses."""
+    code = f"""
+import sys
+sys.path.insert(0, {str(PROJECT_ROOT / 'tests')!r})
+from support import build_fake, write_corpus
+from qa import open_answerer
+from qa.settings import Settings
+build_fake(write_corpus({str(tmp_path / 'c')!r}), {str(tmp_path / 'i')!r})
+open_answerer({str(tmp_path / 'i')!r}, Settings(embedder="fake")).ask("Who surveyed the harbour?")
+loaded = sorted(m for m in sys.modules if m.startswith(("qa.bench", "qa.evaluation", "qa.report", "qa.gold",
+                                                         "qa.metrics", "gradio", "matplotlib")))
+print(loaded)
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("statement,heavy", [
+    ("import qa", ("numpy", "torch", "faiss", "spacy", "gradio")),
+    ("from qa import Answer, QAError, Citation", ("numpy", "torch", "faiss", "spacy", "gradio")),
+    ("from qa.cli import build_parser; build_parser()", ("numpy", "torch", "faiss", "spacy", "gradio")),
+])
+def test_importing_the_package_and_its_cli_stays_light(statement, heavy):
+    code = f"import sys; {statement}; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=60)
+    assert r.stdout.strip() == "[]", r.stdout + r.stderr[-1000:]
