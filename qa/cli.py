@@ -246,8 +246,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
+    debug = False
     try:
-        return COMMANDS[args.command](args, Settings.from_env())
+        settings = Settings.from_env()
+        debug = settings.debug
+        return COMMANDS[args.command](args, settings)
     except QAError as e:
         print(f"qa {args.command}: error: {e}", file=sys.stderr)
         return e.code
@@ -256,3 +259,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as e:  # a bug or a broken install: still one line, the traceback on request
+        if debug:
+            raise
+        print(f"qa {args.command}: error: unexpected {e.__class__.__name__}: {str(e)[:200]} "
+              "(set QA_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 2

@@ -91,7 +91,7 @@ class Reader:
     def __init__(self, folder: Path = READER_DIR, model_dir: Optional[Path] = None, precision: str = "fp32"):
         """`precision` "bf16" runs the network in bfloat16: about 2.5x faster on CPUs with AMX/AVX-512
         bf16 units, much slower on CPUs without them, and its logits differ from fp32's by up to ~0.06,
-        enough to change a few answers (see the README's Benchmarks). fp32 is the default so that
+        enough to change a few answers (see docs/benchmarks.md). fp32 is the default so that
         figures reproduce on any CPU."""
         if precision not in PRECISIONS:
             raise QAError(f"reader precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")

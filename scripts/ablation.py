@@ -1,4 +1,4 @@
-"""What each part of the answer step contributes: the README's ablation table, measured.
+"""What each part of the answer step contributes: the ablation table in docs/evaluation.md, measured.
 
 Every variant answers the gold set's answerable questions of one split (default: test) and SQuAD v1.1
 questions from the 16 articles the reader never saw (every Nth), with nothing declined, so the table

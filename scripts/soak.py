@@ -3,7 +3,7 @@
 
     .venv/bin/python scripts/soak.py --trials 200 [--seed S] [--cli-share 0.2] [--keep DIR]
 
-The same routine as tests/test_hardening.py::test_kill9_during_rebuild_keeps_a_loadable_index (which runs
+The same routine as tests/test_crash.py::test_kill9_during_rebuild_keeps_a_loadable_index (which runs
 10 trials in `make test`), with as many trials as you like. Each trial changes the corpus, starts a rebuild
 (most from a warm fork server, so the kill lands inside the build itself; `--cli-share` of them as a
 whole `python -m qa index` process), kills it with SIGKILL at a moment spread over the build's duration,

@@ -21,6 +21,28 @@ CORPUS = PROJECT_ROOT / "corpus"
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _analyse_each_sentence_once():
+    """spaCy's analysis is a pure function of the sentence text, and most of this suite's index builds
+    re-analyse the same few hundred sentences of the bundled corpus (it was over half their time). The
+    first build analyses each sentence for real; the rest reuse that result. Builds in subprocesses
+    (the CLI and app tests) analyse for real every time."""
+    import qa.analysis
+
+    real, memo = qa.analysis.analyse, {}
+
+    def analyse(texts, batch_size=64):
+        todo = [t for t in dict.fromkeys(texts) if t not in memo]
+        for t, spans in zip(todo, real(todo, batch_size)):
+            memo[t] = spans
+        return [list(memo[t]) for t in texts]
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(qa.analysis, "analyse", analyse)
+    yield
+    mp.undo()
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _no_model_in_the_fast_tier(request):
     if "not model" not in (request.config.getoption("markexpr") or ""):
         yield

@@ -6,7 +6,8 @@ import os
 import subprocess
 import sys
 import pytest
-from conftest import CORPUS, PROJECT_ROOT
+from conftest import PROJECT_ROOT
+from support import write_corpus
 from qa.cli import _print_answer
 from qa.types import Answer, Citation, Conflict
 
@@ -44,13 +45,13 @@ def test_missing_index_says_what_to_run(tmp_path):
 
 def test_index_then_a_noop_rebuild_then_ask_json_through_the_cli(tmp_path):
     env = {"QA_EMBEDDER": "fake"}
-    idx = tmp_path / "index"
-    r = run("index", "--corpus", str(CORPUS), "--index", str(idx), "--quiet", env_extra=env)
+    corpus, idx = write_corpus(tmp_path / "corpus"), tmp_path / "index"
+    r = run("index", "--corpus", str(corpus), "--index", str(idx), "--quiet", env_extra=env)
     assert r.returncode == 0, r.stderr
-    assert "indexed 5 documents" in r.stdout and "passages/s" in r.stdout
-    r = run("index", "--corpus", str(CORPUS), "--index", str(idx), "--quiet", env_extra=env)
+    assert "indexed 3 documents" in r.stdout and "passages/s" in r.stdout
+    r = run("index", "--corpus", str(corpus), "--index", str(idx), "--quiet", env_extra=env)
     assert r.returncode == 0 and "up to date" in r.stdout
-    r = run("ask", "Who led Wilayat Khorasan?", "--index", str(idx), "--json", env_extra=env)
+    r = run("ask", "Who surveyed the harbour of Ostland?", "--index", str(idx), "--json", env_extra=env)
     assert r.returncode == 0, r.stderr
     a = json.loads(r.stdout)
     assert set(a) >= {"question", "status", "answer", "confidence", "citations", "notes"}
@@ -90,3 +91,19 @@ def test_a_declined_answer_prints_the_decline_once_with_no_agreement_count(capsy
     assert out.splitlines()[0] == "The corpus does not say."
     assert out.count("does not say") == 1 and "sources agree" not in out
     assert "Closest material:" in out and "nine Pakistanis" in out
+
+
+def test_an_unexpected_error_is_one_line_unless_qa_debug(monkeypatch, capsys):
+    import qa.cli
+
+    def broken(args, settings):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setitem(qa.cli.COMMANDS, "ask", broken)
+    monkeypatch.delenv("QA_DEBUG", raising=False)
+    assert qa.cli.main(["ask", "Who?"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["qa ask: error: unexpected RuntimeError: a bug (set QA_DEBUG=1 for the traceback)"]
+    monkeypatch.setenv("QA_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="a bug"):
+        qa.cli.main(["ask", "Who?"])

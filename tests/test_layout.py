@@ -113,13 +113,13 @@ def test_only_settings_reads_qa_variables_and_only_app_imports_gradio():
 
 def test_the_ask_path_imports_no_benchmark_evaluation_or_gradio(tmp_path):
     """What `qa ask` and the app's answer step load: the package's answer path, not its harnesses."""
+    from support import build_fake, write_corpus
+
+    build_fake(write_corpus(tmp_path / "c"), tmp_path / "i")
     code = f"""
 import sys
-sys.path.insert(0, {str(PROJECT_ROOT / 'tests')!r})
-from support import build_fake, write_corpus
 from qa import open_answerer
 from qa.settings import Settings
-build_fake(write_corpus({str(tmp_path / 'c')!r}), {str(tmp_path / 'i')!r})
 open_answerer({str(tmp_path / 'i')!r}, Settings(embedder="fake")).ask("Who surveyed the harbour?")
 loaded = sorted(m for m in sys.modules if m.startswith(("qa.bench", "qa.evaluation", "qa.report", "qa.gold",
                                                          "qa.metrics", "gradio", "matplotlib")))
@@ -139,3 +139,12 @@ def test_importing_the_package_and_its_cli_stays_light(statement, heavy):
     code = f"import sys; {statement}; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=60)
     assert r.stdout.strip() == "[]", r.stdout + r.stderr[-1000:]
+
+
+def test_the_readme_documents_every_variable():
+    from qa.settings import ENVIRONMENT
+
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    table = [line for line in readme.splitlines() if line.startswith("| `QA_")]
+    assert sorted(line.split("`")[1] for line in table) == sorted(ENVIRONMENT)
+    assert len(readme.splitlines()) <= 160
