@@ -67,8 +67,11 @@ def _open(data: bytes, password: Optional[str] = None):
 # --------------------------------------------------------------------------- characters and lines
 
 _SKIP_CODES = set(range(0x00, 0x09)) | {0x0B, 0x0C} | set(range(0x0E, 0x20)) | set(range(0x7F, 0xA0)) | {
-    0xAD, 0xFFFE, 0xFFFF, 0xFEFF, 0xFFFD
+    0xFFFE, 0xFFFF, 0xFEFF, 0xFFFD
 }
+# hyphens that only a line break puts there: a soft hyphen made visible (Word, LibreOffice) and the
+# U+2010 Chromium draws for &shy; and automatic hyphenation; a plain "-" is left to PDFium's judgement
+_BREAK_HYPHENS = {"\u00ad", "\u2010"}
 _BREAKS = {0x0A, 0x0D}
 _HYPHENS = {0x2D, 0xAD, 0x2010, 0x2011, 0xFFFE}
 
@@ -76,7 +79,7 @@ _HYPHENS = {0x2D, 0xAD, 0x2010, 0x2011, 0xFFFE}
 @dataclass
 class _Line:
     chars: list  # [(page char index, character, (x0, y0, x1, y1)), ...] in PDFium order
-    hyphen: Optional[tuple] = None  # the dropped end-of-line hyphen (index, box), if any
+    hyphen: Optional[tuple] = None  # the end-of-line hyphen (index, box, character shown if kept)
     # display geometry (points, origin top-left, y down, /Rotate applied)
     left: float = 0.0
     top: float = 0.0
@@ -133,7 +136,7 @@ def _page_chars(raw, tp, page_box):
         box = (x0, y0, x1, y1)
         # PDFium gives its end-of-line hyphen mark code 0x02; asking only then saves a call per character
         if (u < 0x20 or u in _HYPHENS) and is_hyphen(tp, i):
-            lines[-1].hyphen = (i, box)  # the word goes on at the start of the next line
+            lines[-1].hyphen = (i, box, "-")  # the word goes on at the start of the next line
             lines.append(_Line([]))
             chars = lines[-1].chars
             continue
@@ -152,7 +155,9 @@ def _page_chars(raw, tp, page_box):
 
 
 def _tidy(line: _Line) -> Optional[_Line]:
-    """Trim a line's surrounding space and collapse runs of space to their first character."""
+    """Trim a line's surrounding space, collapse runs of space to their first character, take a
+    line-break hyphen off the end (to be dropped or kept when the lines are joined) and drop the
+    invisible soft hyphens inside the line."""
     out = []
     for c in line.chars:
         if c[1].isspace() and (not out or out[-1][1].isspace()):
@@ -160,8 +165,12 @@ def _tidy(line: _Line) -> Optional[_Line]:
         out.append(c)
     while out and out[-1][1].isspace():
         out.pop()
+    if (line.hyphen is None and len(out) >= 2 and out[-1][1] in _BREAK_HYPHENS and out[-2][1].isalpha()):
+        idx, ch, box = out.pop()
+        line.hyphen = (idx, box, "-" if ch == "\u00ad" else ch)
+    out = [c for c in out if c[1] != "\u00ad"]
     if not out:
-        return None
+        return None if line.hyphen is None else line
     line.chars = out
     return line
 
@@ -281,12 +290,20 @@ def _mark_furniture(pages: list[list[_Line]], heights: list[float]) -> None:
             continue
         if not _isolated(geo, pos, +1 if band == "header" else -1):
             continue
-        for m in _NUMBER.finditer(line.text):
-            if len(m.group()) <= 5:
+        text = line.text.strip()
+        for m in _NUMBER.finditer(text):
+            # a running head's page number stands at one end of the line
+            if len(m.group()) <= 5 and (m.start() == 0 or m.end() == len(text)):
                 offsets.setdefault((band, int(m.group()) - pno), []).append(line)
     for (band, _), lines in offsets.items():
-        if len({id(x) for x in lines}) >= need:
-            for line in lines:
+        if len({id(x) for x in lines}) < need:
+            continue
+        # and it sits at the same height on every page; a body line that happens to fit is elsewhere
+        tops = sorted(x.top for x in lines)
+        mid = tops[len(tops) // 2]
+        same = [x for x in lines if abs(x.top - mid) <= 2 * x.height]
+        if len({id(x) for x in same}) >= need:
+            for line in same:
                 line.furniture = "page-number" if _PAGE_NUMBER.match(line.text) else band
 
 
@@ -404,7 +421,7 @@ def _build(pages: list[list[_Line]], breaks: list[list[str]]):
                 if prev.hyphen is not None and brk[k - 1] == "join":
                     keep = _join_hyphen(prev, line)
                     if keep is not None:
-                        bld.add("-", pno, keep[1], keep[0])
+                        bld.add(keep[2], pno, keep[1], keep[0])
                 elif brk[k - 1] == "line" and line.left - prev.right < 0.15 * max(prev.height, line.height):
                     pass  # a super- or subscript PDFium split off: it touches its neighbour
                 else:
@@ -424,8 +441,8 @@ def _fix_hyphens(pages: list[list[_Line]], breaks: list[list[str]]) -> None:
     for lines, brk in zip(pages, breaks):
         for k, line in enumerate(lines):
             if line.hyphen is not None and (k == len(lines) - 1 or brk[k] != "join"):
-                idx, box = line.hyphen
-                line.chars.append((idx, "-", box))
+                idx, box, ch = line.hyphen
+                line.chars.append((idx, ch, box))
                 line.hyphen = None
 
 
