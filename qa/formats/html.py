@@ -155,6 +155,16 @@ def _parse(data: bytes):
 
     tree = load_html(data)
     if tree is None:
+        # trafilatura refuses what does not look like a whole page; a fragment ("<p>...</p>", an
+        # exported snippet) is still HTML, so lxml wraps it in a document of its own
+        import lxml.html
+        from lxml.etree import ParserError
+
+        try:
+            tree = lxml.html.document_fromstring(data)
+        except (ParserError, ValueError):
+            tree = None
+    if tree is None or not len(tree):
         raise SkipFile("corrupt", "no HTML could be parsed from the file")
     return tree
 
