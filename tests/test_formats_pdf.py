@@ -249,6 +249,10 @@ def test_sample_count_and_metadata():
     assert len(sample_paths()) == 31
     xmp = sample_result(SAMPLES / "020-xmp/output_with_metadata_pymupdf.pdf")
     assert (xmp.title, xmp.author, xmp.date) == ("Sample PDF with XMP Metadata", "John Doe", "1990-04-28")
+    rl = sample_result(SAMPLES / "008-reportlab-inline-image/inline-image.pdf")
+    assert (rl.title, rl.author) == (None, None)  # ReportLab's "untitled" by "anonymous" are placeholders
+    two = sample_result(SAMPLES / "026-latex-multicolumn/multicolumn.pdf")
+    assert [(two.text[s:e], two.page_of(s, e)) for s, e, _ in two.marks] == [("1", 1), ("2", 2), ("3", 3)]
     tex = sample_result(SAMPLES / "001-trivial/minimal-document.pdf")
     assert tex.date == "2022-04-03" and tex.title is None
     geo = sample_result(SAMPLES / "009-pdflatex-geotopo/GeoTopo-komprimiert.pdf")

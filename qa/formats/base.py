@@ -287,12 +287,18 @@ class Rendition:
         )
 
 
+# what producers write when nobody filled the field in (ReportLab: "untitled" by "anonymous")
+PLACEHOLDERS = {"untitled", "anonymous", "unknown", "none", "null", "n/a", "-", "title", "author", "user",
+                "admin", "administrator", "owner"}
+
+
 def clean_meta(value) -> Optional[str]:
-    """A metadata string as a person would write it: NULs and surrounding space dropped, None if empty."""
+    """A metadata string as a person would write it: NULs and surrounding space dropped; None if empty
+    or a placeholder."""
     if value is None:
         return None
     s = " ".join(str(value).replace("\x00", " ").split())
-    return s or None
+    return s if s and s.casefold() not in PLACEHOLDERS else None
 
 
 def iso_date(y: int, m: int, d: int) -> Optional[str]:

@@ -204,7 +204,7 @@ _PAGE_NUMBER = re.compile(
     re.IGNORECASE,
 )
 _NUMBER = re.compile(r"\d+")
-BAND = 0.16  # share of the page height at top and bottom where running heads and feet live
+BAND = 0.2  # share of the page height at top and bottom where running heads and feet live (LaTeX: ~17%)
 CANDIDATES = 3  # lines per band considered (a header can be two or three lines)
 
 
