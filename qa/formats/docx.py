@@ -212,11 +212,14 @@ def extract_docx_bytes(data: bytes) -> Rendition:
     text = "\n\n".join(paras)
     if not text.strip():
         raise SkipFile("empty", "the document has no text")
-    cp = doc.core_properties
+    try:
+        cp = doc.core_properties
+        title, author, date = clean_meta(cp.title), clean_meta(cp.author), _date(cp.created)
+    except Exception:  # a damaged docProps/core.xml is no reason to lose the text
+        title = author = date = None
     return Rendition(
         text=text, format="docx", extractor="python-docx", extractor_version=extractor_version(),
-        source_sha256=sha256_bytes(data), pages=None, title=clean_meta(cp.title), author=clean_meta(cp.author),
-        date=_date(cp.created), needs_copy=True,
+        source_sha256=sha256_bytes(data), pages=None, title=title, author=author, date=date, needs_copy=True,
     )
 
 

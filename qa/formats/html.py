@@ -185,7 +185,10 @@ def extract_html_bytes(data: bytes, settings: Optional[dict] = None) -> Renditio
     text = xml_to_text(xml) if xml else ""
     if not text.strip():
         raise SkipFile("empty", "no main text found in the page")
-    meta = trafilatura.extract_metadata(tree)
+    try:
+        meta = trafilatura.extract_metadata(tree)
+    except Exception:  # odd metadata is no reason to lose the text
+        meta = None
     title = clean_meta(getattr(meta, "title", None)) if meta else None
     author = clean_meta(getattr(meta, "author", None)) if meta else None
     date = _iso(getattr(meta, "date", None)) if meta else None

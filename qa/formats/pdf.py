@@ -588,6 +588,9 @@ def _extract(doc, data: bytes, raw, max_pages: int) -> Rendition:
         w, h = pbox[2] - pbox[0], pbox[3] - pbox[1]
         heights.append(w if rot % 180 else h)
     if not any(any(not c[1].isspace() for ln in lines for c in ln.chars) for lines in pages):
+        # The hook for OCR: these pages are images. An OCR step would draw each one with
+        # render_page_png, read it with tesseract (Debian's tesseract-ocr, not installed here) and build
+        # lines with boxes in page space from its word boxes, so the rest of this module works unchanged.
         raise SkipFile(
             "no-text-layer",
             "no page has a text layer (scanned images); OCR is not part of this build "
