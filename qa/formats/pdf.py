@@ -6,7 +6,7 @@ import re
 import statistics
 import threading
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Union
 
@@ -175,26 +175,44 @@ def _tidy(line: _Line) -> Optional[_Line]:
     return line
 
 
-def _measure(line: _Line, page_box, rot) -> bool:
-    """Set a line's display geometry from its inked characters; False when it has none."""
-    lefts, tops, rights, bottoms, heights = [], [], [], [], []
-    for c in line.chars:
-        b = c[2]
-        if b[2] > b[0] and b[3] > b[1]:
-            d = _display(b, page_box, rot)
-            lefts.append(d[0])
-            tops.append(d[1])
-            rights.append(d[2])
-            bottoms.append(d[3])
-            heights.append(d[3] - d[1])
-    if not lefts:
-        return False
-    line.left, line.top, line.right = min(lefts), min(tops), max(rights)
-    bottoms.sort()
-    heights.sort()
-    line.bottom = bottoms[len(bottoms) // 2]  # the baseline side, robust to one deep glyph
-    line.height = heights[len(heights) // 2]
-    return True
+def _display_array(b: np.ndarray, page_box, rot) -> np.ndarray:
+    """_display for an (n, 4) array of page-space boxes."""
+    bx0, by0, bx1, by1 = page_box
+    x0, y0, x1, y1 = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
+    if rot == 90:
+        cols = (y0 - by0, x0 - bx0, y1 - by0, x1 - bx0)
+    elif rot == 180:
+        cols = (bx1 - x1, y0 - by0, bx1 - x0, y1 - by0)
+    elif rot == 270:
+        cols = (by1 - y1, bx1 - x1, by1 - y0, bx1 - x0)
+    else:
+        cols = (x0 - bx0, by1 - y1, x1 - bx0, by1 - y0)
+    return np.stack(cols, axis=1)
+
+
+def _measure_page(lines: list[_Line], page_box, rot) -> list[_Line]:
+    """Set each line's display geometry from its inked characters; lines with no ink are dropped.
+    The bottom and the height are medians, robust to one deep or tall glyph."""
+    lines = [ln for ln in lines if ln.chars]
+    if not lines:
+        return []
+    b = np.array([c[2] for ln in lines for c in ln.chars], dtype=np.float64)
+    d = _display_array(b, page_box, rot)
+    inked = (b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1])
+    out, pos = [], 0
+    for ln in lines:
+        n = len(ln.chars)
+        m = inked[pos:pos + n]
+        dd = d[pos:pos + n][m]
+        pos += n
+        if not len(dd):
+            continue
+        k = len(dd) // 2
+        ln.left, ln.top, ln.right = float(dd[:, 0].min()), float(dd[:, 1].min()), float(dd[:, 2].max())
+        ln.bottom = float(np.sort(dd[:, 3])[k])
+        ln.height = float(np.sort(dd[:, 3] - dd[:, 1])[k])
+        out.append(ln)
+    return out
 
 
 # --------------------------------------------------------------------------- page furniture
@@ -377,13 +395,18 @@ def _decide(a: _Line, b: _Line, pitch, lines, k) -> str:
 
 # --------------------------------------------------------------------------- building the rendition
 
-@dataclass
+_NAN_BOX = (np.nan, np.nan, np.nan, np.nan)
+
+
 class _Builder:
-    parts: list = field(default_factory=list)
-    pages: list = field(default_factory=list)
-    boxes: list = field(default_factory=list)
-    index: list = field(default_factory=list)
-    n: int = 0
+    """The rendition text with, per character, its page, box and page-character index."""
+
+    def __init__(self):
+        self.parts: list[str] = []
+        self.pages: list[int] = []
+        self.boxes: list = []
+        self.index: list[int] = []
+        self.n = 0
 
     def add(self, ch: str, page: int, box, idx: int):
         self.parts.append(ch)
@@ -392,9 +415,21 @@ class _Builder:
         self.index.append(idx)
         self.n += 1
 
+    def add_line(self, chars: list, page: int):
+        n = len(chars)
+        self.parts.extend(c[1] for c in chars)
+        self.index.extend(c[0] for c in chars)
+        self.boxes.extend(c[2] for c in chars)
+        self.pages.extend([page] * n)
+        self.n += n
+
     def insert(self, s: str):
-        for ch in s:
-            self.add(ch, 0, (np.nan, np.nan, np.nan, np.nan), -1)
+        n = len(s)
+        self.parts.append(s)
+        self.pages.extend([0] * n)
+        self.boxes.extend([_NAN_BOX] * n)
+        self.index.extend([-1] * n)
+        self.n += n
 
 
 def _join_hyphen(a: _Line, b: _Line) -> Optional[tuple]:
@@ -428,8 +463,7 @@ def _build(pages: list[list[_Line]], breaks: list[list[str]]):
                     bld.insert(" ")
             if line.furniture and new_para:
                 fstart = bld.n
-            for idx, ch, box in line.chars:
-                bld.add(ch, pno, box, idx)
+            bld.add_line(line.chars, pno)
             if line.furniture:
                 marks.append((fstart, bld.n, line.furniture))
         # a dangling hyphen at a page's end stays as text: the word goes on, on the next page
@@ -576,7 +610,7 @@ def _extract(doc, data: bytes, raw, max_pages: int) -> Rendition:
         finally:
             page.close()
         lines = [ln for ln in (_tidy(x) if x.chars else x for x in lines) if ln is not None]
-        lines = [ln for ln in lines if ln.chars and _measure(ln, pbox, rot)]
+        lines = _measure_page(lines, pbox, rot)
         total += sum(len(ln.chars) for ln in lines)
         if total > MAX_CHARS:
             raise SkipFile("too-large", f"over {MAX_CHARS:,} characters of text")
