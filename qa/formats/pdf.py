@@ -175,43 +175,29 @@ def _tidy(line: _Line) -> Optional[_Line]:
     return line
 
 
-def _display_array(b: np.ndarray, page_box, rot) -> np.ndarray:
-    """_display for an (n, 4) array of page-space boxes."""
-    bx0, by0, bx1, by1 = page_box
-    x0, y0, x1, y1 = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
-    if rot == 90:
-        cols = (y0 - by0, x0 - bx0, y1 - by0, x1 - bx0)
-    elif rot == 180:
-        cols = (bx1 - x1, y0 - by0, bx1 - x0, y1 - by0)
-    elif rot == 270:
-        cols = (by1 - y1, bx1 - x1, by1 - y0, bx1 - x0)
-    else:
-        cols = (x0 - bx0, by1 - y1, x1 - bx0, by1 - y0)
-    return np.stack(cols, axis=1)
-
-
 def _measure_page(lines: list[_Line], page_box, rot) -> list[_Line]:
     """Set each line's display geometry from its inked characters; lines with no ink are dropped.
     The bottom and the height are medians, robust to one deep or tall glyph."""
-    lines = [ln for ln in lines if ln.chars]
-    if not lines:
-        return []
-    b = np.array([c[2] for ln in lines for c in ln.chars], dtype=np.float64)
-    d = _display_array(b, page_box, rot)
-    inked = (b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1])
-    out, pos = [], 0
-    for ln in lines:
-        n = len(ln.chars)
-        m = inked[pos:pos + n]
-        dd = d[pos:pos + n][m]
-        pos += n
-        if not len(dd):
+    out = []
+    for line in lines:
+        lefts, tops, rights, bottoms, heights = [], [], [], [], []
+        for c in line.chars:
+            b = c[2]
+            if b[2] > b[0] and b[3] > b[1]:
+                d = _display(b, page_box, rot)
+                lefts.append(d[0])
+                tops.append(d[1])
+                rights.append(d[2])
+                bottoms.append(d[3])
+                heights.append(d[3] - d[1])
+        if not lefts:
             continue
-        k = len(dd) // 2
-        ln.left, ln.top, ln.right = float(dd[:, 0].min()), float(dd[:, 1].min()), float(dd[:, 2].max())
-        ln.bottom = float(np.sort(dd[:, 3])[k])
-        ln.height = float(np.sort(dd[:, 3] - dd[:, 1])[k])
-        out.append(ln)
+        line.left, line.top, line.right = min(lefts), min(tops), max(rights)
+        bottoms.sort()
+        heights.sort()
+        line.bottom = bottoms[len(bottoms) // 2]
+        line.height = heights[len(heights) // 2]
+        out.append(line)
     return out
 
 
