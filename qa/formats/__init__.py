@@ -1,9 +1,8 @@
-"""Turning document files (PDF, DOCX, HTML, text) into text renditions with offsets that can be re-checked.
-
-`extract(path)` picks the extractor by the file's suffix and returns a Rendition, or raises SkipFile
-with a reason code; no other exception escapes, whatever bytes the file holds. The extraction
-libraries are imported only when a file of their format is read, so importing this package is cheap.
-"""
+"""Turning document files (PDF, DOCX, HTML, text) into text renditions whose offsets can be re-checked."""
+# extract(path) picks the extractor by the file's suffix and returns a Rendition, or raises SkipFile
+# with a reason code; no other exception escapes, whatever bytes the file holds (MissingLibrary aside,
+# which is a broken installation, not a bad file). The extraction libraries are imported only when a
+# file of their format is read, so importing this package stays cheap. See docs/formats.md.
 from __future__ import annotations
 
 from pathlib import Path

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -309,7 +308,3 @@ def iso_date(y: int, m: int, d: int) -> Optional[str]:
         return _dt.date(int(y), int(m), int(d)).isoformat()
     except (ValueError, TypeError, OverflowError):
         return None
-
-
-def nan_box() -> tuple[float, float, float, float]:
-    return (math.nan, math.nan, math.nan, math.nan)

@@ -227,7 +227,8 @@ def _isolated(lines: list[_Line], i: int, toward: int) -> bool:
 
 
 def _band_candidates(pages: list[list[_Line]], heights: list[float]):
-    """(page number, line, band) for lines near the top or bottom edge of each page."""
+    """(page number, the page's lines top to bottom, position in them, "header" or "footer") for the
+    lines near the top or bottom edge of each page."""
     out = []
     for pno, lines in enumerate(pages, 1):
         if len(lines) < 2:
