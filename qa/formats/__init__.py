@@ -1,0 +1,91 @@
+"""Turning document files (PDF, DOCX, HTML, text) into text renditions whose offsets can be re-checked."""
+# extract(path) picks the extractor by the file's suffix and returns a Rendition, or raises SkipFile
+# with a reason code; no other exception escapes, whatever bytes the file holds (MissingLibrary aside,
+# which is a broken installation, not a bad file). The extraction libraries are imported only when a
+# file of their format is read, so importing this package stays cheap. See docs/formats.md.
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Union
+
+from .base import SKIP_REASONS, CharMap, MissingLibrary, Rendition, SkipFile
+
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+
+# suffix (lower case) -> format name
+SUFFIXES: dict[str, str] = {
+    ".pdf": "pdf",
+    ".docx": "docx",
+    ".html": "html",
+    ".htm": "html",
+    ".txt": "txt",
+    ".md": "md",
+}
+
+__all__ = [
+    "SUFFIXES", "DEFAULT_MAX_BYTES", "SKIP_REASONS", "CharMap", "MissingLibrary", "Rendition", "SkipFile",
+    "extract", "extract_bytes", "format_of", "is_supported",
+]
+
+
+def format_of(path: Union[str, Path]) -> str | None:
+    """The format a file's suffix names ("pdf", "docx", "html", "txt", "md"), None if unsupported."""
+    return SUFFIXES.get(Path(path).suffix.lower())
+
+
+def is_supported(path: Union[str, Path]) -> bool:
+    return format_of(path) is not None
+
+
+def _extractor(fmt: str) -> Callable[[bytes], Rendition]:
+    if fmt == "pdf":
+        from .pdf import extract_pdf_bytes
+        return extract_pdf_bytes
+    if fmt == "docx":
+        from .docx import extract_docx_bytes
+        return extract_docx_bytes
+    if fmt == "html":
+        from .html import extract_html_bytes
+        return extract_html_bytes
+    from .text import extract_text_bytes
+    return lambda data: extract_text_bytes(data, fmt)
+
+
+def extract_bytes(data: bytes, suffix: str, max_bytes: int = DEFAULT_MAX_BYTES) -> Rendition:
+    """The rendition of a file's bytes, its format named by `suffix` (".pdf", "x.PDF", "pdf" all do)."""
+    fmt = SUFFIXES.get("." + suffix.rsplit(".", 1)[-1].lower())
+    if fmt is None:
+        raise SkipFile("unsupported", f"no extractor for {suffix!r} files (known: {', '.join(sorted(SUFFIXES))})")
+    if len(data) > max_bytes:
+        raise SkipFile("too-large", f"{len(data):,} bytes, over the limit of {max_bytes:,}")
+    run = _extractor(fmt)  # outside the net below: a missing library or a bug of ours is not a bad file
+    try:
+        return run(data)
+    except (SkipFile, MissingLibrary):
+        raise
+    except MemoryError:
+        raise SkipFile("too-large", "ran out of memory reading it") from None
+    except RecursionError:
+        raise SkipFile("corrupt", "nesting too deep to read") from None
+    except Exception as e:  # any library's failure on odd bytes is a file we cannot read, not a crash
+        raise SkipFile("corrupt", f"{type(e).__name__}: {str(e)[:200]}") from None
+
+
+def extract(path: Union[str, Path], max_bytes: int = DEFAULT_MAX_BYTES) -> Rendition:
+    """The rendition of the file at `path`, by its suffix (case-insensitive). SkipFile for an unsupported
+    suffix, a file over `max_bytes`, and anything the extractor cannot read; MissingLibrary (an
+    ImportError naming the pip command) when the format's library is not installed."""
+    p = Path(path)
+    if format_of(p) is None:
+        raise SkipFile("unsupported", f"no extractor for {p.suffix or 'suffix-less'} files")
+    try:
+        size = p.stat().st_size
+    except OSError as e:
+        raise SkipFile("corrupt", f"cannot read the file ({e.strerror or e})") from None
+    if size > max_bytes:
+        raise SkipFile("too-large", f"{size:,} bytes, over the limit of {max_bytes:,}")
+    try:
+        data = p.read_bytes()
+    except OSError as e:
+        raise SkipFile("corrupt", f"cannot read the file ({e.strerror or e})") from None
+    return extract_bytes(data, p.suffix, max_bytes=max_bytes)

@@ -1,0 +1,227 @@
+"""Word .docx files (python-docx): body paragraphs and tables in order, headings as Markdown lines."""
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from pathlib import Path
+from typing import Iterator, Optional, Union
+
+from .base import MissingLibrary, Rendition, SkipFile, clean_meta, sha256_bytes
+
+DOCX_RULES_VERSION = 1
+MAX_UNZIPPED_BYTES = 512 * 1024 * 1024
+CELL_SEPARATOR = " | "
+
+_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _w(tag: str) -> str:
+    return f"{{{_W}}}{tag}"
+
+
+_P, _TBL, _TR, _TC, _SDT, _SDT_CONTENT = _w("p"), _w("tbl"), _w("tr"), _w("tc"), _w("sdt"), _w("sdtContent")
+_T, _TAB, _BR, _CR, _NBH, _PPR = _w("t"), _w("tab"), _w("br"), _w("cr"), _w("noBreakHyphen"), _w("pPr")
+_TXBX = _w("txbxContent")
+_FALLBACK = f"{{{_MC}}}Fallback"
+_DEL = _w("del")
+_HEADING = re.compile(r"^heading\s*([1-9])$", re.IGNORECASE)
+
+
+def _docx():
+    try:
+        import docx
+    except ImportError:
+        raise MissingLibrary("python-docx", "python-docx") from None
+    return docx
+
+
+def extractor_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        v = version("python-docx")
+    except Exception:
+        v = "unknown"
+    return f"{v}+rules.{DOCX_RULES_VERSION}"
+
+
+def _check_container(data: bytes) -> None:
+    if not data:
+        raise SkipFile("empty", "the file has no bytes")
+    if data.startswith(_OLE_MAGIC):
+        # Word keeps a password-protected .docx inside an OLE container; a bare OLE file is a .doc
+        if "EncryptionInfo".encode("utf-16-le") in data or b"EncryptedPackage" in data:
+            raise SkipFile("encrypted", "the document is password-protected")
+        raise SkipFile("unsupported", "a legacy Word .doc (OLE) file, not .docx")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            infos = z.infolist()
+            if "word/document.xml" not in {i.filename for i in infos}:
+                raise SkipFile("corrupt", "a zip file without word/document.xml: not a Word document")
+            if sum(i.file_size for i in infos) > MAX_UNZIPPED_BYTES:
+                raise SkipFile("too-large", "its parts unzip to more than 512 MiB")
+    except zipfile.BadZipFile as e:
+        raise SkipFile("corrupt", f"not a zip package ({e})") from None
+
+
+def _style_names(doc) -> dict[str, tuple[str, Optional[str], bool]]:
+    """style id -> (name, base style id, whether the style numbers its paragraphs as a list)."""
+    out = {}
+    for st in doc.styles.element.findall(_w("style")):
+        sid = st.get(_w("styleId"))
+        name_el = st.find(_w("name"))
+        based = st.find(_w("basedOn"))
+        ppr = st.find(_PPR)
+        if sid:
+            out[sid] = ((name_el.get(_w("val")) if name_el is not None else sid) or sid,
+                        based.get(_w("val")) if based is not None else None,
+                        ppr is not None and ppr.find(_w("numPr")) is not None)
+    return out
+
+
+def _is_list(style_id: Optional[str], styles) -> bool:
+    seen = 0
+    while style_id and seen < 8:
+        name, base, numbered = styles.get(style_id, (style_id, None, False))
+        if numbered or re.match(r"^list (bullet|number)", name.strip().lower()):
+            return True
+        style_id, seen = base, seen + 1
+    return False
+
+
+def _heading_level(style_id: Optional[str], styles) -> Optional[int]:
+    """0 for a Title, N for "Heading N" (also through styles based on them), None otherwise."""
+    seen = 0
+    while style_id and seen < 8:
+        name, base, _ = styles.get(style_id, (style_id, None, False))
+        n = name.strip().lower()
+        if n == "title":
+            return 0
+        m = _HEADING.match(n)
+        if m:
+            return int(m.group(1))
+        style_id, seen = base, seen + 1
+    return None
+
+
+def _run_text(p) -> tuple[str, list]:
+    """A paragraph's visible text (deleted revisions and compatibility fallbacks left out), and the text
+    boxes anchored in it, to be read after it."""
+    parts: list[str] = []
+    boxes: list = []
+
+    def walk(el):
+        for child in el:
+            tag = child.tag
+            if tag in (_FALLBACK, _DEL):
+                continue
+            if tag == _TXBX:
+                boxes.append(child)
+                continue
+            if tag == _T:
+                parts.append(child.text or "")
+            elif tag == _TAB:
+                parts.append(" ")
+            elif tag in (_BR, _CR):
+                if child.get(_w("type")) not in ("page", "column"):
+                    parts.append("\n")
+            elif tag == _NBH:
+                parts.append("-")
+            elif tag == _PPR:
+                continue
+            else:
+                walk(child)
+
+    walk(p)
+    return "".join(parts), boxes
+
+
+def _clean(s: str) -> str:
+    lines = [" ".join(line.split()) for line in s.replace("\r", "\n").split("\n")]
+    return "\n".join(line for line in lines if line)
+
+
+def _blocks(body, styles, plain: bool = False) -> Iterator[str]:
+    """The paragraphs of a body (or table cell, or text box) in document order, as rendition paragraphs;
+    `plain` leaves out the heading and list marks (inside a table cell)."""
+    for el in body:
+        if el.tag == _P:
+            yield from _paragraph(el, styles, plain)
+        elif el.tag == _TBL:
+            yield from _table(el, styles)
+        elif el.tag == _SDT:
+            content = el.find(_SDT_CONTENT)
+            if content is not None:
+                yield from _blocks(content, styles, plain)
+
+
+def _paragraph(p, styles, plain: bool = False) -> Iterator[str]:
+    raw, boxes = _run_text(p)
+    text = _clean(raw)
+    if text and plain:
+        yield text
+    elif text:
+        ppr = p.find(_PPR)
+        style_el = ppr.find(_w("pStyle")) if ppr is not None else None
+        style_id = style_el.get(_w("val")) if style_el is not None else None
+        level = _heading_level(style_id, styles)
+        if level is not None:
+            # Title is the document's top heading; Heading N sits one level under it
+            yield "#" * min(level + 1, 6) + " " + text.replace("\n", " ")
+        elif (ppr is not None and ppr.find(_w("numPr")) is not None) or _is_list(style_id, styles):
+            yield "- " + text
+        else:
+            yield text
+    for box in boxes:
+        yield from _blocks(box, styles, plain)
+
+
+def _cell_text(tc, styles) -> str:
+    # a cell's paragraphs (and any nested table) run together: a row stays one paragraph
+    return " ".join(" ".join(b.split()) for b in _blocks(tc, styles, plain=True))
+
+
+def _table(tbl, styles) -> Iterator[str]:
+    for tr in tbl.iter(_TR):
+        if tr.getparent() is not tbl:
+            continue  # a nested table's rows are read inside their cell
+        cells = [_cell_text(tc, styles) for tc in tr.findall(_TC)]
+        cells = [c for c in cells if c]
+        if cells:
+            yield CELL_SEPARATOR.join(cells)
+
+
+def _date(dt) -> Optional[str]:
+    try:
+        return dt.date().isoformat() if dt is not None else None
+    except (AttributeError, ValueError):
+        return None
+
+
+def extract_docx_bytes(data: bytes) -> Rendition:
+    """The rendition of a .docx file's bytes."""
+    docx = _docx()
+    _check_container(data)
+    doc = docx.Document(io.BytesIO(data))
+    styles = _style_names(doc)
+    body = doc.element.body
+    paras = list(_blocks(body, styles))
+    text = "\n\n".join(paras)
+    if not text.strip():
+        raise SkipFile("empty", "the document has no text")
+    try:
+        cp = doc.core_properties
+        title, author, date = clean_meta(cp.title), clean_meta(cp.author), _date(cp.created)
+    except Exception:  # a damaged docProps/core.xml is no reason to lose the text
+        title = author = date = None
+    return Rendition(
+        text=text, format="docx", extractor="python-docx", extractor_version=extractor_version(),
+        source_sha256=sha256_bytes(data), pages=None, title=title, author=author, date=date, needs_copy=True,
+    )
+
+
+def extract_docx(path: Union[str, Path]) -> Rendition:
+    return extract_docx_bytes(Path(path).read_bytes())

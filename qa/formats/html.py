@@ -1,0 +1,203 @@
+"""Web pages (trafilatura): the main text without page furniture, headings as Markdown lines, metadata."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Optional, Union
+
+from .base import MissingLibrary, Rendition, SkipFile, clean_meta, sha256_bytes
+
+HTML_RULES_VERSION = 1
+
+# trafilatura.extract's settings, the best of a grid measured on the article-extraction benchmark
+# (scripts/bench_html.py --grid, docs/formats.md): readers' comments are not the article; tables are
+# kept since they often carry the facts; favor_recall with fast (no readability/jusText fallback) scored
+# highest and is the quickest. deduplicate stays off: its cache would make a second extraction of the
+# same page differ, and re-extraction must give the same text.
+SETTINGS = {
+    "include_comments": False,
+    "include_tables": True,
+    "favor_precision": False,
+    "favor_recall": True,
+    "fast": True,
+    "deduplicate": False,
+}
+CELL_SEPARATOR = " | "
+_BLOCKS = {"p", "head", "list", "item", "quote", "table", "row", "cell", "code", "div", "main", "doc", "comments"}
+
+
+def _trafilatura():
+    try:
+        import trafilatura
+    except ImportError:
+        raise MissingLibrary("trafilatura", "trafilatura lxml_html_clean") from None
+    return trafilatura
+
+
+def extractor_version() -> str:
+    return f"{_trafilatura().__version__}+rules.{HTML_RULES_VERSION}"
+
+
+# --------------------------------------------------------------------------- XML -> text
+
+def _inline(el) -> str:
+    """The text of an element and its inline children, <lb/> as a line break."""
+    parts = [el.text or ""]
+    for child in el:
+        if child.tag == "lb":
+            parts.append("\n")
+        elif child.tag not in ("graphic",):
+            parts.append(_inline(child))
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def _norm(s: str) -> str:
+    lines = (" ".join(line.split()) for line in s.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def _render(el, out: list[str]) -> None:
+    """Append the rendition paragraphs of a block element of trafilatura's XML to `out`."""
+    tag = el.tag
+    if tag == "head":
+        text = _norm(_inline(el)).replace("\n", " ")
+        if text:
+            m = re.match(r"h([1-6])$", el.get("rend") or "")
+            out.append("#" * (int(m.group(1)) if m else 2) + " " + text)
+    elif tag == "list":
+        items = []
+        for item in el:
+            if item.tag != "item":
+                continue
+            if any(c.tag in _BLOCKS for c in item):  # an item holding a nested list or paragraphs
+                sub: list[str] = []
+                text = _norm(item.text or "")
+                if text:
+                    sub.append(text)
+                for c in item:
+                    if c.tag in _BLOCKS:
+                        _render(c, sub)
+                    elif c.tag != "lb":
+                        t = _norm(_inline(c) + (c.tail or ""))
+                        if t:
+                            sub.append(t)
+                items.extend("- " + s if not s.startswith("- ") else "  " + s for s in sub)
+            else:
+                text = _norm(_inline(item))
+                if text:
+                    items.append("- " + text.replace("\n", " "))
+        if items:
+            out.append("\n".join(items))
+    elif tag == "table":
+        for row in el.iter("row"):
+            cells = [_norm(_inline(c)).replace("\n", " ") for c in row if c.tag == "cell"]
+            cells = [c for c in cells if c]
+            if cells:
+                out.append(CELL_SEPARATOR.join(cells))
+    elif tag in ("quote", "div", "main", "doc"):
+        if _norm(el.text or ""):
+            out.append(_norm(el.text))
+        for c in el:
+            if c.tag in _BLOCKS:
+                _render(c, out)
+            else:
+                t = _norm(_inline(c))
+                if t:
+                    out.append(t)
+            if _norm(c.tail or ""):
+                out.append(_norm(c.tail))
+    elif tag == "comments":
+        return
+    else:  # p, code and anything unexpected: one paragraph
+        text = _norm(_inline(el))
+        if text:
+            out.append(text)
+
+
+def xml_to_text(xml: str) -> str:
+    from lxml import etree
+
+    root = etree.fromstring(xml.encode("utf-8"), parser=etree.XMLParser(resolve_entities=False, no_network=True))
+    main = root.find("main")
+    out: list[str] = []
+    _render(main if main is not None else root, out)
+    return "\n\n".join(out)
+
+
+# --------------------------------------------------------------------------- metadata
+
+def _canonical(tree) -> Optional[str]:
+    """The page's own URL as it states it: <link rel="canonical">, else og:url; absolute http(s) only."""
+    for xp in ('//link[contains(concat(" ", normalize-space(translate(@rel, "CANONICAL", "canonical")), " "),'
+               ' " canonical ")]/@href',
+               '//meta[@property="og:url" or @name="og:url"]/@content'):
+        for v in tree.xpath(xp):
+            v = str(v).strip()
+            if re.match(r"^https?://[^\s/]+", v):
+                return v
+    return None
+
+
+def _iso(date: Optional[str]) -> Optional[str]:
+    m = re.match(r"^(\d{4})-(\d{2})-(\d{2})", date or "")
+    if not m:
+        return None
+    from .base import iso_date
+
+    return iso_date(*m.groups())
+
+
+# --------------------------------------------------------------------------- public API
+
+def _parse(data: bytes):
+    from trafilatura.utils import load_html
+
+    tree = load_html(data)
+    if tree is None:
+        # trafilatura refuses what does not look like a whole page; a fragment ("<p>...</p>", an
+        # exported snippet) is still HTML, so lxml wraps it in a document of its own
+        import lxml.html
+        from lxml.etree import ParserError
+
+        try:
+            tree = lxml.html.document_fromstring(data)
+        except (ParserError, ValueError):
+            tree = None
+    if tree is None or not len(tree):
+        raise SkipFile("corrupt", "no HTML could be parsed from the file")
+    return tree
+
+
+def extract_html_bytes(data: bytes, settings: Optional[dict] = None) -> Rendition:
+    """The rendition of a web page's bytes (any encoding the page declares or trafilatura detects)."""
+    trafilatura = _trafilatura()
+    if not data.strip():
+        raise SkipFile("empty", "the file has no bytes")
+    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SkipFile("not-text", "the file holds NUL bytes: binary, not HTML")
+    tree = _parse(data)
+    opts = dict(SETTINGS, **(settings or {}))
+    # trafilatura prunes the tree it is given, so it gets its own copy; the metadata read the original
+    from copy import deepcopy
+
+    xml = trafilatura.extract(deepcopy(tree), output_format="xml", with_metadata=False, **opts)
+    text = xml_to_text(xml) if xml else ""
+    if not text.strip():
+        raise SkipFile("empty", "no main text found in the page")
+    try:
+        meta = trafilatura.extract_metadata(tree)
+    except Exception:  # odd metadata is no reason to lose the text
+        meta = None
+    title = clean_meta(getattr(meta, "title", None)) if meta else None
+    author = clean_meta(getattr(meta, "author", None)) if meta else None
+    date = _iso(getattr(meta, "date", None)) if meta else None
+    return Rendition(
+        text=text, format="html", extractor="trafilatura", extractor_version=extractor_version(),
+        source_sha256=sha256_bytes(data), title=title, author=author, date=date, url=_canonical(tree),
+        needs_copy=True,
+    )
+
+
+def extract_html(path: Union[str, Path], settings: Optional[dict] = None) -> Rendition:
+    return extract_html_bytes(Path(path).read_bytes(), settings=settings)

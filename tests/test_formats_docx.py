@@ -1,0 +1,120 @@
+"""qa.formats.docx: body order with tables, headings as Markdown lines, lists, core properties, skips."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+
+import pytest
+
+from qa.formats import SkipFile, extract, extract_bytes
+
+docx = pytest.importorskip("docx")
+
+
+def _save(d) -> bytes:
+    buf = io.BytesIO()
+    d.save(buf)
+    return buf.getvalue()
+
+
+def _report() -> bytes:
+    d = docx.Document()
+    cp = d.core_properties
+    cp.title, cp.author, cp.created = "Harbour accounts", "Ines Ferreira", dt.datetime(2022, 11, 3, 9, 30)
+    d.add_heading("Harbour accounts 2022", level=0)
+    d.add_paragraph("The harbour trust closed the year with a small surplus.\tMost income came from moorings.")
+    d.add_heading("Income", level=1)
+    t = d.add_table(rows=3, cols=3)
+    for i, row in enumerate([["Source", "2021", "2022"], ["Moorings", "41,200", "44,900"], ["Fuel sales", "-1,300", ""]]):
+        for j, v in enumerate(row):
+            t.cell(i, j).text = v
+    d.add_paragraph("Income rose by nine per cent.")
+    d.add_heading("Spending", level=2)
+    d.add_paragraph("Dredging the inner channel", style="List Bullet")
+    d.add_paragraph("Replacing two buoys", style="List Number")
+    p = d.add_paragraph("Signed for the trust,")
+    p.add_run().add_break()
+    p.add_run("the treasurer")
+    d.add_paragraph("")  # empty paragraphs leave no trace
+    return _save(d)
+
+
+def test_body_order_headings_tables_lists_and_properties():
+    data = _report()
+    r = extract_bytes(data, ".docx")
+    paras = r.text.split("\n\n")
+    assert paras == [
+        "# Harbour accounts 2022",
+        "The harbour trust closed the year with a small surplus. Most income came from moorings.",
+        "## Income",
+        "Source | 2021 | 2022",
+        "Moorings | 41,200 | 44,900",
+        "Fuel sales | -1,300",
+        "Income rose by nine per cent.",
+        "### Spending",
+        "- Dredging the inner channel",
+        "- Replacing two buoys",
+        "Signed for the trust,\nthe treasurer",
+    ]
+    assert (r.format, r.extractor, r.pages, r.needs_copy) == ("docx", "python-docx", None, True)
+    assert (r.title, r.author, r.date) == ("Harbour accounts", "Ines Ferreira", "2022-11-03")
+    assert r.page_of(0, 5) is None and r.boxes_for(0, 5) == []
+    assert extract_bytes(data, ".docx").text == r.text  # re-extraction gives the same text
+
+
+def test_headings_become_sections_for_the_chunker():
+    """The existing chunker reads "## ..." lines as section headings."""
+    from qa.chunking import _MD_HEADING
+
+    r = extract_bytes(_report(), ".docx")
+    heads = [m.group(2) for line in r.text.splitlines() if (m := _MD_HEADING.match(line))]
+    assert heads == ["Harbour accounts 2022", "Income", "Spending"]
+
+
+def test_nested_table_merged_cells_and_content_controls():
+    d = docx.Document()
+    t = d.add_table(rows=2, cols=3)
+    a = t.cell(0, 0).merge(t.cell(0, 1))
+    a.text = "Quay"
+    t.cell(0, 2).text = "Length"
+    t.cell(1, 0).text = "North"
+    inner = t.cell(1, 1).add_table(rows=1, cols=2)
+    inner.cell(0, 0).text = "old"
+    inner.cell(0, 1).text = "new"
+    t.cell(1, 2).text = "120 m"
+    r = extract_bytes(_save(d), ".docx")
+    assert r.text.split("\n\n") == ["Quay | Length", "North | old | new | 120 m"]
+
+
+def test_style_based_on_a_heading_is_a_heading():
+    d = docx.Document()
+    from docx.enum.style import WD_STYLE_TYPE
+
+    st = d.styles.add_style("Chapter Head", WD_STYLE_TYPE.PARAGRAPH)
+    st.base_style = d.styles["Heading 1"]
+    d.add_paragraph("Part one", style="Chapter Head")
+    d.add_paragraph("Body text.")
+    assert extract_bytes(_save(d), ".docx").text == "## Part one\n\nBody text."
+
+
+def test_skips(tmp_path):
+    empty_doc = _save(docx.Document())
+    cases = {
+        "empty.docx": (empty_doc, "empty"),
+        "zero.docx": (b"", "empty"),
+        "junk.docx": (b"PK\x03\x04" + bytes(range(256)) * 8, "corrupt"),
+        "legacy.docx": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "unsupported"),
+        "locked.docx": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100 + "EncryptionInfo".encode("utf-16-le"),
+                        "encrypted"),
+        "half.docx": (_report()[:3000], "corrupt"),
+    }
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("hello.txt", "not a word document")
+    cases["zip.docx"] = (buf.getvalue(), "corrupt")
+    for name, (data, reason) in cases.items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(SkipFile) as e:
+            extract(tmp_path / name)
+        assert e.value.reason == reason, (name, e.value)
