@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.config import PROJECT_ROOT
+from qa.settings import PROJECT_ROOT
 from qa.formats import SKIP_REASONS, SUFFIXES, CharMap, MissingLibrary, Rendition, SkipFile, extract, extract_bytes
 
 

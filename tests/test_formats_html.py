@@ -7,7 +7,7 @@ import json
 import pytest
 
 from formats_fixtures import ARTICLE_HTML
-from qa.config import PROJECT_ROOT
+from qa.settings import PROJECT_ROOT
 from qa.formats import SkipFile, extract, extract_bytes
 
 pytest.importorskip("trafilatura")

@@ -1,0 +1,415 @@
+"""PDF page layout: PDFium's characters into lines, page furniture marked, lines into paragraphs, hyphens joined."""
+from __future__ import annotations
+
+import difflib
+import re
+import statistics
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from .base import SkipFile
+
+
+# --------------------------------------------------------------------------- characters and lines
+
+_SKIP_CODES = set(range(0x00, 0x09)) | {0x0B, 0x0C} | set(range(0x0E, 0x20)) | set(range(0x7F, 0xA0)) | {
+    0xFFFE, 0xFFFF, 0xFEFF, 0xFFFD
+}
+# hyphens that only a line break puts there: a soft hyphen made visible (Word, LibreOffice) and the
+# U+2010 Chromium draws for &shy; and automatic hyphenation; a plain "-" is left to PDFium's judgement
+_BREAK_HYPHENS = {"\u00ad", "\u2010"}
+_BREAKS = {0x0A, 0x0D}
+_HYPHENS = {0x2D, 0xAD, 0x2010, 0x2011, 0xFFFE}
+
+
+@dataclass
+class Line:
+    chars: list  # [(page char index, character, (x0, y0, x1, y1)), ...] in PDFium order
+    hyphen: Optional[tuple] = None  # the end-of-line hyphen (index, box, character shown if kept)
+    # display geometry (points, origin top-left, y down, /Rotate applied)
+    left: float = 0.0
+    top: float = 0.0
+    right: float = 0.0
+    bottom: float = 0.0
+    height: float = 0.0
+    furniture: Optional[str] = None
+
+    @property
+    def text(self) -> str:
+        return "".join(c[1] for c in self.chars)
+
+
+def _display(box, page_box, rot):
+    """A page-space box as (left, top, right, bottom) in displayed-page points (y down)."""
+    bx0, by0, bx1, by1 = page_box
+    x0, y0, x1, y1 = box
+    if rot == 90:
+        return (y0 - by0, x0 - bx0, y1 - by0, x1 - bx0)
+    if rot == 180:
+        return (bx1 - x1, y0 - by0, bx1 - x0, y1 - by0)
+    if rot == 270:
+        return (by1 - y1, bx1 - x1, by1 - y0, bx1 - x0)
+    return (x0 - bx0, by1 - y1, x1 - bx0, by1 - y0)
+
+
+def page_chars(raw, tp, page_box):
+    """PDFium's characters of one text page as lines; off-page characters (invisible) are left out."""
+    n = raw.FPDFText_CountChars(tp)
+    if n < 0:
+        raise SkipFile("corrupt", "PDFium could not read a page's text")
+    get_unicode, get_box, is_hyphen = raw.FPDFText_GetUnicode, raw.FPDFText_GetLooseCharBox, raw.FPDFText_IsHyphen
+    rect = raw.FS_RECTF()
+    bx0, by0, bx1, by1 = page_box
+    lo_x, hi_x, lo_y, hi_y = bx0 - 1, bx1 + 1, by0 - 1, by1 + 1
+    lines: list[Line] = [Line([])]
+    chars = lines[-1].chars
+    pending_high = None
+    for i in range(n):
+        u = get_unicode(tp, i)
+        if u == 0x0A or u == 0x0D:
+            if chars or lines[-1].hyphen:
+                lines.append(Line([]))
+                chars = lines[-1].chars
+            continue
+        get_box(tp, i, rect)
+        x0, y0, x1, y1 = rect.left, rect.bottom, rect.right, rect.top
+        cx, cy = (x0 + x1) * 0.5, (y0 + y1) * 0.5
+        if not (lo_x <= cx <= hi_x and lo_y <= cy <= hi_y):
+            continue  # drawn outside the visible page: not text a reader sees
+        if x0 < bx0 or x1 > bx1 or y0 < by0 or y1 > by1:
+            x0, x1 = min(max(x0, bx0), bx1), min(max(x1, bx0), bx1)
+            y0, y1 = min(max(y0, by0), by1), min(max(y1, by0), by1)
+        box = (x0, y0, x1, y1)
+        # PDFium gives its end-of-line hyphen mark code 0x02; asking only then saves a call per character
+        if (u < 0x20 or u in _HYPHENS) and is_hyphen(tp, i):
+            lines[-1].hyphen = (i, box, "-")  # the word goes on at the start of the next line
+            lines.append(Line([]))
+            chars = lines[-1].chars
+            continue
+        if 0xD800 <= u < 0xE000:
+            if u < 0xDC00:
+                pending_high = (i, u, box)
+            elif pending_high is not None and pending_high[0] == i - 1:
+                j, hi, hbox = pending_high
+                chars.append((j, chr(0x10000 + ((hi - 0xD800) << 10) + (u - 0xDC00)), hbox))
+                pending_high = None
+            continue
+        if u in _SKIP_CODES or u > 0x10FFFF or 0xFDD0 <= u <= 0xFDEF:
+            continue  # control codes and unmapped glyphs are not text
+        chars.append((i, chr(u), box))
+    return [ln for ln in lines if ln.chars or ln.hyphen]
+
+
+def tidy(line: Line) -> Optional[Line]:
+    """Trim a line's surrounding space, collapse runs of space to their first character, take a
+    line-break hyphen off the end (to be dropped or kept when the lines are joined) and drop the
+    invisible soft hyphens inside the line."""
+    out = []
+    for c in line.chars:
+        if c[1].isspace() and (not out or out[-1][1].isspace()):
+            continue
+        out.append(c)
+    while out and out[-1][1].isspace():
+        out.pop()
+    if (line.hyphen is None and len(out) >= 2 and out[-1][1] in _BREAK_HYPHENS and out[-2][1].isalpha()):
+        idx, ch, box = out.pop()
+        line.hyphen = (idx, box, "-" if ch == "\u00ad" else ch)
+    out = [c for c in out if c[1] != "\u00ad"]
+    if not out:
+        return None if line.hyphen is None else line
+    line.chars = out
+    return line
+
+
+def measure_page(lines: list[Line], page_box, rot) -> list[Line]:
+    """Set each line's display geometry from its inked characters; lines with no ink are dropped.
+    The bottom and the height are medians, robust to one deep or tall glyph."""
+    out = []
+    for line in lines:
+        lefts, tops, rights, bottoms, heights = [], [], [], [], []
+        for c in line.chars:
+            b = c[2]
+            if b[2] > b[0] and b[3] > b[1]:
+                d = _display(b, page_box, rot)
+                lefts.append(d[0])
+                tops.append(d[1])
+                rights.append(d[2])
+                bottoms.append(d[3])
+                heights.append(d[3] - d[1])
+        if not lefts:
+            continue
+        line.left, line.top, line.right = min(lefts), min(tops), max(rights)
+        bottoms.sort()
+        heights.sort()
+        line.bottom = bottoms[len(bottoms) // 2]
+        line.height = heights[len(heights) // 2]
+        out.append(line)
+    return out
+
+
+# --------------------------------------------------------------------------- page furniture
+
+_PAGE_NUMBER = re.compile(
+    r"^\W*(?:(?:page|seite|p\.|pg\.?)\s*)?(?:\d{1,5}|[ivxlcdm]{1,8})(?:\s*(?:of|/|von|de)\s*\d{1,5})?\W*$",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(r"\d+")
+BAND = 0.2  # share of the page height at top and bottom where running heads and feet live (LaTeX: ~17%)
+CANDIDATES = 3  # lines per band considered (a header can be two or three lines)
+
+
+def _key(text: str) -> str:
+    return re.sub(r"\s+", "", _NUMBER.sub("#", text.casefold()))
+
+
+def _isolated(lines: list[Line], i: int, toward: int) -> bool:
+    """Whether line i is set apart from its neighbour toward the body by more than a line's spacing."""
+    j = i + toward
+    if not (0 <= j < len(lines)):
+        return True
+    a, b = lines[i], lines[j]
+    gap = (b.top - a.bottom) if toward > 0 else (a.top - b.bottom)
+    return gap > 0.9 * max(a.height, b.height)
+
+
+def _band_candidates(pages: list[list[Line]], heights: list[float]):
+    """(page number, the page's lines top to bottom, position in them, "header" or "footer") for the
+    lines near the top or bottom edge of each page."""
+    out = []
+    for pno, lines in enumerate(pages, 1):
+        if len(lines) < 2:
+            continue  # a page's only line is its content, however short
+        h = heights[pno - 1]
+        order = sorted(range(len(lines)), key=lambda k: lines[k].top)
+        geo = [lines[k] for k in order]
+        for pos in range(min(CANDIDATES, len(geo))):
+            if geo[pos].bottom <= BAND * h:
+                out.append((pno, geo, pos, "header"))
+        for pos in range(len(geo) - 1, max(len(geo) - 1 - CANDIDATES, -1), -1):
+            if geo[pos].top >= (1 - BAND) * h and not (pos < CANDIDATES and geo[pos].bottom <= BAND * h):
+                out.append((pno, geo, pos, "footer"))
+    return out
+
+
+def mark_furniture(pages: list[list[Line]], heights: list[float]) -> None:
+    """Mark running headers, footers and page numbers in place (line.furniture).
+
+    Three signs, each checked per band (top or bottom): the same text after digits are normalised on
+    most pages; a bare page number ("7", "- 7 -", "Page 7 of 9", "vii") at the page's very edge; or a
+    line whose number runs with the page number (a running head "8 1.2. Metric spaces" whose section
+    changes but whose number is always the page number minus the same offset).
+    """
+    with_text = sum(1 for p in pages if p)
+    need = max(2, -(-with_text * 2 // 5))  # at least two pages, and 40% (odd/even heads alternate)
+    cands = _band_candidates(pages, heights)
+
+    # 1. near-identical text in the same band
+    clusters: dict[tuple[str, str], list] = {}
+    for pno, geo, pos, band in cands:
+        k = _key(geo[pos].text)
+        if not k or not _isolated(geo, pos, +1 if band == "header" else -1):
+            continue
+        home = (band, k) if (band, k) in clusters else None
+        if home is None and len(k) > 8:
+            for (b, ck) in clusters:
+                if b != band or abs(len(ck) - len(k)) > 0.2 * len(k):
+                    continue
+                sm = difflib.SequenceMatcher(None, ck, k, autojunk=False)
+                if sm.real_quick_ratio() >= 0.85 and sm.quick_ratio() >= 0.85 and sm.ratio() >= 0.85:
+                    home = (b, ck)
+                    break
+        clusters.setdefault(home or (band, k), []).append((pno, geo[pos]))
+    for (band, _), members in clusters.items():
+        if len({p for p, _ in members}) >= need:
+            for _, line in members:
+                line.furniture = "page-number" if _PAGE_NUMBER.match(line.text) else band
+
+    # 2. a bare page number at the very top or bottom, set apart from the body
+    for pno, geo, pos, band in cands:
+        line = geo[pos]
+        if line.furniture or not _PAGE_NUMBER.match(line.text):
+            continue
+        edge = pos == 0 if band == "header" else pos == len(geo) - 1
+        if edge and _isolated(geo, pos, +1 if band == "header" else -1):
+            line.furniture = "page-number"
+
+    # 3. a number that follows the page number at a constant offset
+    offsets: dict[tuple[str, int], list] = {}
+    for pno, geo, pos, band in cands:
+        line = geo[pos]
+        if line.furniture or len(line.text) > 120:
+            continue
+        if not _isolated(geo, pos, +1 if band == "header" else -1):
+            continue
+        text = line.text.strip()
+        for m in _NUMBER.finditer(text):
+            # a running head's page number stands at one end of the line
+            if len(m.group()) <= 5 and (m.start() == 0 or m.end() == len(text)):
+                offsets.setdefault((band, int(m.group()) - pno), []).append(line)
+    for (band, _), lines in offsets.items():
+        if len({id(x) for x in lines}) < need:
+            continue
+        # and it sits at the same height on every page; a body line that happens to fit is elsewhere
+        tops = sorted(x.top for x in lines)
+        mid = tops[len(tops) // 2]
+        same = [x for x in lines if abs(x.top - mid) <= 2 * x.height]
+        if len({id(x) for x in same}) >= need:
+            for line in same:
+                line.furniture = "page-number" if _PAGE_NUMBER.match(line.text) else band
+
+
+# --------------------------------------------------------------------------- paragraphs
+
+_BULLET = re.compile(r"^(?:[•◦▪‣∙●○■□➢►–—*]|-(?=\s)|\d{1,3}[.)](?=\s))")
+_END = re.compile(r"[.!?:;][\"'”’)\]]*$")
+
+
+def _same_visual_line(a: Line, b: Line) -> bool:
+    overlap = min(a.bottom, b.bottom) - max(a.top, b.top)
+    return overlap >= 0.5 * min(a.height, b.height) and b.left >= a.right - 1.0
+
+
+def paragraph_breaks(lines: list[Line]) -> list[str]:
+    """For each line after the first: "join" (same paragraph), "line" (the same visual line, split by
+    PDFium) or "para" (a new paragraph)."""
+    pitches = []
+    for a, b in zip(lines, lines[1:]):
+        dy = b.bottom - a.bottom
+        if 0.5 * a.height < dy < 2.5 * max(a.height, b.height):
+            pitches.append(dy)
+    pitch = statistics.median(pitches) if pitches else None
+    out = []
+    for k in range(1, len(lines)):
+        a, b = lines[k - 1], lines[k]
+        out.append(_decide(a, b, pitch, lines, k))
+    return out
+
+
+def _usual_left(lines: list[Line], k: int) -> float:
+    """The most common left edge among the lines around line k that share its column."""
+    b = lines[k]
+    near = [x.left for x in lines[max(0, k - 6):k + 7] if not (x.left > b.right or x.right < b.left)]
+    counts: dict[int, list[float]] = {}
+    for v in near:
+        counts.setdefault(round(v / 2.0), []).append(v)
+    best = max(counts.values(), key=lambda vs: (len(vs), -min(vs)))
+    return min(best)
+
+
+def _decide(a: Line, b: Line, pitch, lines, k) -> str:
+    if a.furniture or b.furniture:
+        return "para"
+    if _same_visual_line(a, b):
+        return "line"
+    h = max(a.height, b.height)
+    dy = b.bottom - a.bottom
+    if dy <= 0.3 * h:
+        return "para"  # back up the page: a new column or a block out of reading order
+    if abs(a.height - b.height) > 0.2 * h:
+        return "para"  # a change of type size: a heading, a caption, a footnote
+    if b.left > a.right or b.right < a.left:
+        return "para"  # no horizontal overlap: another column or a side note
+    ref = pitch if pitch else 1.2 * h
+    if dy > 1.2 * ref + 0.05 * h:
+        return "para"  # extra space between the lines
+    if _BULLET.match(b.text):
+        return "para"
+    if b.left > a.left + 0.8 * h and abs(a.left - _usual_left(lines, k)) < 0.4 * h:
+        # the first line of an indented paragraph; with a hanging indent the indented lines are the
+        # usual ones, and the line that sticks out left is the paragraph's first
+        return "para"
+    neighbours = [x for x in lines[max(0, k - 3):k + 2] if not (x.left > a.right or x.right < a.left)]
+    right = max(x.right for x in neighbours)
+    left = min(x.left for x in neighbours)
+    if _END.search(a.text) and a.right < right - 0.25 * (right - left):
+        return "para"  # a short line ending a sentence: the last line of a paragraph
+    return "join"
+
+
+# --------------------------------------------------------------------------- building the rendition
+
+_NAN_BOX = (np.nan, np.nan, np.nan, np.nan)
+
+
+class _Builder:
+    """The rendition text with, per character, its page, box and page-character index."""
+
+    def __init__(self):
+        self.parts: list[str] = []
+        self.pages: list[int] = []
+        self.boxes: list = []
+        self.index: list[int] = []
+        self.n = 0
+
+    def add(self, ch: str, page: int, box, idx: int):
+        self.parts.append(ch)
+        self.pages.append(page)
+        self.boxes.append(box)
+        self.index.append(idx)
+        self.n += 1
+
+    def add_line(self, chars: list, page: int):
+        n = len(chars)
+        self.parts.extend(c[1] for c in chars)
+        self.index.extend(c[0] for c in chars)
+        self.boxes.extend(c[2] for c in chars)
+        self.pages.extend([page] * n)
+        self.n += n
+
+    def insert(self, s: str):
+        n = len(s)
+        self.parts.append(s)
+        self.pages.extend([0] * n)
+        self.boxes.extend([_NAN_BOX] * n)
+        self.index.extend([-1] * n)
+        self.n += n
+
+
+def _join_hyphen(a: Line, b: Line) -> Optional[tuple]:
+    """How a line that ended in a hyphen joins the next: None to drop the hyphen (a word broken in
+    two), or the hyphen to keep (the next line starts with a capital: "Anglo-" / "Saxon")."""
+    first = b.chars[0][1] if b.chars else ""
+    return a.hyphen if first.isupper() else None
+
+
+def build(pages: list[list[Line]], breaks: list[list[str]]):
+    bld = _Builder()
+    marks = []
+    first_para = True
+    fstart = 0
+    for pno, (lines, brk) in enumerate(zip(pages, breaks), 1):
+        for k, line in enumerate(lines):
+            new_para = k == 0 or brk[k - 1] == "para"
+            if new_para:
+                if not first_para:
+                    bld.insert("\n\n")
+                first_para = False
+            else:
+                prev = lines[k - 1]
+                if prev.hyphen is not None and brk[k - 1] == "join":
+                    keep = _join_hyphen(prev, line)
+                    if keep is not None:
+                        bld.add(keep[2], pno, keep[1], keep[0])
+                elif brk[k - 1] == "line" and line.left - prev.right < 0.15 * max(prev.height, line.height):
+                    pass  # a super- or subscript PDFium split off: it touches its neighbour
+                else:
+                    bld.insert(" ")
+            if line.furniture and new_para:
+                fstart = bld.n
+            bld.add_line(line.chars, pno)
+            if line.furniture:
+                marks.append((fstart, bld.n, line.furniture))
+        # a dangling hyphen at a page's end stays as text: the word goes on, on the next page
+    return bld, marks
+
+
+def fix_hyphens(pages: list[list[Line]], breaks: list[list[str]]) -> None:
+    """A hyphenated line followed by a paragraph break keeps its hyphen as a character (nothing joins)."""
+    for lines, brk in zip(pages, breaks):
+        for k, line in enumerate(lines):
+            if line.hyphen is not None and (k == len(lines) - 1 or brk[k] != "join"):
+                idx, box, ch = line.hyphen
+                line.chars.append((idx, ch, box))
+                line.hyphen = None
