@@ -418,7 +418,7 @@ def main(argv=None) -> int:
                                      host=args.host, port=args.port)
         debug = settings.debug
         from qa.corpus import read_examples
-        from qa.index import check_target
+        from qa.build import check_target
         from qa.pipeline import ensure_index, open_answerer
 
         check_target(settings.index)  # before anything is built: never replace a folder of the user's

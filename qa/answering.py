@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from typing import Optional, Sequence
+from urllib.parse import quote as urlquote
 
 from .calibration import confidence, reader_features, rule_features
 from .candidates import CandidateFinder
@@ -40,17 +41,35 @@ def clean_question(question: object) -> str:
     return q
 
 
+def text_fragment_url(url: str, quote: str) -> str:
+    """`url` with a `#:~:text=` fragment, so a browser opens the page scrolled to the quote (its first and
+    last words when it is long). Commas, dashes and ampersands are escaped: they are the fragment's syntax."""
+    def enc(t: str) -> str:
+        return urlquote(t, safe="").replace("-", "%2D")
+
+    words = quote.split()
+    frag = enc(" ".join(words)) if len(words) <= 8 else f"{enc(' '.join(words[:4]))},{enc(' '.join(words[-4:]))}"
+    return f"{url.split('#', 1)[0]}#:~:text={frag}"
+
+
 def make_citation(n: int, index, sent_or_passage, score: float, answer_span: Optional[tuple[int, int]] = None) -> Citation:
-    """A citation whose quote is exactly the document text at its offsets."""
+    """A citation whose quote is exactly the text at its offsets in `text_source` (the document's text
+    rendition), with the page and boxes of a PDF quote and the link of a web page's."""
     doc = index.documents[sent_or_passage.doc_id]
     s, e = sent_or_passage.start, sent_or_passage.end
     e = without_footnote(doc.text, s, e)
     if answer_span is not None:
         e = max(e, answer_span[1])  # never cut into the answer
+    cmap = index.charmap(doc.doc_id) if getattr(doc, "format", "txt") == "pdf" and hasattr(index, "charmap") else None
+    quote = doc.text[s:e]
     return Citation(
         n=n, doc_id=doc.doc_id, title=doc.title, source=doc.source, passage_id=sent_or_passage.passage_id,
-        start=s, end=e, quote=doc.text[s:e], score=round(float(score), 4), date=doc.as_of,
+        start=s, end=e, quote=quote, score=round(float(score), 4), date=doc.as_of,
         answer_start=answer_span[0] if answer_span else None, answer_end=answer_span[1] if answer_span else None,
+        text_source=getattr(doc, "text_source", None) or doc.source,
+        page=cmap.page_of(s, e) if cmap is not None else None,
+        boxes=tuple(cmap.boxes_for(s, e)) if cmap is not None else None,
+        url=text_fragment_url(doc.url, quote) if getattr(doc, "url", None) and doc.format == "html" else None,
     )
 
 

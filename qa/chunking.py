@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, Optional, Sequence
 
 from .types import Document, Passage, content_id
 
@@ -283,15 +283,23 @@ class ChunkSettings:
                 "chunker_version": self.version, "token_encoding": TIKTOKEN_ENCODING}
 
 
-def split_document(doc: Document, settings: ChunkSettings = ChunkSettings()) -> list[Passage]:
+def split_document(doc: Document, settings: ChunkSettings = ChunkSettings(),
+                   marks: Sequence[tuple[int, int, str]] = ()) -> list[Passage]:
     """Passages of one document, in order. Every passage's text is doc.text[start:end] exactly.
 
     A paragraph over the token budget or over the model's word-piece limit is split at sentence
     boundaries (at word boundaries for an over-long sentence), so the model never truncates.
+    `marks` are (start, end, reason) ranges an extractor found to be page furniture (a PDF's running
+    headers, footers and page numbers): a paragraph inside one is boilerplate for that reason.
     """
     text = doc.text
     units = _units(text)
     _classify(text, units)
+    for u in units:
+        for a, b, reason in marks:
+            if a <= u.start and u.end <= b:
+                u.boilerplate, u.heading = reason, None
+                break
 
     def fits(t: str) -> bool:
         return count_tokens(t) <= settings.max_tokens and count_wordpieces(t) <= settings.max_wordpieces

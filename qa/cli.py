@@ -30,12 +30,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("index", help="build or refresh the index of a corpus folder")
     p.add_argument("--corpus", type=Path, default=None,
-                   help=f"folder of .txt/.md documents (default {DEFAULT_CORPUS}, env QA_CORPUS)")
+                   help=f"folder of .txt, .md, .pdf, .docx and .html documents, subfolders included "
+                        f"(default {DEFAULT_CORPUS}, env QA_CORPUS)")
     _add_index_arg(p)
     p.add_argument("--force", action="store_true", help="rebuild and re-embed everything")
     p.add_argument("--index-type", choices=["flat", "hnsw"], default="flat", help="exact (flat) or approximate (hnsw) search")
     p.add_argument("--precision", choices=["fp32", "bf16"], default=None, help="embedding precision (default fp32, env QA_PRECISION)")
+    p.add_argument("--strict", action="store_true", help="exit 1 when any file of the folder was skipped")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("docs", help="list the indexed documents and the files skipped, with reasons")
+    _add_index_arg(p)
+    p.add_argument("--json", action="store_true", help="print {documents: [...], skipped: [...]} as JSON")
+
+    p = sub.add_parser("verify", help="re-check every citation of an answer against its original file")
+    p.add_argument("answer", help="a file of `qa ask --json` output (or `qa eval --json`), or - for standard input")
 
     p = sub.add_parser("ask", help="answer a question with citations")
     p.add_argument("question")
@@ -123,14 +132,54 @@ def _print_answer(a) -> None:
 
 def cmd_index(args, settings: Settings) -> int:
     from .embedding import make_embedder
-    from .index import build_index
+    from .build import build_index
 
     settings = settings.replace(embed_precision=args.precision)
     report = build_index(args.corpus or settings.corpus, args.index or settings.index, make_embedder(settings),
                          force=args.force, index_type=args.index_type, progress=not args.quiet,
                          log=(lambda s: None) if args.quiet else (lambda s: print(s, file=sys.stderr)))
     print(report.summary())
+    if args.strict and report.skipped:
+        print(f"qa index: {len(report.skipped)} file(s) skipped (--strict)", file=sys.stderr)
+        return 1
     return 0
+
+
+def cmd_docs(args, settings: Settings) -> int:
+    from .index import describe
+
+    d = describe(args.index or settings.index)
+    if args.json:
+        print(json.dumps(d, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{len(d['documents'])} document(s) in {d['index']} (corpus {d['corpus']}, built {d['built_at']})")
+    for doc in d["documents"]:
+        pages = f", {doc['pages']} pages" if doc["pages"] else ""
+        date = f", {doc['date']}" if doc["date"] else ""
+        print(f"  {doc['doc_id']}  [{doc['format']}{pages}, {doc['chars']:,} chars{date}]  {doc['title']}")
+        print(f"      {doc['source']}" + (f"  → text: {doc['text_source']}" if doc["text_source"] != doc["source"] else ""))
+    if d["skipped"]:
+        print(f"{len(d['skipped'])} file(s) skipped:")
+        for s in d["skipped"]:
+            print(f"  {s['source']}: {s['reason']} ({s['message']})")
+    return 0
+
+
+def cmd_verify(args, settings: Settings) -> int:
+    from .verify import read_answers, verify
+
+    if args.answer == "-":
+        text, where = sys.stdin.read(), "standard input"
+    else:
+        try:
+            text, where = Path(args.answer).read_text(encoding="utf-8"), args.answer
+        except (OSError, UnicodeDecodeError) as e:
+            raise QAError(f"cannot read {args.answer} ({getattr(e, 'strerror', None) or e.__class__.__name__})") from None
+    n, bad, lines = verify(read_answers(text, where))
+    for line in lines:
+        print(line)
+    print(f"qa verify: {n - bad} of {n} citation(s) hold", file=sys.stderr)
+    return 1 if bad else 0
 
 
 def cmd_ask(args, settings: Settings) -> int:
@@ -236,7 +285,8 @@ def cmd_feedback(args, settings: Settings) -> int:
     return 0
 
 
-COMMANDS = {"index": cmd_index, "ask": cmd_ask, "eval": cmd_eval, "bench": cmd_bench, "feedback": cmd_feedback}
+COMMANDS = {"index": cmd_index, "docs": cmd_docs, "verify": cmd_verify, "ask": cmd_ask, "eval": cmd_eval,
+            "bench": cmd_bench, "feedback": cmd_feedback}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -1,19 +1,45 @@
-"""Reading a corpus folder: documents (.txt/.md, UTF-8) with optional metadata, and the corpus hash."""
+"""Reading a corpus folder: every document file in it and its subfolders, its metadata, and what was skipped."""
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Optional
 
 from .errors import QAError
+from .formats import SUFFIXES, Rendition, SkipFile, extract, format_of, version_of
 from .types import Document
 
-DOC_SUFFIXES = (".txt", ".md")
 METADATA_FILE = "metadata.json"
 ALIASES_FILE = "aliases.json"
-MAX_DOC_BYTES = 20 * 1024 * 1024
+CORPUS_FILES = (METADATA_FILE, ALIASES_FILE)  # the folder's own settings, not documents
+MAX_DOC_BYTES = 64 * 1024 * 1024
+MAX_EXAMPLES = 8
+MAX_EXAMPLE_CHARS = 200
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file of the folder that is not indexed, and why (a qa.formats SKIP_REASONS code and a message)."""
+    source: str
+    reason: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"source": self.source, "reason": self.reason, "message": self.message}
+
+
+@dataclass
+class CorpusRead:
+    """What `read_corpus` found: the documents (in path order), the renditions of those whose text is not
+    the file itself (by doc_id), the files skipped, and how many renditions were reused unread."""
+    documents: list[Document]
+    renditions: dict[str, Rendition] = field(default_factory=dict)
+    skipped: list[Skipped] = field(default_factory=list)
+    reused: int = 0
 
 
 def _slug(name: str) -> str:
@@ -21,17 +47,22 @@ def _slug(name: str) -> str:
     return s[:48] or "doc"
 
 
-def document_files(corpus_dir: Path) -> list[Path]:
-    """The document files of a corpus folder, sorted by name; hidden files are skipped."""
+def scan(corpus_dir: Path) -> tuple[list[Path], list[Path]]:
+    """(document files, other files) of a corpus folder and its subfolders, each sorted by relative path.
+    Hidden files and folders, and the folder's own metadata.json and aliases.json, are neither."""
+    corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
-        raise QAError(f"corpus folder not found: {corpus_dir}", fix="pass --corpus DIR with a folder of .txt/.md files")
-    files = sorted(
-        p for p in corpus_dir.iterdir()
-        if p.is_file() and p.suffix.lower() in DOC_SUFFIXES and not p.name.startswith(".")
-    )
-    if not files:
-        raise QAError(f"no .txt or .md files in {corpus_dir}", fix="put UTF-8 .txt/.md documents in the folder")
-    return files
+        raise QAError(f"corpus folder not found: {corpus_dir}", fix="pass --corpus DIR with a folder of documents")
+    docs, other = [], []
+    for root, dirs, files in os.walk(corpus_dir):  # symlinked folders are not followed: no loops
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in files:
+            p = Path(root) / name
+            if name.startswith(".") or (Path(root) == corpus_dir and name in CORPUS_FILES):
+                continue
+            (docs if format_of(p) is not None else other).append(p)
+    key = lambda p: p.relative_to(corpus_dir).as_posix()  # noqa: E731
+    return sorted(docs, key=key), sorted(other, key=key)
 
 
 def _metadata_file(corpus_dir: Path) -> Any:
@@ -46,19 +77,15 @@ def _metadata_file(corpus_dir: Path) -> Any:
 
 
 def read_metadata(corpus_dir: Path) -> dict[str, dict[str, Any]]:
-    """Per-file metadata from `metadata.json` ({"documents": {file name: {...}}}); empty when absent."""
-    path = corpus_dir / METADATA_FILE
+    """Per-file metadata from `metadata.json` ({"documents": {relative path or file name: {...}}})."""
+    path = Path(corpus_dir) / METADATA_FILE
     data = _metadata_file(corpus_dir)
     if data is None:
         return {}
     docs = data.get("documents", {}) if isinstance(data, dict) else {}
-    if not isinstance(docs, dict):
+    if not isinstance(docs, dict) or not all(isinstance(v, dict) for v in docs.values()):
         raise QAError(f"{path}: 'documents' must map file names to objects", fix="fix the metadata file")
     return docs
-
-
-MAX_EXAMPLES = 8
-MAX_EXAMPLE_CHARS = 200
 
 
 def read_examples(corpus_dir: str | Path) -> list[str]:
@@ -90,55 +117,122 @@ def _first_line_title(text: str, fallback: str) -> str:
     return fallback
 
 
-def load_corpus(corpus_dir: str | Path) -> list[Document]:
-    """All documents of a folder. `source` keeps the folder as given, so citations open as given.
+def _doc_ids(corpus_dir: Path, files: list[Path], meta: dict[str, dict]) -> dict[Path, str]:
+    """A doc_id per file: its metadata's, else its path slugged ("reports/Q3 2024.pdf" -> "reports-q3-2024"),
+    with the format appended when two files would share one ("notes.txt" and "notes.pdf": "notes", "notes-pdf")."""
+    out: dict[Path, str] = {}
+    given: dict[str, str] = {}
+    for p in files:
+        rel = p.relative_to(corpus_dir).as_posix()
+        m = meta.get(rel) or meta.get(p.name) or {}
+        if m.get("doc_id"):
+            did = str(m["doc_id"])
+            if did in given:
+                raise QAError(f"duplicate doc_id {did!r} for {given[did]} and {rel}",
+                              fix=f"give them distinct doc_ids in {METADATA_FILE}")
+            given[did] = rel
+            out[p] = did
+    taken = set(given)
+    for p in files:
+        if p in out:
+            continue
+        rel = p.relative_to(corpus_dir)
+        base = _slug(rel.with_suffix("").as_posix())
+        did = base
+        if did in taken:
+            did = f"{base}-{format_of(p)}"
+            n = 2
+            while did in taken:
+                did, n = f"{base}-{format_of(p)}-{n}", n + 1
+        taken.add(did)
+        out[p] = did
+    return out
 
-    Bodies are kept byte for byte as decoded (no normalisation), so offsets stay true; a file that is
-    not UTF-8 is refused with a message rather than silently re-encoded.
+
+def read_corpus(corpus_dir: str | Path, reuse: Optional[Callable[[str, str, str], Optional[Rendition]]] = None,
+                max_bytes: int = MAX_DOC_BYTES, log: Callable[[str], None] = lambda s: None) -> CorpusRead:
+    """Every document of a folder and its subfolders, in path order. `source` keeps the folder as given,
+    so citations open as given.
+
+    A UTF-8 .txt/.md file is its own text rendition (exactly `Path.read_text(encoding="utf-8")`: offsets
+    index that). PDF, Word and web files, and text files in other encodings, are extracted; `reuse(doc_id,
+    sha256, version)` may hand back a stored rendition of identical bytes made by the same extractor
+    version, so an unchanged file is not extracted again. A file that cannot be read (encrypted, corrupt,
+    empty, no text layer, too large) or of a kind no extractor reads is skipped and named, never fatal.
     """
     corpus_dir = Path(corpus_dir)
     meta = read_metadata(corpus_dir)
-    docs: list[Document] = []
-    seen: dict[str, str] = {}
-    for path in document_files(corpus_dir):
-        if path.stat().st_size > MAX_DOC_BYTES:
-            raise QAError(f"{path} is larger than {MAX_DOC_BYTES // 2**20} MiB", fix="split it into smaller documents")
+    files, other = scan(corpus_dir)
+    out = CorpusRead([], skipped=[Skipped(str(corpus_dir / p.relative_to(corpus_dir)), "unsupported",
+                                          f"no extractor reads {p.suffix or 'files without a suffix'} "
+                                          f"(known: {', '.join(sorted(SUFFIXES))})") for p in other])
+    ids = _doc_ids(corpus_dir, files, meta)
+    for p in files:
+        rel = p.relative_to(corpus_dir).as_posix()
+        source = str(corpus_dir / rel)
+        fmt = format_of(p)
         try:
-            # Offsets index the text exactly as Path.read_text() returns it (newlines translated),
-            # because that is how the citation contract says a reader opens the source.
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as e:
-            raise QAError(f"{path} is not UTF-8 ({e.reason} at byte {e.start})", fix="save the file as UTF-8") from None
-        m = meta.get(path.name, {})
-        doc_id = str(m.get("doc_id") or _slug(path.stem))
-        if doc_id in seen:
-            raise QAError(f"duplicate doc_id {doc_id!r} for {seen[doc_id]} and {path.name}", fix=f"give them distinct doc_ids in {METADATA_FILE}")
-        seen[doc_id] = path.name
-        docs.append(Document(
-            doc_id=doc_id,
-            source=str(corpus_dir / path.name),
-            text=text,
-            title=str(m.get("title") or _first_line_title(text, path.stem)),
-            author=m.get("author"),
-            publisher=m.get("publisher"),
-            date=m.get("date"),
-            period=m.get("period"),
-        ))
-    return docs
+            rendition = None
+            if reuse is not None and fmt in ("pdf", "docx", "html"):
+                digest = hashlib.sha256(p.read_bytes()).hexdigest()
+                rendition = reuse(ids[p], digest, version_of(fmt))
+                out.reused += rendition is not None
+            if rendition is None:
+                rendition = extract(p, max_bytes=max_bytes)
+        except SkipFile as e:
+            out.skipped.append(Skipped(source, e.reason, e.message))
+            log(f"skipped {source}: {e.reason} ({e.message})")
+            continue
+        except OSError as e:
+            out.skipped.append(Skipped(source, "corrupt", f"cannot read the file ({e.strerror or e})"))
+            log(f"skipped {source}: corrupt (cannot read the file)")
+            continue
+        m = meta.get(rel) or meta.get(p.name) or {}
+        doc = Document(
+            doc_id=ids[p], source=source, text=rendition.text,
+            title=str(m.get("title") or rendition.title or _first_line_title(rendition.text, p.stem)),
+            author=m.get("author") or rendition.author, publisher=m.get("publisher"),
+            date=m.get("date") or rendition.date, period=m.get("period"), format=rendition.format,
+            pages=rendition.pages, url=m.get("url") or rendition.url, original_sha256=rendition.source_sha256,
+            extractor=f"{rendition.extractor} {rendition.extractor_version}",
+            rendition=f"renditions/{ids[p]}" if rendition.needs_copy else None,
+        )
+        out.documents.append(doc)
+        if rendition.needs_copy or rendition.marks:
+            out.renditions[doc.doc_id] = rendition
+    return out
+
+
+def load_corpus(corpus_dir: str | Path) -> list[Document]:
+    """The documents of a folder (see read_corpus); files that cannot be read are left out."""
+    return read_corpus(corpus_dir).documents
+
+
+def fingerprint(corpus_dir: str | Path, known: Optional[dict[str, list]] = None) -> tuple[str, dict[str, list]]:
+    """(sha256 over every file's relative path and contents plus the metadata and alias files, and
+    {relative path: [size, mtime_ns, sha256]}). A file whose size and mtime match `known` (the previous
+    build's) is not read again, so checking a large folder of unchanged PDFs is cheap. Other files count
+    by their names only: they are not indexed, but adding one changes what a build would report."""
+    corpus_dir = Path(corpus_dir)
+    files, other = scan(corpus_dir)
+    known = known or {}
+    h = hashlib.sha256()
+    info: dict[str, list] = {}
+    for p in files + [corpus_dir / n for n in CORPUS_FILES if (corpus_dir / n).is_file()]:
+        rel = p.relative_to(corpus_dir).as_posix()
+        st = p.stat()
+        k = known.get(rel)
+        if k and k[0] == st.st_size and k[1] == st.st_mtime_ns and isinstance(k[2], str):
+            digest = k[2]
+        else:
+            digest = hashlib.sha256(p.read_bytes()).hexdigest()
+        info[rel] = [st.st_size, st.st_mtime_ns, digest]
+        h.update(rel.encode("utf-8") + b"\0" + digest.encode() + b"\0")
+    for p in other:
+        h.update(b"other\0" + p.relative_to(corpus_dir).as_posix().encode("utf-8") + b"\0")
+    return h.hexdigest(), info
 
 
 def corpus_hash(corpus_dir: str | Path) -> str:
-    """sha256 over every document's name and bytes plus the metadata and alias files.
-
-    Cheap enough to run on every start: it decides whether an index is stale without chunking.
-    """
-    corpus_dir = Path(corpus_dir)
-    h = hashlib.sha256()
-    names = [p for p in document_files(corpus_dir)]
-    for extra in (METADATA_FILE, ALIASES_FILE):
-        if (corpus_dir / extra).exists():
-            names.append(corpus_dir / extra)
-    for p in names:
-        h.update(p.name.encode("utf-8") + b"\0")
-        h.update(hashlib.sha256(p.read_bytes()).digest())
-    return h.hexdigest()
+    """The fingerprint's hash alone: whether an index is stale, decided without chunking."""
+    return fingerprint(corpus_dir)[0]

@@ -1,27 +1,19 @@
-"""The on-disk index: building it atomically and incrementally, and loading it only after verifying it."""
+"""The on-disk index: its files, and loading it only after verifying it (qa.build writes it)."""
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
-import shutil
-import time
-import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Iterable, Optional
 
 import numpy as np
 
-from . import __version__
-from .chunking import ChunkSettings, passage_sentences, sentence_id, split_document
-from .corpus import corpus_hash, load_corpus
+from .corpus import fingerprint
 from .embedding import Embedder
 from .errors import IndexProblem, QAError
-from .types import Document, Passage, Sentence, text_sha
+from .types import Document, Passage, Sentence
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -89,6 +81,20 @@ class Index:
     @property
     def build_id(self) -> str:
         return self.manifest["build_id"]
+
+    def charmap(self, doc_id: str):
+        """The page map of a PDF document's rendition (qa.formats.CharMap), loaded once; None otherwise."""
+        key = ("charmap", doc_id)
+        if key not in self.extras:
+            doc = self.documents.get(doc_id)
+            d = self.path / doc.rendition / "charmap" if doc is not None and doc.rendition else None
+            if d is not None and d.is_dir():
+                from .formats import CharMap
+
+                self.extras[key] = CharMap.load(d)
+            else:
+                self.extras[key] = None
+        return self.extras[key]
 
     def passage_vectors(self) -> np.ndarray:
         """The evidence passages' vectors, reconstructed from the FAISS index."""
@@ -165,7 +171,11 @@ def load_index(index_dir: str | Path, embedder: Optional[Embedder] = None) -> In
             f"index at {index_dir} was built with {model.get('name')} (dim {model.get('dim')}), "
             f"but the embedder is {embedder.name} (dim {embedder.dim})", fix)
     try:
-        docs = {d["doc_id"]: Document(**d) for d in _read_jsonl(index_dir / DOCUMENTS)}
+        docs = {}
+        for d in _read_jsonl(index_dir / DOCUMENTS):
+            # a rendition opens from where the index is, whatever folder it was built in
+            ts = str(index_dir / d["rendition"] / "text.txt") if d.get("rendition") else d["source"]
+            docs[d["doc_id"]] = Document(**d, text_source=ts)
         passages = [Passage(**{**p, "sentence_rows": tuple(p.get("sentence_rows", ()))}) for p in _read_jsonl(index_dir / PASSAGES)]
         sentences = [Sentence(**{**{k: s[k] for k in Sentence.__dataclass_fields__ if k in s},
                                  "ents": tuple(tuple(x) for x in s.get("ents", ()))}) for s in _read_jsonl(index_dir / SENTENCES)]
@@ -185,6 +195,16 @@ def load_index(index_dir: str | Path, embedder: Optional[Embedder] = None) -> In
     if (any(p.doc_id not in docs for p in passages) or any(s.doc_id not in docs or s.row != i for i, s in enumerate(sentences))
             or any(not 0 <= r < len(sentences) for p in evidence for r in p.sentence_rows)):
         problems.append("passages or sentences refer to documents or rows the index does not hold")
+    for d in docs.values():
+        if d.rendition:
+            try:
+                with open(d.text_source, encoding="utf-8", newline="") as f:
+                    same = f.read() == d.text
+            except (OSError, UnicodeDecodeError):
+                same = False
+            if not same:
+                problems.append(f"the stored rendition of {d.doc_id} is not its text")
+                break
     if problems:
         raise IndexProblem(f"index at {index_dir} is inconsistent: {'; '.join(problems)}", fix)
     idx = Index(index_dir, manifest, docs, passages, evidence, sentences, pindex, svec)
@@ -210,9 +230,10 @@ def check_fresh(index: Index) -> None:
     path = Path(recorded.get("absolute_path") or recorded.get("path") or "")
     if not str(path) or not path.is_dir():
         return
+    known = recorded.get("files")
     try:
-        current = corpus_hash(path)
-    except QAError:
+        current = fingerprint(path, known if isinstance(known, dict) else None)[0]
+    except (QAError, OSError):
         current = None
     if current != index.manifest.get("corpus_hash"):
         raise IndexProblem(f"index at {index.path} is stale: the corpus in {path} changed since it was built",
@@ -221,285 +242,20 @@ def check_fresh(index: Index) -> None:
 
 # --------------------------------------------------------------------------- building
 
-@dataclass
-class BuildReport:
-    index_dir: Path
-    noop: bool
-    documents: int = 0
-    passages: int = 0
-    evidence: int = 0
-    sentences: int = 0
-    tokens: int = 0
-    embedded: int = 0  # texts sent to the model in this build
-    reused: int = 0  # texts whose vectors came from the previous build
-    seconds: float = 0.0
-    model_loaded: bool = False
 
-    def summary(self) -> str:
-        if self.noop:
-            return f"index at {self.index_dir} is up to date ({self.documents} documents, {self.passages} passages); nothing to do in {self.seconds:.2f}s"
-        rate = self.evidence / self.seconds if self.seconds > 0 else 0.0
-        return (f"indexed {self.documents} documents: {self.passages} passages ({self.evidence} evidence, "
-                f"{self.passages - self.evidence} boilerplate), {self.sentences} sentences, {self.tokens} tokens; "
-                f"embedded {self.embedded} texts, reused {self.reused}; {self.seconds:.1f}s, {rate:.1f} passages/s")
-
-
-def build_settings(embedder: Embedder, settings: ChunkSettings, index_type: str, corpus_h: str) -> dict[str, Any]:
-    """What an index depends on; an existing index with the same values is up to date."""
-    from . import analysis, lexical
-
-    return {
-        "format_version": FORMAT_VERSION,
-        "model": {"name": embedder.name, "dim": embedder.dim, "precision": getattr(embedder, "precision", "fp32"),
-                  "normalized": True, "metric": "inner_product"},
-        "chunking": settings.to_dict(),
-        "index_type": index_type,
-        "lexical": lexical.settings(),
-        "analysis": analysis.settings(),
-        "corpus_hash": corpus_h,
-    }
-
-
-def index_is_current(index_dir: Path, wanted: dict[str, Any], corpus_dir: Path) -> bool:
-    """True when the index verifies and was built from the same corpus, in the same folder, with the same
-    settings. The folder matters because the freshness check (`check_fresh`) watches the recorded one."""
-    try:
-        manifest = read_manifest(index_dir)
-        verify_artefacts(index_dir, manifest)
-    except IndexProblem:
-        return False
-    same_folder = manifest.get("corpus", {}).get("absolute_path") == str(corpus_dir.resolve())
-    return same_folder and all(manifest.get(k) == v for k, v in wanted.items())
-
-
-def _previous_vectors(index_dir: Path, model_name: str, precision: str = "fp32") -> dict[str, np.ndarray]:
-    """text sha256 -> vector from the current index, when it verifies and used the same model.
-
-    This is the embedding cache: keyed by (model, text), it makes a rebuild after a small change
-    re-embed only the new texts.
-    """
-    try:
-        old = load_index(index_dir)
-    except QAError:
-        return {}
-    if old.model_name != model_name or old.manifest["model"].get("precision", "fp32") != precision:
-        return {}  # vectors of another model or precision are not these vectors
-    cache: dict[str, np.ndarray] = {}
-    pv = old.passage_vectors()
-    for p in old.evidence:
-        cache[text_sha(p.text)] = pv[p.row]
-    sv = np.asarray(old.sentence_vectors)
-    for s in old.sentences:
-        cache[text_sha(s.text)] = sv[s.row]
-    return cache
-
-
-@contextlib.contextmanager
-def _build_lock(index_dir: Path):
-    index_dir.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = index_dir.parent / f".{index_dir.name}.lock"
-    with open(lock_path, "w") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise QAError(f"another `qa index` is building {index_dir}", fix="wait for it to finish") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
-def _embed_missing(texts: list[str], cache: dict[str, np.ndarray], embedder: Embedder, progress: bool
-                   ) -> tuple[np.ndarray, int]:
-    """Vectors for texts, from the cache where possible; returns (vectors, number embedded).
-
-    The missing texts go to the model in one call, so it can sort all of them by length and pad
-    each batch as little as possible (that alone is worth a third of the build time here).
-    """
-    keys = [text_sha(t) for t in texts]
-    missing = list(dict.fromkeys(k for k in keys if k not in cache))
-    if missing:
-        by_key = {text_sha(t): t for t in texts}
-        todo = [by_key[k] for k in missing]
-        vecs = embedder.encode(todo, show_progress=progress)
-        for k, v in zip(missing, vecs):
-            cache[k] = v
-    out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
-    for i, k in enumerate(keys):
-        out[i] = cache[k]
-    return out, len(missing)
-
-
-def make_faiss(vectors: np.ndarray, index_type: str, dim: int):
-    """Inner product over unit vectors: exact (flat) or approximate (HNSW, for large corpora)."""
-    import faiss
-
-    if index_type == "flat":
-        index = faiss.IndexFlatIP(dim)
-    elif index_type == "hnsw":
-        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
-        index.hnsw.efSearch = 128
-    else:
-        raise QAError(f"unknown index type {index_type!r}", fix=f"use one of {', '.join(INDEX_TYPES)}")
-    if len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    return index
-
-
-def build_index(
-    corpus_dir: str | Path,
-    index_dir: str | Path,
-    embedder: Embedder,
-    *,
-    settings: ChunkSettings = ChunkSettings(),
-    index_type: str = "flat",
-    force: bool = False,
-    progress: bool = False,
-    log: Callable[[str], None] = lambda s: None,
-    _after_write: Optional[Callable[[Path], None]] = None,
-) -> BuildReport:
-    """Build (or refresh) the index of a corpus folder and swap it in atomically.
-
-    The new index is written into a fresh folder beside the target, fsynced, then published by
-    replacing the `index_dir` symlink in one rename: a crash at any moment leaves the previous index
-    whole. An unchanged corpus returns at once without loading the model; a changed one re-embeds only
-    texts whose vectors the previous build does not have.
-    """
-    import faiss
-
-    from . import aliases, lexical
-
-    t0 = time.perf_counter()
-    corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
-    if index_type not in INDEX_TYPES:
-        raise QAError(f"unknown index type {index_type!r}", fix=f"use one of {', '.join(INDEX_TYPES)}")
-    chash = corpus_hash(corpus_dir)
-    wanted = build_settings(embedder, settings, index_type, chash)
-    if not force and index_is_current(index_dir, wanted, corpus_dir):
-        m = read_manifest(index_dir)
-        return BuildReport(index_dir, True, documents=m["counts"]["documents"], passages=m["counts"]["passages"],
-                           seconds=time.perf_counter() - t0)
-
-    check_target(index_dir)
-    with _build_lock(index_dir):
-        docs = load_corpus(corpus_dir)
-        log(f"read {len(docs)} documents from {corpus_dir}")
-        passages: list[Passage] = []
-        sentences: list[Sentence] = []
-        row = 0
-        for doc in docs:
-            for p in split_document(doc, settings):
-                if p.boilerplate is None:
-                    spans = passage_sentences(p, doc.text, settings.max_wordpieces)
-                    srows = []
-                    for s, e in spans:
-                        sentences.append(Sentence(sentence_id(p.passage_id, s, e), p.passage_id, doc.doc_id, s, e,
-                                                  doc.text[s:e], len(sentences)))
-                        srows.append(len(sentences) - 1)
-                    p = Passage(**{**p.__dict__, "row": row, "sentence_rows": tuple(srows)})
-                    row += 1
-                passages.append(p)
-        evidence = [p for p in passages if p.row is not None]
-        if sentences:
-            from .analysis import analyse
-
-            log(f"analysing {len(sentences)} sentences (entities, noun chunks, numbers)")
-            spans = analyse([s.text for s in sentences])
-            sentences = [Sentence(**{**s.__dict__, "ents": tuple((s.start + a, s.start + b, lab) for a, b, lab in sp)})
-                         for s, sp in zip(sentences, spans)]
-        if not evidence:
-            raise QAError(f"no usable text in {corpus_dir}: every paragraph was empty or boilerplate",
-                          fix="add documents with prose paragraphs")
-
-        cache = {} if force else _previous_vectors(index_dir, embedder.name, getattr(embedder, "precision", "fp32"))
-        texts = [p.text for p in evidence] + [s.text for s in sentences]
-        vectors, embedded = _embed_missing(texts, cache, embedder, progress)
-        pvec, svec = vectors[:len(evidence)], vectors[len(evidence):]
-
-        builds = _builds_dir(index_dir)
-        builds.mkdir(parents=True, exist_ok=True)
-        build_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
-        tmp = builds / f"{build_id}.tmp"
-        tmp.mkdir()
-        try:
-            _write_jsonl(tmp / DOCUMENTS, ({**d.meta(), "text": d.text} for d in docs))
-            _write_jsonl(tmp / PASSAGES, ({**p.__dict__, "sentence_rows": list(p.sentence_rows)} for p in passages))
-            _write_jsonl(tmp / SENTENCES, ({**s.__dict__, "ents": [list(x) for x in s.ents]} for s in sentences))
-            faiss.write_index(make_faiss(pvec, index_type, embedder.dim), str(tmp / PASSAGE_INDEX))
-            np.save(tmp / SENTENCE_VECTORS, np.ascontiguousarray(svec, dtype=np.float32), allow_pickle=False)
-            extra_files = lexical.build(tmp, evidence, corpus_dir) + aliases.build(tmp, docs, corpus_dir)
-            names = [DOCUMENTS, PASSAGES, SENTENCES, PASSAGE_INDEX, SENTENCE_VECTORS, *extra_files]
-            for name in names:
-                with open(tmp / name, "rb+") as f:
-                    os.fsync(f.fileno())
-            seconds = time.perf_counter() - t0
-            manifest = {
-                **wanted,
-                "package_version": __version__,
-                "build_id": build_id,
-                "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "build_seconds": round(seconds, 3),
-                "corpus": {"path": str(corpus_dir), "absolute_path": str(corpus_dir.resolve()),
-                           "documents": [d.source for d in docs]},
-                "counts": {"documents": len(docs), "passages": len(passages), "evidence_passages": len(evidence),
-                           "sentences": len(sentences), "tokens": sum(p.n_tokens for p in passages)},
-                "artefacts": {n: {"sha256": _sha256_file(tmp / n), "bytes": (tmp / n).stat().st_size} for n in names},
-            }
-            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-            with open(tmp / MANIFEST, "rb+") as f:
-                os.fsync(f.fileno())
-            _fsync_dir(tmp)
-            final = builds / build_id
-            os.rename(tmp, final)
-            _fsync_dir(builds)
-            if _after_write:
-                _after_write(final)  # tests use this to stop "between" writing and publishing
-            _publish(index_dir, final)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        _cleanup(index_dir)
-        return BuildReport(index_dir, False, len(docs), len(passages), len(evidence), len(sentences),
-                           manifest["counts"]["tokens"], embedded, len(texts) - embedded,
-                           time.perf_counter() - t0, getattr(embedder, "loaded", embedded > 0))
-
-
-def check_target(index_dir: Path) -> None:
-    """Refuse to replace a path that is not ours: only a symlink, an empty folder, or an index folder
-    (one with a manifest) may be replaced; anything else could be a user's own files. Publishing an
-    index replaces its path (and clears old builds), so a mistyped `--index some/folder` would
-    otherwise make that folder's contents disappear."""
+def describe(index_dir: str | Path) -> dict[str, Any]:
+    """What `qa docs` shows: each document's id, title, source, format, pages, characters, text source
+    and date, and every file skipped with its reason. Reads the manifest and documents.jsonl only (after
+    verifying their checksums), so it loads no vectors and no model."""
     index_dir = Path(index_dir)
-    if index_dir.is_symlink() or not index_dir.exists():
-        return
-    if index_dir.is_dir() and (not any(index_dir.iterdir()) or (index_dir / MANIFEST).is_file()):
-        return
-    what = "a folder that does not hold a qa index" if index_dir.is_dir() else "a file, not an index folder"
-    raise QAError(f"{index_dir} exists and is not an index ({what}); refusing to replace it",
-                  fix="choose another --index folder, or move that one away")
-
-
-def _publish(index_dir: Path, build: Path) -> None:
-    """Point index_dir at build with one atomic rename of a symlink."""
-    check_target(index_dir)
-    if index_dir.exists() and not index_dir.is_symlink():
-        # an index folder from before symlinks (or made by hand): keep it as a build, then link
-        legacy = _builds_dir(index_dir) / f"legacy-{uuid.uuid4().hex[:8]}"
-        os.rename(index_dir, legacy)
-    link_tmp = index_dir.parent / f".{index_dir.name}.link-{uuid.uuid4().hex[:8]}"
-    os.symlink(os.path.relpath(build, index_dir.parent), link_tmp)
-    os.replace(link_tmp, index_dir)
-    _fsync_dir(index_dir.parent)
-
-
-def _cleanup(index_dir: Path) -> None:
-    """Remove builds that nothing points at any more (unfinished ones included)."""
-    builds = _builds_dir(index_dir)
-    current = index_dir.resolve() if index_dir.is_symlink() else None
-    for b in builds.iterdir():
-        if b.resolve() != current:
-            shutil.rmtree(b, ignore_errors=True)
-    for stray in index_dir.parent.glob(f".{index_dir.name}.link-*"):
-        with contextlib.suppress(OSError):
-            stray.unlink()
+    manifest = read_manifest(index_dir)
+    verify_artefacts(index_dir, manifest)
+    docs = []
+    for d in _read_jsonl(index_dir / DOCUMENTS):
+        docs.append({"doc_id": d["doc_id"], "title": d.get("title"), "source": d["source"],
+                     "format": d.get("format", "txt"), "pages": d.get("pages"), "chars": len(d.get("text", "")),
+                     "text_source": str(index_dir / d["rendition"] / "text.txt") if d.get("rendition") else d["source"],
+                     "date": d.get("date") or d.get("period"), "url": d.get("url"), "extractor": d.get("extractor")})
+    corpus = manifest.get("corpus", {})
+    return {"index": str(index_dir), "corpus": corpus.get("path"), "built_at": manifest.get("built_at"),
+            "documents": docs, "skipped": list(corpus.get("skipped", []))}

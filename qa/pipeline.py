@@ -6,7 +6,8 @@ from typing import Optional
 
 from .answering import Answerer
 from .embedding import Embedder, make_embedder
-from .index import BuildReport, build_index, check_fresh, load_index
+from .index import check_fresh, load_index
+from .build import BuildReport, build_index
 from .reader import make_reader
 from .retrieval import Retriever
 from .settings import Settings

@@ -21,7 +21,12 @@ def text_sha(text: str) -> str:
 
 @dataclass(frozen=True)
 class Document:
-    """One source file. `source` is its path as the corpus was given, so `Path(source)` opens it."""
+    """One source file. `source` is its path as the corpus was given, so `Path(source)` opens it.
+
+    `text` is its text rendition, which every offset refers to: for a UTF-8 .txt/.md file the file
+    itself; for a PDF, Word file, web page or a text file in another encoding, the extracted text,
+    stored in the index folder at `rendition` (relative to the index). `text_source` is the path that
+    opens the rendition (`source` itself for a plain text file)."""
 
     doc_id: str
     source: str
@@ -31,14 +36,23 @@ class Document:
     publisher: Optional[str] = None
     date: Optional[str] = None  # ISO date, only when the text states it
     period: Optional[str] = None  # what the text lets us infer about when it was written
+    format: str = "txt"  # pdf | docx | html | txt | md
+    pages: Optional[int] = None
+    url: Optional[str] = None  # a web page's own canonical URL, when it states one
+    original_sha256: Optional[str] = None  # of the original file's bytes
+    extractor: Optional[str] = None  # library and version that made the rendition
+    rendition: Optional[str] = None  # folder of the stored rendition inside the index; None: the file itself
+    text_source: Optional[str] = None  # set when the index is loaded
 
     @property
     def as_of(self) -> Optional[str]:
         return self.date or self.period
 
     def meta(self) -> dict[str, Any]:
+        """What documents.jsonl stores besides the text (text_source depends on where the index is)."""
         d = asdict(self)
         d.pop("text")
+        d.pop("text_source")
         return d
 
 
@@ -112,9 +126,19 @@ class Citation:
     date: Optional[str] = None
     answer_start: Optional[int] = None  # the answer span inside the quote's document, when short
     answer_end: Optional[int] = None
+    # the file whose text holds the quote at [start, end): `source` itself for a plain text file, else the
+    # rendition stored in the index (Path(text_source).read_text(encoding="utf-8")[start:end] == quote)
+    text_source: Optional[str] = None
+    page: Optional[int] = None  # PDF: the 1-based page the quote starts on
+    # PDF: the quote's rectangles, [{"page": p, "rects": [[x0, y0, x1, y1], ...]}], in PDF points with the
+    # origin at the bottom-left of the page and y up (PDFium's page space; /Rotate not applied)
+    boxes: Optional[tuple] = None
+    url: Optional[str] = None  # web page: its canonical URL with a #:~:text= fragment for the quote
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        d["boxes"] = [dict(b) for b in self.boxes] if self.boxes is not None else None
+        return d
 
 
 @dataclass(frozen=True)

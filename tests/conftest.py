@@ -70,7 +70,7 @@ def real_embedder():
 @pytest.fixture(scope="session")
 def real_index_dir(tmp_path_factory, real_embedder) -> Path:
     """The bundled corpus indexed with the real model into a session temp folder (never embeddings/)."""
-    from qa.index import build_index
+    from qa.build import build_index
 
     d = tmp_path_factory.mktemp("real") / "index"
     build_index(CORPUS, d, real_embedder)

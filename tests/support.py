@@ -105,7 +105,7 @@ def fake_embedder(dim: int = 32, name: str = "fake/sha256"):
 
 
 def build_fake(corpus: Path, index: Path, **kw):
-    from qa.index import build_index
+    from qa.build import build_index
 
     emb = kw.pop("embedder", None) or fake_embedder()
     return build_index(corpus, index, emb, **kw)
@@ -149,7 +149,8 @@ import os, sys, time
 sys.path.insert(0, {here!r})
 corpus, index = sys.argv[1], sys.argv[2]
 os.environ.update({env!r})
-from qa.index import build_index, load_index
+from qa.index import load_index
+from qa.build import build_index
 from qa.embedding import HashEmbedder
 import faiss, bm25s  # noqa: F401  (imported before forking, so a child starts building at once)
 try:

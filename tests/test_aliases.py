@@ -5,7 +5,8 @@ import pytest
 from qa.aliases import AliasTable, corpus_acronyms
 from qa.corpus import load_corpus
 from qa.embedding import HashEmbedder
-from qa.index import build_index, load_index
+from qa.index import load_index
+from qa.build import build_index
 from conftest import CORPUS
 
 

@@ -205,7 +205,8 @@ def test_a_full_queue_gets_a_friendly_busy_reply(page, tmp_path):
     (No model: a fake embedder indexes the corpus and a gated fake answers.)"""
     from gradio_client import Client
     from qa.embedding import HashEmbedder
-    from qa.index import build_index, load_index
+    from qa.index import load_index
+    from qa.build import build_index
 
     build_index(CORPUS, tmp_path / "index", HashEmbedder())
     answerer = GatedAnswerer(load_index(tmp_path / "index"))

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from conftest import CORPUS
 import json
+from pathlib import Path
 import pytest
 from qa.embedding import HashEmbedder
 from qa.errors import QAError
-from qa.index import build_index, load_index
+from qa.index import load_index
+from qa.build import build_index
+from qa.corpus import read_corpus, scan
 
 
 def test_example_questions_come_from_the_corpus_metadata_and_bad_ones_are_refused(tmp_path):
@@ -38,12 +41,12 @@ def test_bad_corpus_gets_a_clear_error(tmp_path):
     with pytest.raises(QAError, match="corpus folder not found"):
         build_index(tmp_path / "missing", tmp_path / "i", HashEmbedder())
     (tmp_path / "empty").mkdir()
-    with pytest.raises(QAError, match="no .txt or .md files"):
+    with pytest.raises(QAError, match="no documents in .*empty"):
         build_index(tmp_path / "empty", tmp_path / "i", HashEmbedder())
     bad = tmp_path / "bad"
     bad.mkdir()
-    (bad / "x.txt").write_bytes(b"caf\xe9 au lait")
-    with pytest.raises(QAError, match="not UTF-8"):
+    (bad / "x.pdf").write_bytes(b"%PDF-1.4 not really")
+    with pytest.raises(QAError, match=r"no documents in .*bad; 1 file\(s\) skipped, e.g. .*x.pdf \(corrupt\)"):
         build_index(bad, tmp_path / "i", HashEmbedder())
 
 
@@ -57,3 +60,69 @@ def test_any_folder_works_and_metadata_is_optional(tmp_path):
     assert set(idx.documents) == {"notes-on-bees", "ants"}
     assert idx.documents["notes-on-bees"].title == "Bees"
     assert idx.documents["ants"].source == str(c / "ants.txt")
+
+
+def test_a_text_file_in_another_encoding_is_decoded_and_its_rendition_kept(tmp_path):
+    c = tmp_path / "c"
+    c.mkdir()
+    (c / "latin.txt").write_bytes("Caf\u00e9 au lait is served at the harbour caf\u00e9 every morning.\n".encode("cp1252"))
+    (c / "plain.txt").write_text("Plain UTF-8 text about the harbour.\n", encoding="utf-8")
+    read = read_corpus(c)
+    latin, plain = read.documents
+    assert latin.text.startswith("Café au lait") and latin.rendition == "renditions/latin"
+    assert plain.rendition is None and plain.text == (c / "plain.txt").read_text(encoding="utf-8")
+    assert set(read.renditions) == {"latin"}
+
+
+def test_subfolders_are_walked_hidden_files_are_not_and_ids_stay_distinct(tmp_path):
+    c = tmp_path / "c"
+    (c / "reports" / ".git").mkdir(parents=True)
+    for rel in ("notes.txt", "notes.md", "reports/Q3 2024.txt", "reports/.draft.txt", "reports/.git/x.txt"):
+        (c / rel).write_text(f"Text of {rel}. It has a sentence.\n", encoding="utf-8")
+    (c / "metadata.json").write_text(json.dumps({"documents": {"reports/Q3 2024.txt": {"title": "Quarter three"}}}),
+                                     encoding="utf-8")
+    files, other = scan(c)
+    assert [p.relative_to(c).as_posix() for p in files] == ["notes.md", "notes.txt", "reports/Q3 2024.txt"]
+    assert other == []
+    docs = {d.doc_id: d for d in read_corpus(c).documents}
+    assert set(docs) == {"notes", "notes-txt", "reports-q3-2024"}  # the second "notes" says its format
+    assert docs["reports-q3-2024"].title == "Quarter three" and docs["reports-q3-2024"].source == str(c / "reports/Q3 2024.txt")
+
+
+def test_every_bad_file_is_named_with_its_reason_and_the_rest_is_read(tmp_path):
+    from formats_fixtures import SAMPLES
+
+    c = tmp_path / "c"
+    c.mkdir()
+    (c / "good.txt").write_text("The harbour was surveyed in 1921.\n", encoding="utf-8")
+    (c / "empty.md").write_bytes(b"")
+    (c / "binary.txt").write_bytes(bytes(range(256)) * 4)
+    (c / "random.pdf").write_bytes(b"\x00\xff" * 500)
+    (c / "random.docx").write_bytes(b"PK\x03\x04 not a zip")
+    (c / "picture.png").write_bytes(b"\x89PNG")
+    locked = next((SAMPLES / "005-libreoffice-writer-password").glob("*.pdf"))
+    (c / "locked.pdf").write_bytes(locked.read_bytes())
+    good = (SAMPLES / "004-pdflatex-4-pages" / "pdflatex-4-pages.pdf").read_bytes()
+    (c / "cut.pdf").write_bytes(good[: len(good) // 2])
+    read = read_corpus(c)
+    assert [d.doc_id for d in read.documents] == ["good"]
+    got = {Path(s.source).name: s.reason for s in read.skipped}
+    assert got == {"picture.png": "unsupported", "binary.txt": "not-text", "cut.pdf": "corrupt", "empty.md": "empty",
+                   "locked.pdf": "encrypted", "random.docx": "corrupt", "random.pdf": "corrupt"}
+    assert all(s.message for s in read.skipped)
+
+
+def test_metadata_comes_from_the_files_themselves_unless_metadata_json_says(tmp_path):
+    from formats_fixtures import ARTICLE_HTML
+
+    c = tmp_path / "c"
+    c.mkdir()
+    (c / "article.html").write_text(ARTICLE_HTML, encoding="utf-8")
+    doc = read_corpus(c).documents[0]
+    assert doc.format == "html" and doc.author == "Morag Innes" and doc.date == "2023-06-14"
+    assert doc.url == "https://coastcourier.example/news/2023/06/lighthouse-keepers-return"
+    assert "Lighthouse keepers return" in doc.title and "Most read" not in doc.text and "Privacy" not in doc.text
+    (c / "metadata.json").write_text(json.dumps({"documents": {"article.html": {"date": "2023-07-01", "title": "T"}}}),
+                                     encoding="utf-8")
+    doc = read_corpus(c).documents[0]
+    assert (doc.date, doc.title, doc.author) == ("2023-07-01", "T", "Morag Innes")

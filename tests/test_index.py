@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from qa.embedding import HashEmbedder
 from qa.errors import IndexProblem, QAError
-from qa.index import MANIFEST, build_index, load_index
+from qa.index import MANIFEST, load_index
+from qa.build import build_index
 from conftest import CORPUS
 import random
 import shutil

@@ -15,12 +15,13 @@ MAX_LINES = 600
 # Bottom to top. A module may import modules of its own layer or below, never above.
 LAYERS = [
     {"types", "errors", "text", "settings"},
-    {"corpus", "chunking", "analysis"},
-    {"embedding", "lexical", "aliases", "index"},
+    {"formats", "formats.base", "formats.pdf", "formats.pdf_layout", "formats.docx", "formats.html", "formats.text",
+     "corpus", "chunking", "analysis"},
+    {"embedding", "lexical", "aliases", "index", "build"},
     {"retrieval"},
     {"question", "reader", "evidence", "spans", "candidates", "grouping", "conflicts", "calibration", "answering"},
     {"pipeline"},
-    {"metrics", "gold", "evaluation", "report", "render", "feedback"},
+    {"metrics", "gold", "evaluation", "report", "render", "feedback", "verify"},
     {"bench", "bench.measure", "bench.perf", "bench.perf_report", "bench.perf_steps", "bench.squad"},
     {"cli", "__main__", ""},  # "" is the package itself: `from qa import open_answerer` (lazy)
 ]

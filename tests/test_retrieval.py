@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from qa.embedding import HashEmbedder
-from qa.index import build_index, load_index
+from qa.index import load_index
+from qa.build import build_index
 from dataclasses import replace
 
 from qa.retrieval import Retriever, search_vectors

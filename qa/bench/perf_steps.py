@@ -89,7 +89,8 @@ def _is_fake(embedder) -> bool:
 
 def step_build(bench: Bench) -> dict[str, Any]:
     """Forced builds of the seed corpus vs bare encode of the texts the build embeds, interleaved."""
-    from ..index import build_index, load_index
+    from ..index import load_index
+    from ..build import build_index
 
     corpus, idx_dir = bench.corpus, bench.work / "seed-index"
     embedder = _embedder(bench)
@@ -277,7 +278,7 @@ def _bf16_units() -> str:
 
 def step_noop(bench: Bench) -> dict[str, Any]:
     """Rebuilding an unchanged corpus: must be quick and must not load the model (nor import torch)."""
-    from ..index import build_index
+    from ..build import build_index
 
     corpus, idx_dir = bench.corpus, bench.work / "seed-index"
     embedder = _embedder(bench)
@@ -312,7 +313,7 @@ def step_noop(bench: Bench) -> dict[str, Any]:
 
 def step_incremental(bench: Bench) -> dict[str, Any]:
     """Append a paragraph to one document of a copied corpus and rebuild: how many texts re-embed."""
-    from ..index import build_index
+    from ..build import build_index
 
     src = bench.corpus
     corpus = bench.work / "corpus-incremental"
@@ -431,7 +432,7 @@ def step_scale(bench: Bench) -> dict[str, Any]:
     """
     import faiss
 
-    from ..index import make_faiss
+    from ..build import make_faiss
 
     n = bench.scale
 
@@ -493,7 +494,8 @@ def step_scale(bench: Bench) -> dict[str, Any]:
 
 def step_bf16(bench: Bench) -> dict[str, Any]:
     """bf16 vs fp32 index builds of the seed corpus: build speed and top-5 overlap on the gold questions."""
-    from ..index import build_index, load_index
+    from ..index import load_index
+    from ..build import build_index
     from ..retrieval import Retriever
 
     corpus = bench.corpus

@@ -256,7 +256,7 @@ def run_squad(version: str = "1.1", limit: Optional[int] = None, mode: str = "hy
 
     from ..answering import clean_question
     from ..embedding import make_embedder
-    from ..index import build_index
+    from ..build import build_index
     from ..pipeline import open_answerer
 
     settings = settings or Settings()

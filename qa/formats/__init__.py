@@ -24,7 +24,7 @@ SUFFIXES: dict[str, str] = {
 
 __all__ = [
     "SUFFIXES", "DEFAULT_MAX_BYTES", "SKIP_REASONS", "CharMap", "MissingLibrary", "Rendition", "SkipFile",
-    "extract", "extract_bytes", "format_of", "is_supported",
+    "extract", "extract_bytes", "format_of", "is_supported", "version_of",
 ]
 
 
@@ -35,6 +35,21 @@ def format_of(path: Union[str, Path]) -> str | None:
 
 def is_supported(path: Union[str, Path]) -> bool:
     return format_of(path) is not None
+
+
+def version_of(fmt: str) -> str | None:
+    """The version string the extractor of `fmt` stamps on its renditions (library, engine and rule
+    versions): a stored rendition with another version must be extracted again. None for text files,
+    which are cheap to read again every time."""
+    if fmt == "pdf":
+        from .pdf import extractor_version
+    elif fmt == "docx":
+        from .docx import extractor_version
+    elif fmt == "html":
+        from .html import extractor_version
+    else:
+        return None
+    return extractor_version()
 
 
 def _extractor(fmt: str) -> Callable[[bytes], Rendition]:

@@ -1,0 +1,376 @@
+"""Building an index folder: read, chunk, analyse and embed a corpus, then publish it atomically and incrementally."""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from . import __version__
+from .chunking import ChunkSettings, passage_sentences, sentence_id, split_document
+from .corpus import Skipped, fingerprint, read_corpus
+from .embedding import Embedder
+from .errors import IndexProblem, QAError
+from .index import (DOCUMENTS, FORMAT_VERSION, INDEX_TYPES, MANIFEST, PASSAGE_INDEX, PASSAGES, SENTENCE_VECTORS,
+                    SENTENCES, _builds_dir, _fsync_dir, _sha256_file, _write_jsonl, load_index, read_manifest,
+                    verify_artefacts)
+from .types import Passage, Sentence, text_sha
+
+RENDITIONS = "renditions"
+
+
+@dataclass
+class BuildReport:
+    index_dir: Path
+    noop: bool
+    documents: int = 0
+    passages: int = 0
+    evidence: int = 0
+    sentences: int = 0
+    tokens: int = 0
+    embedded: int = 0  # texts sent to the model in this build
+    reused: int = 0  # texts whose vectors came from the previous build
+    seconds: float = 0.0
+    model_loaded: bool = False
+    skipped: list[Skipped] = field(default_factory=list)  # files of the folder not indexed, and why
+    extracted: int = 0  # renditions extracted in this build (PDF, Word, web pages, re-encoded text)
+    renditions_reused: int = 0  # renditions taken unread from the previous build
+
+    def summary(self) -> str:
+        skipped = f"; skipped {len(self.skipped)} file(s) (`qa docs` lists them)" if self.skipped else ""
+        if self.noop:
+            return (f"index at {self.index_dir} is up to date ({self.documents} documents, {self.passages} passages)"
+                    f"{skipped}; nothing to do in {self.seconds:.2f}s")
+        rate = self.evidence / self.seconds if self.seconds > 0 else 0.0
+        return (f"indexed {self.documents} documents: {self.passages} passages ({self.evidence} evidence, "
+                f"{self.passages - self.evidence} boilerplate), {self.sentences} sentences, {self.tokens} tokens; "
+                f"embedded {self.embedded} texts, reused {self.reused}; {self.seconds:.1f}s, {rate:.1f} passages/s"
+                f"{skipped}")
+
+
+def extractor_versions(files: dict[str, list]) -> dict[str, str]:
+    """The extractor version of each format the corpus holds beyond plain text (a new version of
+    PDFium or of our layout rules makes the index stale). Text-only corpora import nothing."""
+    from .formats import format_of, version_of
+
+    fmts = sorted({f for f in (format_of(r) for r in files) if f in ("pdf", "docx", "html")})
+    return {f: version_of(f) for f in fmts}
+
+
+def build_settings(embedder: Embedder, settings: ChunkSettings, index_type: str, corpus_h: str,
+                   extractors: Optional[dict[str, str]] = None) -> dict[str, Any]:
+    """What an index depends on; an existing index with the same values is up to date."""
+    from . import analysis, lexical
+
+    return {
+        "format_version": FORMAT_VERSION,
+        "model": {"name": embedder.name, "dim": embedder.dim, "precision": getattr(embedder, "precision", "fp32"),
+                  "normalized": True, "metric": "inner_product"},
+        "chunking": settings.to_dict(),
+        "index_type": index_type,
+        "lexical": lexical.settings(),
+        "analysis": analysis.settings(),
+        "corpus_hash": corpus_h,
+        "extractors": extractors or {},
+    }
+
+
+def index_is_current(index_dir: Path, wanted: dict[str, Any], corpus_dir: Path) -> bool:
+    """True when the index verifies and was built from the same corpus, in the same folder, with the same
+    settings. The folder matters because the freshness check (`check_fresh`) watches the recorded one."""
+    try:
+        manifest = read_manifest(index_dir)
+        verify_artefacts(index_dir, manifest)
+    except IndexProblem:
+        return False
+    same_folder = manifest.get("corpus", {}).get("absolute_path") == str(corpus_dir.resolve())
+    return same_folder and all(manifest.get(k) == v for k, v in wanted.items())
+
+
+def _previous_vectors(index_dir: Path, model_name: str, precision: str = "fp32") -> dict[str, np.ndarray]:
+    """text sha256 -> vector from the current index, when it verifies and used the same model.
+
+    This is the embedding cache: keyed by (model, text), it makes a rebuild after a small change
+    re-embed only the new texts.
+    """
+    try:
+        old = load_index(index_dir)
+    except QAError:
+        return {}
+    if old.model_name != model_name or old.manifest["model"].get("precision", "fp32") != precision:
+        return {}  # vectors of another model or precision are not these vectors
+    cache: dict[str, np.ndarray] = {}
+    pv = old.passage_vectors()
+    for p in old.evidence:
+        cache[text_sha(p.text)] = pv[p.row]
+    sv = np.asarray(old.sentence_vectors)
+    for s in old.sentences:
+        cache[text_sha(s.text)] = sv[s.row]
+    return cache
+
+
+def _rendition_reuser(index_dir: Path, force: bool):
+    """`reuse(doc_id, sha256, version)` for read_corpus: the previous build's rendition of a file with the
+    same bytes, made by the same extractor version, or None. The previous build verifies first."""
+    if force:
+        return None
+    try:
+        manifest = read_manifest(index_dir)
+        verify_artefacts(index_dir, manifest)
+    except IndexProblem:
+        return None
+    from .formats import Rendition
+
+    def reuse(doc_id: str, sha256: str, version: Optional[str]) -> Optional[Rendition]:
+        d = index_dir / RENDITIONS / doc_id
+        try:
+            meta = json.loads((d / "meta.json").read_text(encoding="utf-8"))
+            if meta.get("source_sha256") != sha256 or meta.get("extractor_version") != version:
+                return None
+            return Rendition.load(d)
+        except (OSError, ValueError, KeyError):
+            return None
+
+    return reuse
+
+
+@contextlib.contextmanager
+def _build_lock(index_dir: Path):
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = index_dir.parent / f".{index_dir.name}.lock"
+    with open(lock_path, "w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise QAError(f"another `qa index` is building {index_dir}", fix="wait for it to finish") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _embed_missing(texts: list[str], cache: dict[str, np.ndarray], embedder: Embedder, progress: bool
+                   ) -> tuple[np.ndarray, int]:
+    """Vectors for texts, from the cache where possible; returns (vectors, number embedded).
+
+    The missing texts go to the model in one call, so it can sort all of them by length and pad
+    each batch as little as possible (that alone is worth a third of the build time here).
+    """
+    keys = [text_sha(t) for t in texts]
+    missing = list(dict.fromkeys(k for k in keys if k not in cache))
+    if missing:
+        by_key = {text_sha(t): t for t in texts}
+        todo = [by_key[k] for k in missing]
+        vecs = embedder.encode(todo, show_progress=progress)
+        for k, v in zip(missing, vecs):
+            cache[k] = v
+    out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+    for i, k in enumerate(keys):
+        out[i] = cache[k]
+    return out, len(missing)
+
+
+def make_faiss(vectors: np.ndarray, index_type: str, dim: int):
+    """Inner product over unit vectors: exact (flat) or approximate (HNSW, for large corpora)."""
+    import faiss
+
+    if index_type == "flat":
+        index = faiss.IndexFlatIP(dim)
+    elif index_type == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = 128
+    else:
+        raise QAError(f"unknown index type {index_type!r}", fix=f"use one of {', '.join(INDEX_TYPES)}")
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def build_index(
+    corpus_dir: str | Path,
+    index_dir: str | Path,
+    embedder: Embedder,
+    *,
+    settings: ChunkSettings = ChunkSettings(),
+    index_type: str = "flat",
+    force: bool = False,
+    progress: bool = False,
+    log: Callable[[str], None] = lambda s: None,
+    _after_write: Optional[Callable[[Path], None]] = None,
+) -> BuildReport:
+    """Build (or refresh) the index of a corpus folder and swap it in atomically.
+
+    The new index is written into a fresh folder beside the target, fsynced, then published by
+    replacing the `index_dir` symlink in one rename: a crash at any moment leaves the previous index
+    whole. An unchanged corpus returns at once without loading the model; a changed one re-embeds only
+    texts whose vectors the previous build does not have.
+    """
+    import faiss
+
+    from . import aliases, lexical
+
+    t0 = time.perf_counter()
+    corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
+    if index_type not in INDEX_TYPES:
+        raise QAError(f"unknown index type {index_type!r}", fix=f"use one of {', '.join(INDEX_TYPES)}")
+    try:
+        known = read_manifest(index_dir).get("corpus", {}).get("files")
+    except IndexProblem:
+        known = None
+    chash, files = fingerprint(corpus_dir, known if isinstance(known, dict) else None)
+    wanted = build_settings(embedder, settings, index_type, chash, extractor_versions(files))
+    if not force and index_is_current(index_dir, wanted, corpus_dir):
+        m = read_manifest(index_dir)
+        skipped = [Skipped(**s) for s in m.get("corpus", {}).get("skipped", [])]
+        return BuildReport(index_dir, True, documents=m["counts"]["documents"], passages=m["counts"]["passages"],
+                           seconds=time.perf_counter() - t0, skipped=skipped)
+
+    check_target(index_dir)
+    with _build_lock(index_dir):
+        read = read_corpus(corpus_dir, reuse=_rendition_reuser(index_dir, force), log=log)
+        docs = read.documents
+        if not docs:
+            why = f"; {len(read.skipped)} file(s) skipped, e.g. {read.skipped[0].source} ({read.skipped[0].reason})" \
+                if read.skipped else ""
+            raise QAError(f"no documents in {corpus_dir}{why}",
+                          fix="add .txt, .md, .pdf, .docx or .html documents to the folder")
+        log(f"read {len(docs)} documents from {corpus_dir}"
+            + (f" ({len(read.renditions) - read.reused} extracted, {read.reused} reused)" if read.renditions else "")
+            + (f"; skipped {len(read.skipped)}" if read.skipped else ""))
+        passages: list[Passage] = []
+        sentences: list[Sentence] = []
+        row = 0
+        for doc in docs:
+            marks = read.renditions[doc.doc_id].marks if doc.doc_id in read.renditions else ()
+            for p in split_document(doc, settings, marks=marks):
+                if p.boilerplate is None:
+                    spans = passage_sentences(p, doc.text, settings.max_wordpieces)
+                    srows = []
+                    for s, e in spans:
+                        sentences.append(Sentence(sentence_id(p.passage_id, s, e), p.passage_id, doc.doc_id, s, e,
+                                                  doc.text[s:e], len(sentences)))
+                        srows.append(len(sentences) - 1)
+                    p = Passage(**{**p.__dict__, "row": row, "sentence_rows": tuple(srows)})
+                    row += 1
+                passages.append(p)
+        evidence = [p for p in passages if p.row is not None]
+        if sentences:
+            from .analysis import analyse
+
+            log(f"analysing {len(sentences)} sentences (entities, noun chunks, numbers)")
+            spans = analyse([s.text for s in sentences])
+            sentences = [Sentence(**{**s.__dict__, "ents": tuple((s.start + a, s.start + b, lab) for a, b, lab in sp)})
+                         for s, sp in zip(sentences, spans)]
+        if not evidence:
+            raise QAError(f"no usable text in {corpus_dir}: every paragraph was empty or boilerplate",
+                          fix="add documents with prose paragraphs")
+
+        cache = {} if force else _previous_vectors(index_dir, embedder.name, getattr(embedder, "precision", "fp32"))
+        texts = [p.text for p in evidence] + [s.text for s in sentences]
+        vectors, embedded = _embed_missing(texts, cache, embedder, progress)
+        pvec, svec = vectors[:len(evidence)], vectors[len(evidence):]
+
+        builds = _builds_dir(index_dir)
+        builds.mkdir(parents=True, exist_ok=True)
+        build_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+        tmp = builds / f"{build_id}.tmp"
+        tmp.mkdir()
+        try:
+            _write_jsonl(tmp / DOCUMENTS, ({**d.meta(), "text": d.text} for d in docs))
+            _write_jsonl(tmp / PASSAGES, ({**p.__dict__, "sentence_rows": list(p.sentence_rows)} for p in passages))
+            _write_jsonl(tmp / SENTENCES, ({**s.__dict__, "ents": [list(x) for x in s.ents]} for s in sentences))
+            faiss.write_index(make_faiss(pvec, index_type, embedder.dim), str(tmp / PASSAGE_INDEX))
+            np.save(tmp / SENTENCE_VECTORS, np.ascontiguousarray(svec, dtype=np.float32), allow_pickle=False)
+            extra_files = lexical.build(tmp, evidence, corpus_dir) + aliases.build(tmp, docs, corpus_dir)
+            for d in docs:  # the text renditions citations open (text_source), with their PDF page maps
+                if d.rendition:
+                    read.renditions[d.doc_id].save(tmp / d.rendition)
+            rendition_files = sorted(p.relative_to(tmp).as_posix() for p in (tmp / RENDITIONS).rglob("*")
+                                     if p.is_file()) if (tmp / RENDITIONS).is_dir() else []
+            names = [DOCUMENTS, PASSAGES, SENTENCES, PASSAGE_INDEX, SENTENCE_VECTORS, *extra_files, *rendition_files]
+            for name in names:
+                with open(tmp / name, "rb+") as f:
+                    os.fsync(f.fileno())
+            seconds = time.perf_counter() - t0
+            manifest = {
+                **wanted,
+                "package_version": __version__,
+                "build_id": build_id,
+                "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "build_seconds": round(seconds, 3),
+                "corpus": {"path": str(corpus_dir), "absolute_path": str(corpus_dir.resolve()),
+                           "documents": [d.source for d in docs], "files": files,
+                           "skipped": [s.to_dict() for s in read.skipped]},
+                "counts": {"documents": len(docs), "passages": len(passages), "evidence_passages": len(evidence),
+                           "sentences": len(sentences), "tokens": sum(p.n_tokens for p in passages),
+                           "skipped": len(read.skipped)},
+                "artefacts": {n: {"sha256": _sha256_file(tmp / n), "bytes": (tmp / n).stat().st_size} for n in names},
+            }
+            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+            with open(tmp / MANIFEST, "rb+") as f:
+                os.fsync(f.fileno())
+            _fsync_dir(tmp)
+            final = builds / build_id
+            os.rename(tmp, final)
+            _fsync_dir(builds)
+            if _after_write:
+                _after_write(final)  # tests use this to stop "between" writing and publishing
+            _publish(index_dir, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        _cleanup(index_dir)
+        return BuildReport(index_dir, False, len(docs), len(passages), len(evidence), len(sentences),
+                           manifest["counts"]["tokens"], embedded, len(texts) - embedded,
+                           time.perf_counter() - t0, getattr(embedder, "loaded", embedded > 0), read.skipped,
+                           len(read.renditions) - read.reused, read.reused)
+
+
+def check_target(index_dir: Path) -> None:
+    """Refuse to replace a path that is not ours: only a symlink, an empty folder, or an index folder
+    (one with a manifest) may be replaced; anything else could be a user's own files. Publishing an
+    index replaces its path (and clears old builds), so a mistyped `--index some/folder` would
+    otherwise make that folder's contents disappear."""
+    index_dir = Path(index_dir)
+    if index_dir.is_symlink() or not index_dir.exists():
+        return
+    if index_dir.is_dir() and (not any(index_dir.iterdir()) or (index_dir / MANIFEST).is_file()):
+        return
+    what = "a folder that does not hold a qa index" if index_dir.is_dir() else "a file, not an index folder"
+    raise QAError(f"{index_dir} exists and is not an index ({what}); refusing to replace it",
+                  fix="choose another --index folder, or move that one away")
+
+
+def _publish(index_dir: Path, build: Path) -> None:
+    """Point index_dir at build with one atomic rename of a symlink."""
+    check_target(index_dir)
+    if index_dir.exists() and not index_dir.is_symlink():
+        # an index folder from before symlinks (or made by hand): keep it as a build, then link
+        legacy = _builds_dir(index_dir) / f"legacy-{uuid.uuid4().hex[:8]}"
+        os.rename(index_dir, legacy)
+    link_tmp = index_dir.parent / f".{index_dir.name}.link-{uuid.uuid4().hex[:8]}"
+    os.symlink(os.path.relpath(build, index_dir.parent), link_tmp)
+    os.replace(link_tmp, index_dir)
+    _fsync_dir(index_dir.parent)
+
+
+def _cleanup(index_dir: Path) -> None:
+    """Remove builds that nothing points at any more (unfinished ones included)."""
+    builds = _builds_dir(index_dir)
+    current = index_dir.resolve() if index_dir.is_symlink() else None
+    for b in builds.iterdir():
+        if b.resolve() != current:
+            shutil.rmtree(b, ignore_errors=True)
+    for stray in index_dir.parent.glob(f".{index_dir.name}.link-*"):
+        with contextlib.suppress(OSError):
+            stray.unlink()

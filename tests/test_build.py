@@ -1,0 +1,156 @@
+"""qa.build with documents of every format: renditions stored and verified, skipped files named, incremental
+extraction, and citations that verify (page and boxes for PDFs, a text-fragment link for web pages)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from formats_fixtures import ARTICLE_HTML, report_pdf
+from qa.build import build_index
+from qa.embedding import HashEmbedder
+from qa.errors import IndexProblem
+from qa.index import describe, load_index
+
+
+def _docx(path: Path) -> None:
+    import docx
+
+    d = docx.Document()
+    d.add_heading("Harbour report", 1)
+    d.add_paragraph("The harbour authority counted forty-two berths along the northern quay in 1921.")
+    t = d.add_table(rows=2, cols=2)
+    for (r, k), v in {(0, 0): "Year", (0, 1): "Berths", (1, 0): "1921", (1, 1): "42"}.items():
+        t.cell(r, k).text = v
+    d.save(path)
+
+
+@pytest.fixture()
+def mixed(tmp_path) -> Path:
+    c = tmp_path / "mixed"
+    (c / "sub").mkdir(parents=True)
+    pdf, _ = report_pdf(n_pages=3)
+    (c / "minutes.pdf").write_bytes(pdf)
+    _docx(c / "sub" / "report.docx")
+    (c / "sub" / "article.html").write_text(ARTICLE_HTML, encoding="utf-8")
+    (c / "notes.txt").write_text("Notes. The lighthouse was lit in 1912.\n", encoding="utf-8")
+    (c / "broken.pdf").write_bytes(b"%PDF-1.7\n" + b"\x00" * 100)
+    (c / "photo.jpg").write_bytes(b"\xff\xd8\xff")
+    return c
+
+
+def _ask(index_dir, question, docs=None):
+    from support import never_decline
+
+    from qa.answering import Answerer
+    from qa.retrieval import Retriever
+
+    emb = HashEmbedder()
+    return Answerer(Retriever(load_index(index_dir, emb), emb), answer=never_decline()).ask(question, k=20, docs=docs)
+
+
+def test_a_mixed_folder_indexes_in_one_build_naming_each_skipped_file(mixed, tmp_path):
+    lines = []
+    r = build_index(mixed, tmp_path / "i", HashEmbedder(), log=lines.append)
+    assert r.documents == 4 and {Path(s.source).name: s.reason for s in r.skipped} == {"broken.pdf": "corrupt",
+                                                                                        "photo.jpg": "unsupported"}
+    assert any("skipped" in line and "broken.pdf" in line and "corrupt" in line for line in lines)
+    assert "skipped 2 file(s)" in r.summary()
+    m = json.loads((tmp_path / "i" / "manifest.json").read_text(encoding="utf-8"))
+    assert {s["reason"] for s in m["corpus"]["skipped"]} == {"corrupt", "unsupported"}
+    assert {"renditions/minutes/text.txt", "renditions/minutes/charmap/char_page.npy",
+            "renditions/sub-report/text.txt", "renditions/sub-article/text.txt"} <= set(m["artefacts"])
+    d = describe(tmp_path / "i")
+    by_id = {x["doc_id"]: x for x in d["documents"]}
+    assert by_id["minutes"]["format"] == "pdf" and by_id["minutes"]["pages"] == 3
+    assert by_id["notes"]["text_source"] == str(mixed / "notes.txt")
+    assert len(d["skipped"]) == 2
+    for doc in load_index(tmp_path / "i").documents.values():  # every rendition opens as UTF-8 and is the text
+        assert Path(doc.text_source).read_text(encoding="utf-8") == doc.text
+
+
+def test_a_pdfs_running_header_and_page_numbers_are_boilerplate_and_its_quotes_carry_page_and_boxes(mixed, tmp_path):
+    build_index(mixed, tmp_path / "i", HashEmbedder())
+    idx = load_index(tmp_path / "i")
+    furniture = {p.text: p.boilerplate for p in idx.passages if p.doc_id == "minutes" and p.boilerplate}
+    assert any("Riverside Town Council" in t for t in furniture) and any(t.startswith("Page ") for t in furniture)
+    assert not any("Riverside Town Council" in p.text for p in idx.evidence)
+    a = _ask(tmp_path / "i", "What did the committee review at its meetings in the old library?", ["minutes"])
+    pdf_cites = [c for c in a.citations + a.closest if c.doc_id == "minutes"]
+    assert pdf_cites, a.to_dict()
+    for c in pdf_cites:
+        assert Path(c.text_source).read_text(encoding="utf-8")[c.start:c.end] == c.quote
+        assert c.page in (1, 2, 3) and c.boxes and c.boxes[0]["page"] == c.page
+        x0, y0, x1, y1 = c.boxes[0]["rects"][0]
+        assert 0 <= x0 < x1 <= 612 and 0 <= y0 < y1 <= 792  # inside the letter-size page, in points
+
+
+def test_a_web_page_citation_links_to_the_original_at_the_quote(mixed, tmp_path):
+    build_index(mixed, tmp_path / "i", HashEmbedder())
+    a = _ask(tmp_path / "i", "When was the great lens of the Skerry Point lighthouse made?", ["sub-article"])
+    cites = [c for c in a.citations + a.closest if c.doc_id == "sub-article"]
+    assert cites
+    for c in cites:
+        assert c.url.startswith("https://coastcourier.example/news/2023/06/lighthouse-keepers-return#:~:text=")
+        assert c.page is None and c.boxes is None
+
+
+def test_an_unchanged_file_is_not_extracted_again_and_a_changed_one_only_re_embeds_what_changed(mixed, tmp_path,
+                                                                                               monkeypatch):
+    import qa.corpus
+
+    build_index(mixed, tmp_path / "i", HashEmbedder())
+    calls = []
+    real = qa.corpus.extract
+    monkeypatch.setattr(qa.corpus, "extract", lambda p, **kw: calls.append(Path(p).name) or real(p, **kw))
+    (mixed / "notes.txt").write_text("Notes. The lighthouse was lit in 1912. It was automated in 1978.\n",
+                                     encoding="utf-8")
+    r = build_index(mixed, tmp_path / "i", HashEmbedder())
+    assert sorted(calls) == ["broken.pdf", "notes.txt"]  # text files are read again; the PDF, Word and web files not
+    assert r.renditions_reused == 3 and r.extracted == 0 and r.embedded <= 3
+    calls.clear()
+    _docx(mixed / "sub" / "report.docx")  # the same text saved again: new bytes, new extraction
+    doc = __import__("docx").Document(mixed / "sub" / "report.docx")
+    doc.add_paragraph("A second paragraph about the southern quay.")
+    doc.save(mixed / "sub" / "report.docx")
+    e = HashEmbedder()
+    r = build_index(mixed, tmp_path / "i", e)
+    assert "report.docx" in calls and r.extracted == 1 and r.renditions_reused == 2
+    assert 0 < e.texts_seen <= 3  # the new paragraph (and its sentence); the rest came from the last build
+
+
+def test_a_damaged_rendition_is_refused_like_any_artefact(mixed, tmp_path):
+    build_index(mixed, tmp_path / "i", HashEmbedder())
+    p = tmp_path / "i" / "renditions" / "minutes" / "text.txt"
+    p.write_text(p.read_text(encoding="utf-8").replace("committee", "commitee", 1), encoding="utf-8")
+    with pytest.raises(IndexProblem, match="renditions/minutes/text.txt"):
+        load_index(tmp_path / "i")
+
+
+def test_docs_verify_and_strict_through_the_cli(mixed, tmp_path, capsys, monkeypatch):
+    from qa.cli import main
+
+    monkeypatch.setenv("QA_EMBEDDER", "fake")
+    idx = str(tmp_path / "i")
+    assert main(["index", "--corpus", str(mixed), "--index", idx, "--quiet", "--strict"]) == 1
+    assert "2 file(s) skipped (--strict)" in capsys.readouterr().err
+    assert main(["index", "--corpus", str(mixed), "--index", idx, "--quiet"]) == 0  # a no-op: still names them
+    assert "skipped 2 file(s)" in capsys.readouterr().out
+    assert main(["docs", "--index", idx, "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert {x["format"] for x in d["documents"]} == {"pdf", "docx", "html", "txt"} and len(d["skipped"]) == 2
+    assert main(["ask", "How many berths did the harbour authority count?", "--index", idx, "--json", "--k", "20"]) == 0
+    answer = capsys.readouterr().out
+    (tmp_path / "a.json").write_text(answer, encoding="utf-8")
+    assert main(["verify", str(tmp_path / "a.json")]) == 0
+    assert " citation(s) hold" in capsys.readouterr().err
+    a = json.loads(answer)
+    cites = a["citations"] + a["closest"]
+    cites[0]["start"] += 1
+    (tmp_path / "b.json").write_text(json.dumps(a), encoding="utf-8")
+    assert main(["verify", str(tmp_path / "b.json")]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out and all(line.startswith("answer [") for line in out)
+    (tmp_path / "c.json").write_text("not json", encoding="utf-8")
+    assert main(["verify", str(tmp_path / "c.json")]) == 2
