@@ -44,6 +44,7 @@ class BuildReport:
     skipped: list[Skipped] = field(default_factory=list)  # files of the folder not indexed, and why
     extracted: int = 0  # renditions extracted in this build (PDF, Word, web pages, re-encoded text)
     renditions_reused: int = 0  # renditions taken unread from the previous build
+    extract_seconds: float = 0.0  # of `seconds`, reading and extracting the files
 
     def summary(self) -> str:
         skipped = f"; skipped {len(self.skipped)} file(s) (`qa docs` lists them)" if self.skipped else ""
@@ -308,6 +309,7 @@ def build_index(
                 "build_id": build_id,
                 "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "build_seconds": round(seconds, 3),
+                "extract_seconds": round(read.seconds, 3),
                 "corpus": {"path": str(corpus_dir), "absolute_path": str(corpus_dir.resolve()),
                            "documents": [d.source for d in docs], "files": files,
                            "skipped": [s.to_dict() for s in read.skipped]},
@@ -333,7 +335,7 @@ def build_index(
         return BuildReport(index_dir, False, len(docs), len(passages), len(evidence), len(sentences),
                            manifest["counts"]["tokens"], embedded, len(texts) - embedded,
                            time.perf_counter() - t0, getattr(embedder, "loaded", embedded > 0), read.skipped,
-                           len(read.renditions) - read.reused, read.reused)
+                           len(read.renditions) - read.reused, read.reused, read.seconds)
 
 
 def check_target(index_dir: Path) -> None:

@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -40,6 +41,7 @@ class CorpusRead:
     renditions: dict[str, Rendition] = field(default_factory=dict)
     skipped: list[Skipped] = field(default_factory=list)
     reused: int = 0
+    seconds: float = 0.0  # spent reading and extracting
 
 
 def _slug(name: str) -> str:
@@ -160,6 +162,7 @@ def read_corpus(corpus_dir: str | Path, reuse: Optional[Callable[[str, str, str]
     version, so an unchanged file is not extracted again. A file that cannot be read (encrypted, corrupt,
     empty, no text layer, too large) or of a kind no extractor reads is skipped and named, never fatal.
     """
+    t0 = time.perf_counter()
     corpus_dir = Path(corpus_dir)
     meta = read_metadata(corpus_dir)
     files, other = scan(corpus_dir)
@@ -188,18 +191,23 @@ def read_corpus(corpus_dir: str | Path, reuse: Optional[Callable[[str, str, str]
             log(f"skipped {source}: corrupt (cannot read the file)")
             continue
         m = meta.get(rel) or meta.get(p.name) or {}
+
+        def given(key, found):  # metadata.json wins, even with null: "the text does not say" is a statement
+            return m[key] if key in m else found
+
         doc = Document(
             doc_id=ids[p], source=source, text=rendition.text,
             title=str(m.get("title") or rendition.title or _first_line_title(rendition.text, p.stem)),
-            author=m.get("author") or rendition.author, publisher=m.get("publisher"),
-            date=m.get("date") or rendition.date, period=m.get("period"), format=rendition.format,
-            pages=rendition.pages, url=m.get("url") or rendition.url, original_sha256=rendition.source_sha256,
+            author=given("author", rendition.author), publisher=m.get("publisher"),
+            date=given("date", rendition.date), period=m.get("period"), format=rendition.format,
+            pages=rendition.pages, url=given("url", rendition.url), original_sha256=rendition.source_sha256,
             extractor=f"{rendition.extractor} {rendition.extractor_version}",
             rendition=f"renditions/{ids[p]}" if rendition.needs_copy else None,
         )
         out.documents.append(doc)
         if rendition.needs_copy or rendition.marks:
             out.renditions[doc.doc_id] = rendition
+    out.seconds = time.perf_counter() - t0
     return out
 
 

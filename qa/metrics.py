@@ -7,11 +7,11 @@ import unicodedata
 from collections import Counter
 from typing import Iterable, Optional, Sequence
 
-from .text import fold, number_words_to_digits
+from .text import TOKEN, fold, number_words_to_digits
 
 __all__ = ["squad_normalize", "number_words_to_digits", "normalize_match", "contains_norm", "contains_any",
            "exact_match", "token_f1", "max_over", "recall_at", "mrr_at", "first_relevant_rank", "abstention_prf",
-           "percentile", "median", "mean"]
+           "percentile", "median", "mean", "shingles", "shingle_counts", "extraction_prf"]
 
 _ASCII_PUNCT = frozenset(string.punctuation)
 
@@ -127,3 +127,32 @@ def median(values: Sequence[float]) -> Optional[float]:
 
 def mean(values: Sequence[float]) -> Optional[float]:
     return sum(values) / len(values) if values else None
+
+
+# --------------------------------------------------------------------------- main-text extraction
+
+def shingles(text: str, n: int = 4) -> Counter:
+    """Word n-grams of a text (`\\w+` tokens) with their counts."""
+    toks = TOKEN.findall(text or "")
+    return Counter(tuple(toks[i:i + n]) for i in range(len(toks) - n + 1))
+
+
+def shingle_counts(pred: str, truth: str) -> tuple[float, float, float]:
+    """(tp, fp, fn) of one page's 4-gram shingles, normalised to sum to 1 (all 0 when neither has any)."""
+    p, t = shingles(pred), shingles(truth)
+    tp = sum((p & t).values())
+    fp, fn = sum(p.values()) - tp, sum(t.values()) - tp
+    s = tp + fp + fn
+    return (tp / s, fp / s, fn / s) if s else (0.0, 0.0, 0.0)
+
+
+def extraction_prf(preds: dict[str, str], truth: dict[str, str]) -> dict[str, float]:
+    """Precision, recall and F1 of extracted main texts, as the article-extraction benchmark scores them:
+    each page's normalised shingle counts averaged over pages, then P, R and F1 of the averages."""
+    counts = [shingle_counts(preds.get(k, ""), truth[k]) for k in sorted(truth)]
+    n = len(counts) or 1
+    tp, fp, fn = (sum(c[i] for c in counts) / n for i in range(3))
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "pages": len(counts)}

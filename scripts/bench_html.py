@@ -16,42 +16,20 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import re
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from qa.metrics import extraction_prf  # noqa: E402
+
 BENCH = ROOT / "eval" / "benchmarks" / "article-extraction"
-_TOKEN = re.compile(r"\w+", re.UNICODE)
-
-
-def shingles(text: str, n: int = 4) -> Counter:
-    toks = _TOKEN.findall(text or "")
-    return Counter(tuple(toks[i:i + n]) for i in range(len(toks) - n + 1))
-
-
-def page_counts(pred: str, truth: str) -> tuple[float, float, float]:
-    """(tp, fp, fn) of one page, normalised to sum to 1 (all 0 when both sides have no shingles)."""
-    p, t = shingles(pred), shingles(truth)
-    tp = sum((p & t).values())
-    fp = sum(p.values()) - tp
-    fn = sum(t.values()) - tp
-    s = tp + fp + fn
-    return (tp / s, fp / s, fn / s) if s else (0.0, 0.0, 0.0)
 
 
 def score(preds: dict[str, str], truth: dict[str, str]) -> dict:
-    counts = [page_counts(preds.get(k, ""), truth[k]) for k in sorted(truth)]
-    n = len(counts)
-    tp, fp, fn = (sum(c[i] for c in counts) / n for i in range(3))
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4), "pages": n}
+    return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in extraction_prf(preds, truth).items()}
 
 
 def load() -> tuple[dict[str, bytes], dict[str, str]]:

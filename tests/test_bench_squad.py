@@ -138,7 +138,8 @@ def test_squad_limit_run_through_the_cli(tmp_path, monkeypatch, real_embedder, c
     assert r["timing"]["model_calls_in_loop"] == 0  # every question embedded once, up front
 
     # the second run reuses the corpus and index (a no-op build)
-    again = squad.run_squad("1.1", limit=200, mode="hybrid", progress=False, embedder=real_embedder)
+    again = squad.run_squad("1.1", limit=200, mode="hybrid", progress=False, embedder=real_embedder,
+                            cache_dir=tmp_path / "cache")
     assert again["corpus"]["index_reused"]
     assert again["retrieval"]["hybrid"] == r["retrieval"]["hybrid"]
     assert [p["prediction"] for p in again["predictions"]] == [p["prediction"] for p in r["predictions"]]

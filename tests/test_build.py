@@ -154,3 +154,21 @@ def test_docs_verify_and_strict_through_the_cli(mixed, tmp_path, capsys, monkeyp
     assert out and all(line.startswith("answer [") for line in out)
     (tmp_path / "c.json").write_text("not json", encoding="utf-8")
     assert main(["verify", str(tmp_path / "c.json")]) == 2
+
+
+@pytest.mark.slow
+def test_all_31_sample_pdfs_index_in_one_build_or_are_skipped_for_their_reason(tmp_path):
+    """The py-pdf samples (many producers, the awkward cases): one qa index over the folder, subfolders
+    and all; every file is indexed or skipped with the reason expected of it, and nothing crashes."""
+    from formats_fixtures import EXPECTED_SKIPS, SAMPLES
+
+    r = build_index(SAMPLES, tmp_path / "i", HashEmbedder())
+    skipped = {Path(s.source).relative_to(SAMPLES).as_posix(): s.reason for s in r.skipped}
+    pdf_skips = {k: v for k, v in skipped.items() if k.endswith(".pdf")}
+    assert pdf_skips == EXPECTED_SKIPS
+    # the .tex sources, LICENSE and files.json are not documents; README.md is one
+    assert all(v == "unsupported" for k, v in skipped.items() if not k.endswith(".pdf"))
+    n_pdfs = len(list(SAMPLES.glob("*/*.pdf")))
+    assert r.documents == n_pdfs - len(EXPECTED_SKIPS) + 1
+    idx = load_index(tmp_path / "i")
+    assert sum(d.format == "pdf" and d.pages > 0 for d in idx.documents.values()) == n_pdfs - len(EXPECTED_SKIPS)

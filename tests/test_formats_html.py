@@ -74,3 +74,23 @@ def test_skips(tmp_path):
         with pytest.raises(SkipFile) as e:
             extract(tmp_path / name)
         assert e.value.reason == reason, (name, e.value)
+
+
+@pytest.mark.slow
+def test_main_text_f1_on_the_121_page_benchmark_is_at_least_095():
+    """The article-extraction benchmark (eval/benchmarks/article-extraction, MIT): our HTML extractor's
+    main text against the hand-marked article bodies, scored as the benchmark scores (qa.metrics)."""
+    import json
+
+    from qa.metrics import extraction_prf
+
+    bench = PROJECT_ROOT / "eval" / "benchmarks" / "article-extraction"
+    truth = {k: v["articleBody"] for k, v in json.loads((bench / "ground-truth.json").read_text(encoding="utf-8")).items()}
+    preds = {}
+    for k in truth:
+        try:
+            preds[k] = extract_bytes(gzip.decompress((bench / "html" / f"{k}.html.gz").read_bytes()), ".html").text
+        except SkipFile:
+            preds[k] = ""
+    m = extraction_prf(preds, truth)
+    assert m["pages"] == 121 and m["f1"] >= 0.95, m

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from formats_fixtures import (
-    EXPECTED_SKIPS, FIXTURES, SAMPLES, hyphen_pdf, pdftotext_pages, print_to_pdf, report_pdf, sample_key,
+    EXPECTED_SKIPS, FIXTURES, SAMPLES, draw_pdf, hyphen_pdf, pdftotext_pages, print_to_pdf, report_pdf, sample_key,
     sample_paths, sample_result, squash, tex_words, chromium,
 )
 from qa.formats import Rendition, SkipFile, extract, extract_bytes
@@ -334,3 +334,27 @@ def _unmarked(r):
         yield pos, s
         pos = e
     yield pos, len(r.text)
+
+
+def test_a_paragraph_running_across_a_page_break_is_one_and_a_close_two_piece_head_is_furniture():
+    """Chromium's print: a small date-and-title head a few points above the text, in two pieces on one
+    line, and a footer with the address and "n/3". A sentence cut by the page break must read whole,
+    with no head or page number inside it; every character still maps to its page."""
+    def page(n, body):
+        runs = [(24, 777, 8, "12/2/26, 2:04 AM"), (250, 777, 8, "Daesh in Pakistan"),
+                (24, 18, 8, f"file:///tmp/brief.html {n}/3")]
+        return runs + [(28, 762 - 16 * k, 11, t) for k, t in enumerate(body)]
+
+    body1 = ["The brief describes the shura and its members in some detail here.",
+             "One member has ties to a mosque in Islamabad, which serves as a networking"]
+    body2 = ["nexus for extremists. The shura recruits from madrassas across the country.",
+             "A second paragraph follows after the first one ended on this page."]
+    body3 = ["The last page holds one more paragraph of the brief, and it ends here."]
+    r = extract_bytes(draw_pdf([page(1, body1), page(2, body2), page(3, body3)]), ".pdf")
+    assert "which serves as a networking nexus for extremists." in r.text
+    reasons = sorted({why for _, _, why in r.marks})
+    assert "header" in reasons and ("footer" in reasons or "page-number" in reasons)
+    marked = "".join(r.text[a:b] for a, b, _ in r.marks)
+    assert "12/2/26" in marked and "Daesh in Pakistan" in marked and "1/3" in marked
+    s = r.text.index("networking nexus")
+    assert r.page_of(s, s + 10) == 1 and r.page_of(s + 11, s + 16) == 2

@@ -148,4 +148,4 @@ def test_the_readme_documents_every_variable():
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     table = [line for line in readme.splitlines() if line.startswith("| `QA_")]
     assert sorted(line.split("`")[1] for line in table) == sorted(ENVIRONMENT)
-    assert len(readme.splitlines()) <= 160
+    assert len(readme.splitlines()) <= 170  # a front door: about 150 lines

@@ -64,3 +64,16 @@ def test_percentiles():
     assert metrics.percentile([1, 2, 3, 4], 50) == 2.5
     assert metrics.percentile([10.0], 95) == 10.0
     assert metrics.percentile(list(range(101)), 95) == 95
+
+
+def test_extraction_scoring_on_hand_made_pages():
+    from qa.metrics import extraction_prf, shingle_counts
+
+    body = "the keepers are living at the lighthouse again after forty years"
+    assert shingle_counts(body, body) == (1.0, 0.0, 0.0)
+    assert shingle_counts("", "") == (0.0, 0.0, 0.0)
+    tp, fp, fn = shingle_counts(body + " subscribe now for unlimited access today", body)
+    assert tp > 0 and fp > 0 and fn == 0 and abs(tp + fp + fn - 1) < 1e-9
+    # two pages: one perfect, one empty prediction; a long page weighs no more than a short one
+    m = extraction_prf({"a": body, "b": ""}, {"a": body, "b": body * 20})
+    assert m["pages"] == 2 and m["precision"] == 1.0 and abs(m["recall"] - 0.5) < 1e-9

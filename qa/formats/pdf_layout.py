@@ -165,13 +165,22 @@ def _key(text: str) -> str:
 
 
 def _isolated(lines: list[Line], i: int, toward: int) -> bool:
-    """Whether line i is set apart from its neighbour toward the body by more than a line's spacing."""
+    """Whether line i is set apart from its neighbour toward the body by more than a line's spacing.
+    Pieces on the same visual line (a running head's date on the left, its title in the middle) are one
+    head, not neighbours."""
+    a = lines[i]
     j = i + toward
+    while 0 <= j < len(lines) and _overlap_v(a, lines[j]) >= 0.5 * min(a.height, lines[j].height):
+        j += toward
     if not (0 <= j < len(lines)):
         return True
-    a, b = lines[i], lines[j]
+    b = lines[j]
     gap = (b.top - a.bottom) if toward > 0 else (a.top - b.bottom)
     return gap > 0.9 * max(a.height, b.height)
+
+
+def _overlap_v(a: Line, b: Line) -> float:
+    return min(a.bottom, b.bottom) - max(a.top, b.top)
 
 
 def _band_candidates(pages: list[list[Line]], heights: list[float]):
@@ -207,9 +216,15 @@ def mark_furniture(pages: list[list[Line]], heights: list[float]) -> None:
 
     # 1. near-identical text in the same band
     clusters: dict[tuple[str, str], list] = {}
+    body_height = {pno: statistics.median(ln.height for ln in geo) for pno, geo, _, _ in cands}
     for pno, geo, pos, band in cands:
         k = _key(geo[pos].text)
-        if not k or not _isolated(geo, pos, +1 if band == "header" else -1):
+        line = geo[pos]
+        # set apart from the body by space, or by type size (Chromium prints its small head 5 points
+        # above the text); a line in the body's own size and spacing is body, even if it repeats
+        apart = (_isolated(geo, pos, +1 if band == "header" else -1)
+                 or abs(line.height - body_height[pno]) > 0.1 * body_height[pno])
+        if not k or not apart:
             continue
         home = (band, k) if (band, k) in clusters else None
         if home is None and len(k) > 8:
@@ -222,8 +237,12 @@ def mark_furniture(pages: list[list[Line]], heights: list[float]) -> None:
                     break
         clusters.setdefault(home or (band, k), []).append((pno, geo[pos]))
     for (band, _), members in clusters.items():
-        if len({p for p, _ in members}) >= need:
-            for _, line in members:
+        # at the same height on most pages
+        tops = sorted(line.top for _, line in members)
+        mid = tops[len(tops) // 2]
+        same = [(p, line) for p, line in members if abs(line.top - mid) <= 2 * line.height]
+        if len({p for p, _ in same}) >= need:
+            for _, line in same:
                 line.furniture = "page-number" if _PAGE_NUMBER.match(line.text) else band
 
     # 2. a bare page number at the very top or bottom, set apart from the body
@@ -374,42 +393,93 @@ def _join_hyphen(a: Line, b: Line) -> Optional[tuple]:
     return a.hyphen if first.isupper() else None
 
 
+def _continues(a: Line, b: Line) -> bool:
+    """Whether the first body line `b` of a page carries on the paragraph whose last line `a` ended the
+    page before: `a` does not end a sentence (or breaks a word with a hyphen), `b` starts in lower case,
+    and the type size is the same."""
+    first = next((c[1] for c in b.chars if not c[1].isspace()), "")
+    h = max(a.height, b.height)
+    return (abs(a.height - b.height) <= 0.2 * h and first.islower()
+            and (a.hyphen is not None or not _END.search(a.text)))
+
+
 def build(pages: list[list[Line]], breaks: list[list[str]]):
+    """The rendition: each page's body lines as paragraphs, a paragraph that runs on across a page break
+    joined into one, and the page furniture (running heads, footers, page numbers) taken out of the
+    reading order into paragraphs of its own, written where a page's body begins (after a paragraph
+    carried over from the page before), so no head or page number ever cuts a sentence in two."""
     bld = _Builder()
     marks = []
-    first_para = True
-    fstart = 0
-    for pno, (lines, brk) in enumerate(zip(pages, breaks), 1):
-        for k, line in enumerate(lines):
-            new_para = k == 0 or brk[k - 1] == "para"
-            if new_para:
-                if not first_para:
-                    bld.insert("\n\n")
-                first_para = False
-            else:
-                prev = lines[k - 1]
-                if prev.hyphen is not None and brk[k - 1] == "join":
-                    keep = _join_hyphen(prev, line)
-                    if keep is not None:
-                        bld.add(keep[2], pno, keep[1], keep[0])
-                elif brk[k - 1] == "line" and line.left - prev.right < 0.15 * max(prev.height, line.height):
-                    pass  # a super- or subscript PDFium split off: it touches its neighbour
-                else:
-                    bld.insert(" ")
-            if line.furniture and new_para:
-                fstart = bld.n
+    pending: list[tuple[int, Line]] = []  # furniture lines not yet written, with their page
+    last: Optional[Line] = None  # the last body line written
+
+    def para_break():
+        if bld.n:
+            bld.insert("\n\n")
+
+    def write_furniture():
+        for pno, line in pending:
+            para_break()
+            start = bld.n
             bld.add_line(line.chars, pno)
-            if line.furniture:
-                marks.append((fstart, bld.n, line.furniture))
-        # a dangling hyphen at a page's end stays as text: the word goes on, on the next page
+            marks.append((start, bld.n, line.furniture))
+        pending.clear()
+
+    def join(prev: Line, line: Line, how: str, pno: int):
+        if prev.hyphen is not None and how == "join":
+            keep = _join_hyphen(prev, line)
+            if keep is not None:
+                bld.add(keep[2], pno, keep[1], keep[0])
+        elif how == "line" and line.left - prev.right < 0.15 * max(prev.height, line.height):
+            pass  # a super- or subscript PDFium split off: it touches its neighbour
+        else:
+            bld.insert(" ")
+
+    for pno, (lines, brk) in enumerate(zip(pages, breaks), 1):
+        body = [(k, ln) for k, ln in enumerate(lines) if not ln.furniture]
+        pending.extend((pno, ln) for ln in lines if ln.furniture)
+        carried = last is not None and bool(body) and _continues(last, body[0][1])
+        for n, (k, line) in enumerate(body):
+            if n == 0:
+                if carried:
+                    join(last, line, "join", pno)
+                else:
+                    write_furniture()
+                    para_break()
+            else:
+                # the break the page's own layout gave these two lines (furniture between them: a new paragraph)
+                pk, prev = body[n - 1]
+                how = "para" if k != pk + 1 else brk[k - 1]
+                if how == "para":
+                    if carried:  # the carried-over paragraph ends here: the furniture goes between
+                        write_furniture()
+                        carried = False
+                    para_break()
+                else:
+                    join(prev, line, how, pno)
+            bld.add_line(line.chars, pno)
+            last = line
+        if carried:
+            write_furniture()
+    write_furniture()
     return bld, marks
 
 
 def fix_hyphens(pages: list[list[Line]], breaks: list[list[str]]) -> None:
-    """A hyphenated line followed by a paragraph break keeps its hyphen as a character (nothing joins)."""
-    for lines, brk in zip(pages, breaks):
-        for k, line in enumerate(lines):
-            if line.hyphen is not None and (k == len(lines) - 1 or brk[k] != "join"):
+    """A hyphenated line followed by a paragraph break keeps its hyphen as a character (nothing joins);
+    so does the last body line of a page, unless the next page's first body line carries its word on."""
+    for p, (lines, brk) in enumerate(zip(pages, breaks)):
+        body = [k for k, ln in enumerate(lines) if not ln.furniture]
+        for n, k in enumerate(body):
+            line = lines[k]
+            if line.hyphen is None:
+                continue
+            if n == len(body) - 1:
+                nxt = next((ln for q in pages[p + 1:] for ln in q if not ln.furniture), None)
+                joins = nxt is not None and _continues(line, nxt)
+            else:
+                joins = body[n + 1] == k + 1 and brk[k] == "join"
+            if not joins:
                 idx, box, ch = line.hyphen
                 line.chars.append((idx, ch, box))
                 line.hyphen = None
