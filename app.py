@@ -161,7 +161,7 @@ a.qa-open { font-size: 0.85em; text-decoration: none; color: var(--link-text-col
 .qa-page { position: relative; width: 100%; background: #fff; box-shadow: 0 1px 4px rgba(0, 0, 0, 0.25);
            line-height: 0; }
 .qa-page-img { display: block; width: 100%; height: 100%; user-select: none; }
-.qa-box { position: absolute; background: rgba(250, 204, 21, 0.38); outline: 1.5px solid rgba(217, 119, 6, 0.85);
+.qa-box { position: absolute; background: rgba(250, 204, 21, 0.45); outline: 1.5px solid rgba(217, 119, 6, 0.85);
           border-radius: 2px; mix-blend-mode: multiply; pointer-events: none; }
 .qa-page-text { margin-top: 0.5rem; font-size: 0.92em; }
 .qa-page-text summary { cursor: pointer; color: var(--link-text-color, #2563eb); }
