@@ -1,5 +1,6 @@
-"""PDF pages drawn for the chat's document panel: the original checked against the index, drawn once,
-kept in a bounded, thread-safe LRU.
+"""PDF pages drawn as images for the chat's document panel, from verified originals, cached.
+
+The original is checked against the index, each page is drawn once and kept in a bounded, thread-safe LRU.
 
 `PageRenderer(index)` is the `page_image` callable qa.render.render_document takes: (doc_id, page) ->
 qa.render.PageImage (PNG bytes, width, height), or qa.render.PageUnavailable saying why not. Only
