@@ -120,11 +120,13 @@ class PageRenderer:
     def _read_verified(self, doc, stamp: tuple) -> bytes:
         path, size, _ = stamp
         if size > MAX_ORIGINAL_BYTES:
-            raise PageUnavailable(f"The original PDF ({path.name}) is too large to draw here; its text is shown instead.")
+            raise PageUnavailable(f"The original PDF ({path.name}) is too large to draw here; "
+                                  "its text is shown instead.")
         try:
             data = path.read_bytes()
         except OSError:
-            raise PageUnavailable(f"The original PDF ({path.name}) cannot be read, so its text is shown instead.") from None
+            raise PageUnavailable(f"The original PDF ({path.name}) cannot be read, "
+                                  "so its text is shown instead.") from None
         if not doc.original_sha256 or hashlib.sha256(data).hexdigest() != doc.original_sha256:
             raise self._changed(doc)
         return data
@@ -148,7 +150,6 @@ class PageRenderer:
         except (SkipFile, MissingLibrary, ValueError, MemoryError) as e:
             raise PageUnavailable(f"Page {page} could not be drawn ({e.__class__.__name__}), "
                                   "so the text is shown instead.") from None
-        self.renders += 1
         return PageImage(png, int(width), int(height))
 
     def __call__(self, doc_id: str, page: int) -> PageImage:
@@ -174,6 +175,7 @@ class PageRenderer:
                     raise
                 img = self._draw(doc_id, page, data)
                 with self._lock:
+                    self.renders += 1
                     if self._verified.get(doc_id) != stamp:
                         self._drop_doc(doc_id)  # pages of an older (or unverified) file go
                         self._verified[doc_id] = stamp

@@ -435,8 +435,9 @@ def _page_figure(doc_id: str, page: int, file_name: str, cmap: Any, rects: list,
         png, width, height = page_image(doc_id, page)
     except PageUnavailable:
         raise
-    except Exception as e:  # a broken page image is a page we cannot show, not a broken panel
-        raise PageUnavailable(f"Page {page} could not be drawn ({e.__class__.__name__}), so the text is shown instead.") from None
+    except Exception as e:  # noqa: BLE001 - a page image that fails is a page not shown, not a broken panel
+        raise PageUnavailable(f"Page {page} could not be drawn ({e.__class__.__name__}), "
+                              "so the text is shown instead.") from None
     pw, _ = cmap.page_size(page)
     if (not isinstance(png, (bytes, bytearray)) or not bytes(png[:8]) == PNG_SIGNATURE or not isinstance(width, int)
             or not isinstance(height, int) or width <= 0 or height <= 0 or pw <= 0):
@@ -480,7 +481,8 @@ def _pdf_view(c: Mapping[str, Any], doc_id: str, text: str, span: tuple[int, int
     if len(pages) > len(shown):
         rest = pages[len(shown):]
         where = f"page {rest[0]}" if len(rest) == 1 else f"pages {rest[0]}–{rest[-1]}"
-        more = f'<p class="qa-muted qa-page-more">{escape(f"The quote goes on to {where}; its whole text is below.")}</p>'
+        words = f"The quote goes on to {where}; its whole text is below."
+        more = f'<p class="qa-muted qa-page-more">{escape(words)}</p>'
     spans = [sp for sp in (cmap.page_span(p) for p in shown) if sp]
     lo, hi = min([s] + [sp[0] for sp in spans]), max([e] + [sp[1] for sp in spans])
     label = f"page {shown[0]}" if len(shown) == 1 else f"pages {shown[0]}–{shown[-1]}"
@@ -535,7 +537,8 @@ def render_document(answer: Optional[Mapping[str, Any]], n: int, lib: Library, n
         except PageUnavailable as e:
             note = f'<p class="qa-note">{escape(e)}</p>'
         else:
-            meta += [f'<span class="qa-file">{escape(file_name)}</span>', f'<span class="qa-where">{escape(where)}</span>']
+            meta += [f'<span class="qa-file">{escape(file_name)}</span>',
+                     f'<span class="qa-where">{escape(where)}</span>']
             return (f'<div class="qa-doc qa-doc-pdf" data-nonce="{_attr(nonce)}"><div class="qa-doc-head">'
                     f'{" · ".join(meta)}</div>{view}</div>')
     if source:

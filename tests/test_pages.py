@@ -152,7 +152,7 @@ def cite(app, handler, a, n=1):
 
 
 def test_on_cite_opens_a_pdf_citation_on_its_page_image(app_demo, index):
-    app, demo, on_cite = app_demo
+    app, _, on_cite = app_demo
     a = answer(index)
     c = a["citations"][0]
     assert c["doc_id"] == "minutes" and c["page"] in (1, 2, 3)
@@ -174,7 +174,7 @@ def test_on_cite_opens_a_pdf_citation_on_its_page_image(app_demo, index):
 
 
 def test_on_cite_falls_back_to_the_text_when_the_original_pdf_is_gone(app_demo, index):
-    app, demo, on_cite = app_demo
+    app, _, on_cite = app_demo
     a = answer(index)
     Path(index.documents["minutes"].source).unlink()
     _, doc = cite(app, on_cite, a)
@@ -183,7 +183,7 @@ def test_on_cite_falls_back_to_the_text_when_the_original_pdf_is_gone(app_demo, 
 
 
 def test_on_cite_for_a_web_page_and_a_word_file(app_demo, index):
-    app, demo, on_cite = app_demo
+    app, _, on_cite = app_demo
     web = answer(index, "When was the great lens of the Skerry Point lighthouse made?", ["sub-article"])
     _, doc = cite(app, on_cite, web)
     link = re.search(r'<a class="qa-orig" href="([^"]*)" target="_blank" rel="noopener noreferrer">', doc)

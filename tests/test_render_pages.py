@@ -169,7 +169,7 @@ def test_names_and_text_are_escaped_in_the_page_view():
 @pytest.mark.parametrize("fetch", [
     "unavailable", "svg", "raises", "zero-size"])
 def test_when_no_page_image_can_be_had_the_panel_says_why_and_shows_the_text(fetch):
-    lib, a, cm = pdf_setup()
+    lib, a, _ = pdf_setup()
 
     def page_image(doc_id, page):
         if fetch == "unavailable":
@@ -198,7 +198,7 @@ def test_without_a_page_map_or_a_page_fetcher_the_text_is_shown():
 
 
 def test_reply_and_evidence_name_the_page_of_a_pdf_citation():
-    lib, a, cm = pdf_setup()
+    lib, a, _ = pdf_setup()
     assert '<span class="qa-pageno">p&#46; 1</span>' in render_reply(a, 0)
     assert '<span class="qa-pageno">p&#46; 1</span>' in render_evidence(a, 0, lib)
     two = render_reply(pdf_setup(quote="Gamma delta.\n\nEpsilon.")[1], 0)
