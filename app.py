@@ -47,6 +47,7 @@ import gradio as gr  # noqa: E402
 from qa import render  # noqa: E402
 from qa.errors import QAError  # noqa: E402
 from qa.feedback import append_feedback, feedback_record  # noqa: E402
+from qa.pages import PageRenderer  # noqa: E402
 
 CONCURRENCY = 4  # questions answered at once (the UI and the API share this limit)
 MAX_QUEUE = 64  # questions waiting; beyond that the chat says "busy, try again"
@@ -95,12 +96,13 @@ watch('value', () => {
 });
 """
 
-# The document view scrolls its highlighted quote into view whenever a citation opens it.
+# The document view scrolls its highlighted quote (a PDF page's first highlight box) into view whenever
+# a citation opens it. A page image's box has its size before the image decodes (aspect-ratio in CSS).
 DOC_JS = r"""
 const focusQuote = () => {
   const m = element.querySelector('#qa-doc-focus');
   if (!m) return;
-  const box = m.closest('.qa-doc-body');
+  const box = m.closest('.qa-doc-body, .qa-doc-pages');
   if (box) {  // scroll the document's own box so the quote sits a third of the way down...
     const offset = m.getBoundingClientRect().top - box.getBoundingClientRect().top;
     box.scrollTop += offset - box.clientHeight / 3;
@@ -152,6 +154,22 @@ a.qa-open { font-size: 0.85em; text-decoration: none; color: var(--link-text-col
                border-radius: 8px; padding: 0.7rem 0.9rem; font-size: 0.92em; line-height: 1.55;
                background: var(--background-fill-primary); }
 #qa-doc-focus { scroll-margin: 3rem; }
+.qa-doc-pages { max-height: 64vh; overflow-y: auto; border: 1px solid var(--border-color-primary); border-radius: 8px;
+                padding: 0.5rem; background: var(--background-fill-secondary); }
+.qa-page-wrap + .qa-page-wrap { margin-top: 0.8rem; }
+.qa-page-cap { font-size: 0.82em; color: var(--body-text-color-subdued); margin: 0 0 0.25rem 0.1rem; }
+.qa-page { position: relative; width: 100%; background: #fff; box-shadow: 0 1px 4px rgba(0, 0, 0, 0.25);
+           line-height: 0; }
+.qa-page-img { display: block; width: 100%; height: 100%; user-select: none; }
+.qa-box { position: absolute; background: rgba(250, 204, 21, 0.45); outline: 1.5px solid rgba(217, 119, 6, 0.85);
+          border-radius: 2px; mix-blend-mode: multiply; pointer-events: none; }
+.qa-page-text { margin-top: 0.5rem; font-size: 0.92em; }
+.qa-page-text summary { cursor: pointer; color: var(--link-text-color, #2563eb); }
+.qa-page-text .qa-doc-body { margin-top: 0.35rem; max-height: 30vh; }
+.qa-note { color: #b45309; font-size: 0.9em; margin: 0.2rem 0 0.4rem 0; }
+.qa-doc-links { margin: 0 0 0.4rem 0; font-size: 0.9em; }
+a.qa-orig { color: var(--link-text-color, #2563eb); }
+.qa-pageno { color: var(--body-text-color-subdued); font-size: 0.9em; }
 """
 
 
@@ -224,6 +242,7 @@ def build_demo(answerer, feedback_path: str | Path = DEFAULT_FEEDBACK, *, concur
     """
     index = answerer.index
     lib = render.Library.from_index(index)
+    pages = PageRenderer(index)  # PDF pages for the document panel, drawn once, shared by every session
     build_id = index.manifest.get("build_id") if isinstance(getattr(index, "manifest", None), dict) else None
     feedback_path = Path(feedback_path)
     doc_choices = sorted(((d.title or d.doc_id, d.doc_id) for d in index.documents.values()), key=lambda t: t[0].lower())
@@ -303,7 +322,7 @@ def build_demo(answerer, feedback_path: str | Path = DEFAULT_FEEDBACK, *, concur
             return gr.skip(), gr.skip()
         a = conv.turns[i]["answer"]
         return (render.render_evidence(a, i, lib, selected=n),
-                render.render_document(a, n, lib, nonce=time.monotonic_ns()))
+                render.render_document(a, n, lib, nonce=time.monotonic_ns(), page_image=pages))
 
     def on_like(conv: Conversation, evt: gr.LikeData):
         turn = conv.turn_for_message(evt.index)
@@ -401,7 +420,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--host", default=None, help=f"address to listen on (env QA_HOST; default {DEFAULT_HOST})")
     p.add_argument("--port", type=int, default=None, help=f"port (env QA_PORT; default {DEFAULT_PORT})")
     p.add_argument("--corpus", type=Path, default=None,
-                   help=f"folder of .txt/.md documents (env QA_CORPUS; default {DEFAULT_CORPUS})")
+                   help=f"folder of documents: PDF, Word, web pages, text (env QA_CORPUS; default {DEFAULT_CORPUS})")
     p.add_argument("--index", type=Path, default=None,
                    help=f"index folder, built if missing or stale (env QA_INDEX; default {DEFAULT_INDEX})")
     p.add_argument("--feedback", type=Path, default=None,

@@ -203,6 +203,35 @@ the cliffs are home to a large colony of nesting seabirds.</p>
 """
 
 
+# --------------------------------------------------------------------------- a mixed corpus folder
+
+def harbour_docx(path: Path) -> None:
+    """A small Word file: a heading, a paragraph and a table."""
+    import docx
+
+    d = docx.Document()
+    d.add_heading("Harbour report", 1)
+    d.add_paragraph("The harbour authority counted forty-two berths along the northern quay in 1921.")
+    t = d.add_table(rows=2, cols=2)
+    for (r, k), v in {(0, 0): "Year", (0, 1): "Berths", (1, 0): "1921", (1, 1): "42"}.items():
+        t.cell(r, k).text = v
+    d.save(path)
+
+
+def mixed_folder(c: Path) -> Path:
+    """A corpus folder of every format, in a subfolder too, with two files that are skipped: minutes.pdf
+    (3 pages, report_pdf), sub/report.docx, sub/article.html, notes.txt, broken.pdf and photo.jpg."""
+    (c / "sub").mkdir(parents=True)
+    pdf, _ = report_pdf(n_pages=3)
+    (c / "minutes.pdf").write_bytes(pdf)
+    harbour_docx(c / "sub" / "report.docx")
+    (c / "sub" / "article.html").write_text(ARTICLE_HTML, encoding="utf-8")
+    (c / "notes.txt").write_text("Notes. The lighthouse was lit in 1912.\n", encoding="utf-8")
+    (c / "broken.pdf").write_bytes(b"%PDF-1.7\n" + b"\x00" * 100)
+    (c / "photo.jpg").write_bytes(b"\xff\xd8\xff")
+    return c
+
+
 # --------------------------------------------------------------------------- cached extractions
 
 _CACHE: dict[str, object] = {}

@@ -86,7 +86,7 @@ def test_bad_corpus_exits_2_with_one_line_from_the_real_program(tmp_path):
     assert rc == 2, err
     assert "Traceback" not in err
     assert [line for line in err.splitlines() if line.startswith("app: error:")] == [
-        f"app: error: corpus folder not found: {tmp_path / 'nope'}: pass --corpus DIR with a folder of .txt/.md files"]
+        f"app: error: corpus folder not found: {tmp_path / 'nope'}: pass --corpus DIR with a folder of documents"]
 
 
 @pytest.fixture(scope="module")

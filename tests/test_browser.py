@@ -243,3 +243,75 @@ def test_a_full_queue_gets_a_friendly_busy_reply(page, tmp_path):
         if client is not None:
             client.close()
         demo.close()
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:.*no_silent_downcasting:Warning", "ignore:The copy keyword is deprecated:Warning")
+def test_a_pdf_citation_opens_its_page_with_the_quote_highlighted(page, tmp_path):
+    """A folder holding a PDF, indexed with the fake embedder and answered with nothing declined (no model):
+    the citation opens the page drawn as an image, with highlight boxes over the quote's lines, in view."""
+    import io
+
+    from PIL import Image
+
+    from formats_fixtures import report_pdf
+    from support import never_decline
+    from qa.answering import Answerer
+    from qa.build import build_index
+    from qa.embedding import HashEmbedder
+    from qa.index import load_index
+    from qa.retrieval import Retriever
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "minutes.pdf").write_bytes(report_pdf(n_pages=3)[0])
+    build_index(corpus, tmp_path / "index", HashEmbedder())
+    emb = HashEmbedder()
+    answerer = Answerer(Retriever(load_index(tmp_path / "index", emb), emb), answer=never_decline())
+    app = load_app_module()
+    demo = app.build_demo(answerer, tmp_path / "fb.jsonl")
+    url = app.launch(demo, "127.0.0.1", free_port())
+    try:
+        page.goto(url)
+        ask(page, "Who reviewed the accounts and heard the reports of the working groups?")  # a quote over 3 lines
+        reply = last_reply(page)
+        reply.wait_for(timeout=60_000)
+        assert "Minutes 2024" in reply.locator(".qa-src").first.inner_text()  # the title the PDF gives itself
+        assert reply.locator(".qa-src .qa-pageno").first.inner_text().startswith("p.")
+        reply.locator("a.qa-cite").first.click()
+        img = page.locator("#qa-document .qa-page img.qa-page-img").first
+        img.wait_for()
+        page.wait_for_function("() => { const i = document.querySelector('#qa-document img.qa-page-img');"
+                               " return i && i.complete && i.naturalWidth > 0; }")
+        assert img.get_attribute("src").startswith("data:image/png;base64,")
+        boxes = page.locator("#qa-document .qa-page .qa-box")
+        assert boxes.count() >= 1
+        ib = img.bounding_box()
+        assert ib["width"] > 300 and abs(ib["height"] / ib["width"] - 792 / 612) < 0.01  # the page's shape
+        for k in range(boxes.count()):
+            b = boxes.nth(k).bounding_box()
+            assert b["width"] > 2 and b["height"] > 2
+            assert ib["x"] - 0.5 <= b["x"] and b["x"] + b["width"] <= ib["x"] + ib["width"] + 0.5
+            assert ib["y"] - 0.5 <= b["y"] and b["y"] + b["height"] <= ib["y"] + ib["height"] + 0.5
+        # the first box is the focus, scrolled into the page view's box and the window
+        assert boxes.first.get_attribute("id") == "qa-doc-focus"
+        page.wait_for_function("""() => {
+            const m = document.querySelector('#qa-doc-focus'), box = m && m.closest('.qa-doc-pages');
+            if (!m || !box) return false;
+            const r = m.getBoundingClientRect(), b = box.getBoundingClientRect();
+            return r.top >= b.top - 1 && r.bottom <= b.bottom + 1 && r.top >= 0 && r.bottom <= window.innerHeight;
+        }""", timeout=10_000)
+        # ink under the box: the highlight sits over printed text, not blank paper
+        fb = boxes.first.bounding_box()
+        crop = Image.open(io.BytesIO(page.screenshot(clip=fb))).convert("L")
+        assert crop.getextrema()[0] < 110, "no dark text pixels under the first highlight box"
+        shot(page, "05-pdf-page.png")
+        page.locator("#qa-document").screenshot(path=str(SCREENSHOTS / "06-pdf-page-panel.png"))
+        # the text of the page, collapsed until asked for, holds the quote marked
+        quote = reply.locator("q.qa-quote-text").first.inner_text().strip()
+        page.locator("#qa-document details.qa-page-text summary").click()
+        mark = page.locator("#qa-document details.qa-page-text mark.qa-quote").first
+        mark.wait_for()
+        assert mark.inner_text().strip() == quote
+    finally:
+        demo.close()

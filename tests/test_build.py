@@ -7,37 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from formats_fixtures import ARTICLE_HTML, report_pdf
+from formats_fixtures import harbour_docx, mixed_folder
 from qa.build import build_index
 from qa.embedding import HashEmbedder
 from qa.errors import IndexProblem
 from qa.index import describe, load_index
 
 
-def _docx(path: Path) -> None:
-    import docx
-
-    d = docx.Document()
-    d.add_heading("Harbour report", 1)
-    d.add_paragraph("The harbour authority counted forty-two berths along the northern quay in 1921.")
-    t = d.add_table(rows=2, cols=2)
-    for (r, k), v in {(0, 0): "Year", (0, 1): "Berths", (1, 0): "1921", (1, 1): "42"}.items():
-        t.cell(r, k).text = v
-    d.save(path)
-
-
 @pytest.fixture()
 def mixed(tmp_path) -> Path:
-    c = tmp_path / "mixed"
-    (c / "sub").mkdir(parents=True)
-    pdf, _ = report_pdf(n_pages=3)
-    (c / "minutes.pdf").write_bytes(pdf)
-    _docx(c / "sub" / "report.docx")
-    (c / "sub" / "article.html").write_text(ARTICLE_HTML, encoding="utf-8")
-    (c / "notes.txt").write_text("Notes. The lighthouse was lit in 1912.\n", encoding="utf-8")
-    (c / "broken.pdf").write_bytes(b"%PDF-1.7\n" + b"\x00" * 100)
-    (c / "photo.jpg").write_bytes(b"\xff\xd8\xff")
-    return c
+    return mixed_folder(tmp_path / "mixed")
 
 
 def _ask(index_dir, question, docs=None):
@@ -110,7 +89,7 @@ def test_an_unchanged_file_is_not_extracted_again_and_a_changed_one_only_re_embe
     assert sorted(calls) == ["broken.pdf", "notes.txt"]  # text files are read again; the PDF, Word and web files not
     assert r.renditions_reused == 3 and r.extracted == 0 and r.embedded <= 3
     calls.clear()
-    _docx(mixed / "sub" / "report.docx")  # the same text saved again: new bytes, new extraction
+    harbour_docx(mixed / "sub" / "report.docx")  # the same text saved again: new bytes, new extraction
     doc = __import__("docx").Document(mixed / "sub" / "report.docx")
     doc.add_paragraph("A second paragraph about the southern quay.")
     doc.save(mixed / "sub" / "report.docx")

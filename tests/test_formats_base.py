@@ -110,6 +110,7 @@ def test_charmap_queries():
     assert cm.page_of(0, 9) == 1 and cm.page_of(7, 9) == 2
     assert cm.page_of(5, 7) == 2  # only inserted characters: the page of what follows
     assert cm.page_of(-5, 1000) == 1 and cm.boxes_for(4, 2) == []
+    assert cm.page_span(1) == (0, 5) and cm.page_span(2) == (7, 9) and cm.page_span(3) is None
     assert cm.page_size(1) == (600, 800) and cm.page_size(2) == (800, 600)
     assert cm.to_pixels(1, [10, 700, 22, 712], 2.0) == [20, 176, 44, 200]
     assert cm.to_pixels(2, [10, 700, 22, 712], 1.0) == [700, 10, 712, 22]

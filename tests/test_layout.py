@@ -21,7 +21,7 @@ LAYERS = [
     {"retrieval"},
     {"question", "reader", "evidence", "spans", "candidates", "grouping", "conflicts", "calibration", "answering"},
     {"pipeline"},
-    {"metrics", "gold", "evaluation", "report", "render", "feedback", "verify"},
+    {"metrics", "gold", "evaluation", "report", "render", "pages", "feedback", "verify"},
     {"bench", "bench.measure", "bench.perf", "bench.perf_report", "bench.perf_steps", "bench.squad"},
     {"cli", "__main__", ""},  # "" is the package itself: `from qa import open_answerer` (lazy)
 ]

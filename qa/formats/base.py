@@ -162,6 +162,12 @@ class CharMap:
         # a page met twice (text that left a page and came back) keeps both groups, in order
         return out
 
+    def page_span(self, page: int) -> Optional[tuple[int, int]]:
+        """(start, end) of the rendition text that came from `page`: its first character to its last
+        (the characters inserted between its lines included); None for a page with no text."""
+        hit = np.flatnonzero(self.char_page == int(page))
+        return (int(hit[0]), int(hit[-1]) + 1) if len(hit) else None
+
     def page_size(self, page: int) -> tuple[float, float]:
         """(width, height) in points of the page as displayed (after /Rotate)."""
         x0, y0, x1, y1 = (float(v) for v in self.page_box[page - 1])
