@@ -8,7 +8,7 @@
    of both: an answer is "the same" when its normalised text (qa.metrics.normalize_match) and its status
    (declined or not) agree.
 3. Every citation of a PDF answer names a page; poppler's `pdftotext` (a second extractor) must find
-   the quote's first words on that page.
+   the quote's first words on that page (each of them: its reading order may differ).
 
     .venv/bin/python scripts/corpus_as_pdf.py [--out DIR] [--json OUT]
 """
@@ -99,10 +99,16 @@ def page_problems(answers, pdf_dir: Path) -> tuple[int, list[str]]:
             src = Path(c.source)
             if c.source not in pages:
                 pages[c.source] = [squash(p) for p in pdftotext_pages(src if src.is_absolute() else ROOT / src)]
-            head = squash(" ".join(c.quote.split()[:6]))[:40]
+            # the quote's first words, each found on the page: pdftotext may read a page in another
+            # order (a pull quote between two lines of a paragraph), so they need not be contiguous
+            words = [w for w in (squash(x) for x in c.quote.split()[:8]) if len(w) >= 3][:6]
             checked += 1
-            if not (1 <= c.page <= len(pages[c.source])) or head not in pages[c.source][c.page - 1]:
-                where = [i + 1 for i, t in enumerate(pages[c.source]) if head in t]
+
+            def holds(t: str) -> bool:
+                return all(w in t for w in words)
+
+            if not (1 <= c.page <= len(pages[c.source])) or not holds(pages[c.source][c.page - 1]):
+                where = [i + 1 for i, t in enumerate(pages[c.source]) if holds(t)]
                 problems.append(f"{c.source} chars {c.start}-{c.end}: cited page {c.page}, pdftotext finds it on {where}")
     return checked, problems
 
@@ -137,9 +143,12 @@ def compare(text_dir: Path, pdf_dir: Path, work: Path, embedder=None, log=print)
     res = {"questions": len(qs), "same": same, "same_share": round(same / len(qs), 4), "differ": differ,
            "citations_checked": checked, "page_problems": problems,
            "pdf_documents": reports["pdf"].documents, "pdf_skipped": [s.to_dict() for s in reports["pdf"].skipped],
-           "index_seconds": round(build_s, 1)}
+           "index_seconds": round(build_s, 1), "pdf_build_seconds": round(reports["pdf"].seconds, 2),
+           "pdf_extract_seconds": round(reports["pdf"].extract_seconds, 2),
+           "extract_share": round(reports["pdf"].extract_seconds / reports["pdf"].seconds, 3)}
     log(f"{same} of {len(qs)} gold answers the same ({100 * same / len(qs):.1f}%); {checked} PDF citations checked "
-        f"against pdftotext, {len(problems)} on the wrong page")
+        f"against pdftotext, {len(problems)} on the wrong page; extraction {res['pdf_extract_seconds']}s of the "
+        f"{res['pdf_build_seconds']}s PDF build ({100 * res['extract_share']:.0f}%)")
     return res
 
 
