@@ -104,11 +104,13 @@ def page_problems(answers, pdf_dir: Path) -> tuple[int, list[str]]:
             words = [w for w in (squash(x) for x in c.quote.split()[:8]) if len(w) >= 3][:6]
             checked += 1
 
-            def holds(t: str) -> bool:
-                return all(w in t for w in words)
+            doc_pages = pages[c.source]
 
-            if not (1 <= c.page <= len(pages[c.source])) or not holds(pages[c.source][c.page - 1]):
-                where = [i + 1 for i, t in enumerate(pages[c.source]) if holds(t)]
+            def holds(i: int) -> bool:  # the quote starts on page i; it may run on to the next
+                return bool(words) and words[0] in doc_pages[i] and all(w in "".join(doc_pages[i:i + 2]) for w in words)
+
+            if not (1 <= c.page <= len(doc_pages)) or not holds(c.page - 1):
+                where = [i + 1 for i in range(len(doc_pages)) if holds(i)]
                 problems.append(f"{c.source} chars {c.start}-{c.end}: cited page {c.page}, pdftotext finds it on {where}")
     return checked, problems
 
