@@ -178,3 +178,16 @@ def test_vectors_round_trip_binary(conn):
     schema = pv.build(conn, docs, ps, pvec, ss, svec, model="minilm", name="t7")
     back = conn.execute(pv._q("SELECT embedding FROM {s}.passages ORDER BY row", schema), binary=True).fetchall()
     assert np.array_equal(np.stack([b[0] for b in back]), pvec)
+
+
+def test_exact_search_stays_exact_after_statements_are_prepared(conn):
+    """psycopg prepares a statement after 5 runs; the exact query must not reuse an HNSW plan."""
+    docs, ps, pvec, ss, svec = corpus(n_pass=2000, seed=8)
+    schema = pv.build(conn, docs, ps, pvec, ss[:10], svec[:10], model="minilm", name="t8")
+    q = pvec[11]
+    for _ in range(7):
+        approx = pv.search(conn, q, 10, schema=schema, ef_search=1)  # ef_search=1: at most 1 row from HNSW
+    truth = np.argsort(-(pvec @ q))[:10].tolist()
+    for _ in range(7):
+        assert [r for r, _ in pv.search(conn, q, 10, schema=schema, exact=True)] == truth
+    assert len(approx) < 10  # the HNSW plan was really in use for the approximate statement

@@ -8,8 +8,9 @@ reader either resolves the old build or the new one, never a half-built one. The
 kept (readers that resolved it a moment ago keep working) and older ones are dropped.
 
 Search. Passages carry an HNSW index over inner product (`vector_ip_ops`; the vectors are unit
-length, so this is cosine). `search(..., exact=True)` turns index scans off and ranks every row
-(the ground truth, and the right plan for a small filtered set). A document filter uses the exact
+length, so this is cosine). `search(..., exact=True)` ranks every row
+(the ground truth, and the right plan for a small filtered set) by sorting on an expression no
+index serves. A document filter uses the exact
 plan by default: pgvector 0.6 filters HNSW candidates after the scan, which can return fewer than k.
 Lexical: a generated `tsvector` column ('english') with a GIN index and ts_rank/ts_rank_cd top-k.
 
@@ -505,12 +506,14 @@ def search(conn, query_vector: np.ndarray, k: int = 10, *, schema: str | None = 
     q = np.asarray(query_vector, dtype=np.float32).ravel()
     with conn.transaction():
         schema = schema or current_schema(conn, name)
-        if exact:
-            conn.execute("SELECT set_config('enable_indexscan', 'off', true)")
-        elif ef_search is not None:
+        if not exact and ef_search is not None:
             conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(int(ef_search)),))
         where = "WHERE doc_id = ANY(%(docs)s)" if doc_ids is not None else ""
-        stmt = _q(f"SELECT row, embedding <#> %(q)s AS d FROM {{s}}.{table} {where} ORDER BY d LIMIT %(k)s", schema)
+        # Exact: "+ 0" makes the sort key an expression no index provides, so the plan is a scan and
+        # sort whatever the planner settings. (SET enable_indexscan=off is not enough: psycopg prepares
+        # a statement after 5 runs and PostgreSQL keeps its cached HNSW plan when that setting changes.)
+        order = "(embedding <#> %(q)s) + 0" if exact else "d"
+        stmt = _q(f"SELECT row, embedding <#> %(q)s AS d FROM {{s}}.{table} {where} ORDER BY {order} LIMIT %(k)s", schema)
         rows = conn.execute(stmt, {"q": q, "k": int(k), "docs": list(doc_ids or [])}).fetchall()
     return [(int(r), -float(d)) for r, d in rows]
 
