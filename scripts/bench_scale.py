@@ -180,6 +180,7 @@ def bench_pg(url: str, x: np.ndarray, q: np.ndarray, truth: np.ndarray, n_exact:
                     cur.executemany(stmt, [(i, x[i]) for i in range(s, min(s + 1000, len(x)))])
         res[f"load_{method}_s"] = time.perf_counter() - t
         res[f"load_{method}_rows_per_s"] = len(x) / res[f"load_{method}_s"]
+        print(len(x), "pg load", method, round(res[f"load_{method}_s"], 2), "s", flush=True)
     conn.execute(sql.SQL("VACUUM ANALYZE {}").format(tbl))
     heap = conn.execute("SELECT pg_total_relation_size(%s::regclass)", (tbl.as_string(conn),)).fetchone()[0]
     with conn.transaction():
@@ -188,6 +189,7 @@ def bench_pg(url: str, x: np.ndarray, q: np.ndarray, truth: np.ndarray, n_exact:
         t = time.perf_counter()
         conn.execute(sql.SQL("CREATE INDEX ON {} USING hnsw (embedding vector_ip_ops) WITH (m = 16, ef_construction = 64)").format(tbl))
         res["hnsw_build_s"] = time.perf_counter() - t
+        print(len(x), "pg hnsw build", round(res["hnsw_build_s"], 1), "s", os.getloadavg(), flush=True)
     total = conn.execute("SELECT pg_total_relation_size(%s::regclass)", (tbl.as_string(conn),)).fetchone()[0]
     res.update({"table_bytes_no_hnsw": heap, "total_bytes": total, "bytes_per_row": total / len(x),
                 "hnsw_bytes": total - heap})
@@ -236,16 +238,20 @@ def cmd_vectors(a) -> None:
             x = synthetic(base, n)
             gen = time.perf_counter() - t
             truth = exact_topk(x, q)
+            print(n, "generated", round(gen, 1), "s; truth ready", os.getloadavg(), flush=True)
             r: dict = {"generate_s": gen}
-            for kind in ("flat", "hnsw"):
-                r[f"faiss_{kind}"] = bench_faiss(kind, x, q, truth, a.work)
-                print(n, kind, r[f"faiss_{kind}"], flush=True)
-            r["pgvector_hnsw"] = bench_pg(url, x, q, truth, n_exact=(a.queries if n <= 100_000 else 20),
-                                          compare_loads=n <= 100_000)
-            print(n, "pg", r["pgvector_hnsw"], flush=True)
+            if "faiss" in a.stores:
+                for kind in ("flat", "hnsw"):
+                    r[f"faiss_{kind}"] = bench_faiss(kind, x, q, truth, a.work)
+                    print(n, kind, r[f"faiss_{kind}"], flush=True)
+            if "pg" in a.stores:
+                r["pgvector_hnsw"] = bench_pg(url, x, q, truth, n_exact=(a.queries if n <= 100_000 else 20),
+                                              compare_loads=n <= 100_000)
+                print(n, "pg", r["pgvector_hnsw"], flush=True)
             r["loadavg_end"] = os.getloadavg()
             out["sizes"][str(n)] = r
-            save(a.work, f"vectors-{'-'.join(map(str, a.sizes))}.json", out)
+            tag = "" if set(a.stores) == {"faiss", "pg"} else "-" + "-".join(a.stores)
+            save(a.work, f"vectors{tag}-{'-'.join(map(str, a.sizes))}.json", out)
             del x
 
 
@@ -409,6 +415,59 @@ def cmd_ray(a) -> None:
     save(a.work, "ray.json", out)
 
 
+# ------------------------------------------------------------------------------------------------
+def cmd_report(a) -> None:
+    """Markdown tables from the JSON results in --work (for docs/scale.md)."""
+    w = a.work
+    sizes = {}
+    for f in sorted(w.glob("vectors*.json")):
+        for n, r in json.loads(f.read_text())["sizes"].items():
+            sizes.setdefault(n, {}).update(r)
+    if sizes:
+        print("| vectors | store | build | p50 ms | p95 ms | recall@10 | bytes/vector |")
+        print("|---:|---|---:|---:|---:|---:|---:|")
+        for n in sorted(sizes, key=int):
+            r = sizes[n]
+            for kind in ("flat", "hnsw"):
+                x = r.get(f"faiss_{kind}")
+                if x:
+                    label = "FAISS flat (exact)" if kind == "flat" else "FAISS HNSW M=32 efC=80 efSearch=128"
+                    print(f"| {int(n):,} | {label} | {x['build_s']:.1f} s add | {x['p50_ms']:.2f} | {x['p95_ms']:.2f} "
+                          f"| {x['recall@10']:.4f} | {x['bytes_per_vector']:.0f} |")
+            g = r.get("pgvector_hnsw")
+            if g:
+                build = f"{g['load_copy_binary_s']:.1f} s COPY + {g['hnsw_build_s']:.1f} s HNSW"
+                for ef in (40, 100):
+                    e = g[f"ef{ef}"]
+                    print(f"| {int(n):,} | pgvector HNSW m=16 efC=64 ef_search={ef} | {build if ef == 40 else '(same build)'} | "
+                          f"{e['p50_ms']:.2f} | {e['p95_ms']:.2f} | {e['recall@10']:.4f} | {g['bytes_per_row']:.0f} |")
+                e = g["exact"]
+                print(f"| {int(n):,} | pgvector exact (scan, {e['queries']} queries) | – | {e['p50_ms']:.2f} | "
+                      f"{e['p95_ms']:.2f} | {e['recall@10']:.4f} | {g['table_bytes_no_hnsw'] / int(n):.0f} |")
+        print()
+        print("| vectors | COPY binary rows/s | COPY text rows/s | executemany rows/s |")
+        print("|---:|---:|---:|---:|")
+        for n in sorted(sizes, key=int):
+            g = sizes[n].get("pgvector_hnsw", {})
+            f = lambda k: f"{g[k]:,.0f}" if k in g else "–"
+            print(f"| {int(n):,} | {f('load_copy_binary_rows_per_s')} | {f('load_copy_text_rows_per_s')} | "
+                  f"{f('load_executemany_rows_per_s')} |")
+        print()
+    lx = w / "lexical.json"
+    if lx.exists():
+        L = json.loads(lx.read_text())
+        print("| method | R@1 | R@5 | R@10 | MRR@10 | no hit in top 10 | p50 ms | p95 ms |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for k, m in L["methods"].items():
+            print(f"| {k} | {m['R@1']:.3f} | {m['R@5']:.3f} | {m['R@10']:.3f} | {m['MRR@10']:.3f} | {m['no_hit']:.3f} "
+                  f"| {m['p50_ms']:.2f} | {m['p95_ms']:.2f} |")
+        print()
+        print(json.dumps({k: L[k] for k in L if k not in ("methods",)}, indent=1))
+    ry = w / "ray.json"
+    if ry.exists():
+        print(json.dumps(json.loads(ry.read_text()), indent=1))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", type=Path, default=Path("/tmp/qa-scale"))
@@ -417,13 +476,15 @@ def main() -> None:
     v = sub.add_parser("vectors")
     v.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     v.add_argument("--queries", type=int, default=500)
+    v.add_argument("--stores", nargs="+", choices=["faiss", "pg"], default=["faiss", "pg"])
     lx = sub.add_parser("lexical")
     lx.add_argument("--limit", type=int, default=0)
     r = sub.add_parser("ray")
     r.add_argument("--n", type=int, default=600)
+    sub.add_parser("report")
     a = ap.parse_args()
     a.work.mkdir(parents=True, exist_ok=True)
-    {"base": cmd_base, "vectors": cmd_vectors, "lexical": cmd_lexical, "ray": cmd_ray}[a.cmd](a)
+    {"base": cmd_base, "vectors": cmd_vectors, "lexical": cmd_lexical, "ray": cmd_ray, "report": cmd_report}[a.cmd](a)
 
 
 if __name__ == "__main__":
