@@ -98,13 +98,11 @@ def postgres_server(settings: dict[str, str] | None = None) -> Iterator[str]:
             raise RuntimeError(f"PostgreSQL is listening on TCP ({info}); tests want a unix socket only")
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-            version = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()[0]
             conn.execute("SELECT '[1,0]'::vector <#> '[0,1]'::vector")  # the operator set works
             for k, v in (settings or {}).items():
                 conn.execute(f"ALTER SYSTEM SET {k} = '{v}'")
             if settings:
                 conn.execute("SELECT pg_reload_conf()")
-        os.environ.setdefault("QA_TEST_PGVECTOR_VERSION", version)
         yield url
     finally:
         stop()
@@ -248,6 +246,7 @@ def ray_cluster(num_workers: int = 1, cpus_per_node: int = 1, object_store_bytes
         _skip(f"`ip netns add {ns}` failed: {r.stderr.strip() or r.returncode}")
     temp_dir = Path(tempfile.mkdtemp(prefix="qa-ray-", dir="/tmp"))  # short: Ray's socket paths live here
     nodes: list[subprocess.Popen] = []
+    logs: list = []
     done = False
 
     def teardown():
@@ -272,7 +271,6 @@ def ray_cluster(num_workers: int = 1, cpus_per_node: int = 1, object_store_bytes
         common = [f"--num-cpus={cpus_per_node}", f"--object-store-memory={object_store_bytes}",
                   f"--memory={memory_bytes}", "--node-ip-address=127.0.0.1", "--disable-usage-stats",
                   f"--temp-dir={temp_dir}", "--block"]
-        logs = []
 
         def start(extra: list[str], name: str) -> subprocess.Popen:
             log = open(temp_dir / f"{name}.log", "w")
@@ -313,5 +311,5 @@ def ray_cluster(num_workers: int = 1, cpus_per_node: int = 1, object_store_bytes
     finally:
         teardown()
         atexit.unregister(teardown)
-        for log in locals().get("logs", []):
+        for log in logs:
             log.close()
