@@ -303,7 +303,7 @@ def ray_cluster(num_workers: int = 1, cpus_per_node: int = 1, object_store_bytes
                     return
                 time.sleep(1.0)
 
-        wait_nodes(1)
+        # worker nodes start right away: `ray start --address` retries until the head's GCS answers
         for i in range(num_workers):
             nodes.append(start([f"--address={address}"], "worker" if i == 0 else f"worker{i}"))
         wait_nodes(1 + num_workers)
