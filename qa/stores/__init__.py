@@ -1,0 +1,1 @@
+"""Networked index stores (prototypes); the file-based index stays in qa.index."""
