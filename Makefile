@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test check index eval bench-squad bench-perf soak clean
+.PHONY: run test check index eval bench-squad bench-perf soak cluster-demo clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (set PYTHON=...)"; exit 2; }
@@ -46,6 +46,11 @@ bench-squad: $(VENV)/.installed
 
 bench-perf: $(VENV)/.installed
 	$(BIN)/qa bench perf --json eval/out/perf.json
+
+# Ray (2 nodes, in a loopback-only network namespace: needs root) builds the corpus into a throw-away
+# PostgreSQL; two app replicas serve it; the gold test split and a 200-question load test go through both
+cluster-demo: $(VENV)/.installed-test
+	$(BIN)/python scripts/cluster_demo.py
 
 soak: $(VENV)/.installed-test
 	$(BIN)/python scripts/soak.py --trials 200

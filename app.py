@@ -233,7 +233,7 @@ def _clean_k(k: Any) -> int:
 # --------------------------------------------------------------------------- the app
 
 def build_demo(answerer, feedback_path: str | Path = DEFAULT_FEEDBACK, *, concurrency: int = CONCURRENCY,
-               max_queue: int = MAX_QUEUE, examples: Sequence[str] = ()) -> gr.Blocks:
+               max_queue: int = MAX_QUEUE, examples: Sequence[str] = (), feedback_sink=None) -> gr.Blocks:
     """The Blocks app around an Answerer (anything with .ask(question, k=, docs=) and .index).
 
     `concurrency` and `max_queue` are applied with demo.queue() here, so tests can make a tiny queue.
@@ -332,9 +332,9 @@ def build_demo(answerer, feedback_path: str | Path = DEFAULT_FEEDBACK, *, concur
         answer = turn["answer"] if turn["answer"] is not None else {"error": turn["error"]}
         rec = feedback_record(turn["question"], answer, build_id, liked, reply_id=turn["id"])
         try:
-            append_feedback(feedback_path, rec)
-        except OSError as e:
-            print(f"app: could not save feedback to {feedback_path}: {e}", file=sys.stderr)
+            (feedback_sink or (lambda r: append_feedback(feedback_path, r)))(rec)
+        except (OSError, QAError) as e:
+            print(f"app: could not save feedback: {e}", file=sys.stderr)
 
     def clear(conv: Conversation):
         with conv.lock:  # in place, so an answer still being worked out cannot bring the old turns back
@@ -425,6 +425,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help=f"index folder, built if missing or stale (env QA_INDEX; default {DEFAULT_INDEX})")
     p.add_argument("--feedback", type=Path, default=None,
                    help=f"feedback JSONL (env QA_FEEDBACK; default {DEFAULT_FEEDBACK})")
+    p.add_argument("--store", default=None, metavar="URL",
+                   help="serve the index published in this PostgreSQL store (env QA_STORE; built by "
+                        "`qa index --store URL`); feedback then goes into its table, so replicas share it")
+    p.add_argument("--max-queue", type=int, default=MAX_QUEUE, help=f"questions waiting at most (default {MAX_QUEUE})")
     return p.parse_args(argv)
 
 
@@ -434,21 +438,31 @@ def main(argv=None) -> int:
     debug = False
     try:
         settings = Settings.from_env(corpus=args.corpus, index=args.index, feedback=args.feedback,
-                                     host=args.host, port=args.port)
+                                     host=args.host, port=args.port, store=args.store)
         debug = settings.debug
-        from qa.corpus import read_examples
+        if not 0 < args.max_queue <= 10_000:
+            raise QAError(f"--max-queue must be from 1 to 10000, not {args.max_queue}")
         from qa.build import check_target
+        from qa.corpus import read_examples
         from qa.pipeline import ensure_index, open_answerer
 
-        check_target(settings.index)  # before anything is built: never replace a folder of the user's
         examples = read_examples(settings.corpus)  # a bad list is refused before any work is done
-        say(f"checking the index at {settings.index} for the corpus in {settings.corpus}")
-        report = ensure_index(settings.corpus, settings.index, settings, progress=True, log=say)
-        say(report.summary())
+        sink = None
+        if settings.store:  # a replica serves what `qa index --store` published; it builds nothing
+            from qa.stores.postgres import append_feedback as to_store
+            from qa.stores.postgres import redact
+
+            say(f"serving the index published in {redact(settings.store)}")
+            sink = lambda rec: to_store(settings.store, rec)  # noqa: E731
+        else:
+            check_target(settings.index)  # before anything is built: never replace a folder of the user's
+            say(f"checking the index at {settings.index} for the corpus in {settings.corpus}")
+            report = ensure_index(settings.corpus, settings.index, settings, progress=True, log=say)
+            say(report.summary())
         answerer = open_answerer(settings.index, settings)
         say("loading the model")
         answerer.ask(examples[0] if examples else WARM_UP)  # the first visitor should not wait for the model
-        demo = build_demo(answerer, settings.feedback, examples=examples)
+        demo = build_demo(answerer, settings.feedback, examples=examples, max_queue=args.max_queue, feedback_sink=sink)
         try:
             url = launch(demo, settings.host, settings.port)
         except OSError as e:
@@ -468,7 +482,8 @@ def main(argv=None) -> int:
         print(f"app: error: unexpected {e.__class__.__name__} while starting: {e}"
               + ("" if debug else " (set QA_DEBUG=1 for the traceback)"), file=sys.stderr)
         return 2
-    print(f"Chat app running at {url}  (feedback: {settings.feedback}; Ctrl+C to stop)", flush=True)
+    where = "the store's feedback table" if settings.store else settings.feedback
+    print(f"Chat app running at {url}  (feedback: {where}; Ctrl+C to stop)", flush=True)
     try:
         demo.block_thread()
     except KeyboardInterrupt:

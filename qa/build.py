@@ -88,24 +88,78 @@ def build_settings(embedder: Embedder, settings: ChunkSettings, index_type: str,
 def index_is_current(index_dir: Path, wanted: dict[str, Any], corpus_dir: Path) -> bool:
     """True when the index verifies and was built from the same corpus, in the same folder, with the same
     settings. The folder matters because the freshness check (`check_fresh`) watches the recorded one."""
-    try:
-        manifest = read_manifest(index_dir)
-        verify_artefacts(index_dir, manifest)
-    except IndexProblem:
+    return _is_current(FolderTarget(index_dir).manifest(), wanted, corpus_dir)
+
+
+def _is_current(manifest: Optional[dict], wanted: dict[str, Any], corpus_dir: Path) -> bool:
+    if manifest is None:
         return False
     same_folder = manifest.get("corpus", {}).get("absolute_path") == str(corpus_dir.resolve())
     return same_folder and all(manifest.get(k) == v for k, v in wanted.items())
 
 
-def _previous_vectors(index_dir: Path, model_name: str, precision: str = "fp32") -> dict[str, np.ndarray]:
-    """text sha256 -> vector from the current index, when it verifies and used the same model.
+class FolderTarget:
+    """The default place a build is published: a folder of plain files (a symlink swapped in one rename)."""
 
-    This is the embedding cache: keyed by (model, text), it makes a rebuild after a small change
+    def __init__(self, index_dir: Path):
+        self.index_dir = Path(index_dir)
+        self.label = str(index_dir)
+
+    def manifest(self) -> Optional[dict]:
+        """The published build's manifest when it verifies, else None."""
+        try:
+            m = read_manifest(self.index_dir)
+            verify_artefacts(self.index_dir, m)
+            return m
+        except IndexProblem:
+            return None
+
+    def check(self) -> None:
+        check_target(self.index_dir)
+
+    def lock(self):
+        return _build_lock(self.index_dir)
+
+    def previous(self):
+        """The published build, loaded (its vectors and renditions are this build's caches), or None."""
+        try:
+            return load_index(self.index_dir)
+        except QAError:
+            return None
+
+    def workdir(self, build_id: str) -> Path:
+        builds = _builds_dir(self.index_dir)
+        builds.mkdir(parents=True, exist_ok=True)
+        return builds / f"{build_id}.tmp"
+
+    def publish(self, tmp: Path, build_id: str, records: dict, after_write=None) -> None:
+        builds = _builds_dir(self.index_dir)
+        final = builds / build_id
+        os.rename(tmp, final)
+        _fsync_dir(builds)
+        if after_write:
+            after_write(final)  # tests use this to stop "between" writing and publishing
+        _publish(self.index_dir, final)
+
+    def cleanup(self) -> None:
+        _cleanup(self.index_dir)
+
+
+def target_for(index_dir: Path, store: Optional[str]):
+    """Where a build goes: the index folder, or the PostgreSQL store `store` names."""
+    if store:
+        from .stores.postgres import PgTarget
+
+        return PgTarget(store)
+    return FolderTarget(index_dir)
+
+
+def _previous_vectors(old, model_name: str, precision: str = "fp32") -> dict[str, np.ndarray]:
+    """text sha256 -> vector from the published index (loaded, so it verified), when it used the same
+    model. This is the embedding cache: keyed by (model, text), it makes a rebuild after a small change
     re-embed only the new texts.
     """
-    try:
-        old = load_index(index_dir)
-    except QAError:
+    if old is None:
         return {}
     if old.model_name != model_name or old.manifest["model"].get("precision", "fp32") != precision:
         return {}  # vectors of another model or precision are not these vectors
@@ -119,20 +173,15 @@ def _previous_vectors(index_dir: Path, model_name: str, precision: str = "fp32")
     return cache
 
 
-def _rendition_reuser(index_dir: Path, force: bool):
+def _rendition_reuser(old):
     """`reuse(doc_id, sha256, version)` for read_corpus: the previous build's rendition of a file with the
-    same bytes, made by the same extractor version, or None. The previous build verifies first."""
-    if force:
-        return None
-    try:
-        manifest = read_manifest(index_dir)
-        verify_artefacts(index_dir, manifest)
-    except IndexProblem:
+    same bytes, made by the same extractor version, or None. `old` is the previous build, loaded."""
+    if old is None:
         return None
     from .formats import Rendition
 
     def reuse(doc_id: str, sha256: str, version: Optional[str]) -> Optional[Rendition]:
-        d = index_dir / RENDITIONS / doc_id
+        d = Path(old.path) / RENDITIONS / doc_id
         try:
             meta = json.loads((d / "meta.json").read_text(encoding="utf-8"))
             if meta.get("source_sha256") != sha256 or meta.get("extractor_version") != version:
@@ -207,14 +256,17 @@ def build_index(
     force: bool = False,
     progress: bool = False,
     log: Callable[[str], None] = lambda s: None,
+    store: Optional[str] = None,
     _after_write: Optional[Callable[[Path], None]] = None,
 ) -> BuildReport:
     """Build (or refresh) the index of a corpus folder and swap it in atomically.
 
     The new index is written into a fresh folder beside the target, fsynced, then published by
     replacing the `index_dir` symlink in one rename: a crash at any moment leaves the previous index
-    whole. An unchanged corpus returns at once without loading the model; a changed one re-embeds only
-    texts whose vectors the previous build does not have.
+    whole. With `store` (a postgresql:// URL) the same build is loaded into a new schema of that
+    database and published by one pointer update instead (qa.stores.postgres). An unchanged corpus
+    returns at once without loading the model; a changed one re-embeds only texts whose vectors the
+    previous build does not have.
     """
     import faiss
 
@@ -224,21 +276,21 @@ def build_index(
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
     if index_type not in INDEX_TYPES:
         raise QAError(f"unknown index type {index_type!r}", fix=f"use one of {', '.join(INDEX_TYPES)}")
-    try:
-        known = read_manifest(index_dir).get("corpus", {}).get("files")
-    except IndexProblem:
-        known = None
+    target = target_for(index_dir, store)
+    current = target.manifest()
+    known = (current or {}).get("corpus", {}).get("files")
     chash, files = fingerprint(corpus_dir, known if isinstance(known, dict) else None)
     wanted = build_settings(embedder, settings, index_type, chash, extractor_versions(files))
-    if not force and index_is_current(index_dir, wanted, corpus_dir):
-        m = read_manifest(index_dir)
+    if not force and _is_current(current, wanted, corpus_dir):
+        m = current
         skipped = [Skipped(**s) for s in m.get("corpus", {}).get("skipped", [])]
-        return BuildReport(index_dir, True, documents=m["counts"]["documents"], passages=m["counts"]["passages"],
-                           seconds=time.perf_counter() - t0, skipped=skipped)
+        return BuildReport(target.label, True, documents=m["counts"]["documents"],
+                           passages=m["counts"]["passages"], seconds=time.perf_counter() - t0, skipped=skipped)
 
-    check_target(index_dir)
-    with _build_lock(index_dir):
-        read = read_corpus(corpus_dir, reuse=_rendition_reuser(index_dir, force), log=log)
+    target.check()
+    with target.lock():
+        old = None if force else target.previous()
+        read = read_corpus(corpus_dir, reuse=_rendition_reuser(old), log=log)
         docs = read.documents
         if not docs:
             why = f"; {len(read.skipped)} file(s) skipped, e.g. {read.skipped[0].source} ({read.skipped[0].reason})" \
@@ -276,15 +328,14 @@ def build_index(
             raise QAError(f"no usable text in {corpus_dir}: every paragraph was empty or boilerplate",
                           fix="add documents with prose paragraphs")
 
-        cache = {} if force else _previous_vectors(index_dir, embedder.name, getattr(embedder, "precision", "fp32"))
+        cache = _previous_vectors(old, embedder.name, getattr(embedder, "precision", "fp32"))
+        old = None  # its memory is not needed any more
         texts = [p.text for p in evidence] + [s.text for s in sentences]
         vectors, embedded = _embed_missing(texts, cache, embedder, progress)
         pvec, svec = vectors[:len(evidence)], vectors[len(evidence):]
 
-        builds = _builds_dir(index_dir)
-        builds.mkdir(parents=True, exist_ok=True)
         build_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
-        tmp = builds / f"{build_id}.tmp"
+        tmp = target.workdir(build_id)
         tmp.mkdir()
         try:
             _write_jsonl(tmp / DOCUMENTS, ({**d.meta(), "text": d.text} for d in docs))
@@ -322,17 +373,14 @@ def build_index(
             with open(tmp / MANIFEST, "rb+") as f:
                 os.fsync(f.fileno())
             _fsync_dir(tmp)
-            final = builds / build_id
-            os.rename(tmp, final)
-            _fsync_dir(builds)
-            if _after_write:
-                _after_write(final)  # tests use this to stop "between" writing and publishing
-            _publish(index_dir, final)
+            target.publish(tmp, build_id, {"documents": docs, "passages": passages, "sentences": sentences,
+                                           "passage_vectors": pvec, "sentence_vectors": svec,
+                                           "manifest": manifest}, _after_write)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        _cleanup(index_dir)
-        return BuildReport(index_dir, False, len(docs), len(passages), len(evidence), len(sentences),
+        target.cleanup()
+        return BuildReport(target.label, False, len(docs), len(passages), len(evidence), len(sentences),
                            manifest["counts"]["tokens"], embedded, len(texts) - embedded,
                            time.perf_counter() - t0, getattr(embedder, "loaded", embedded > 0), read.skipped,
                            len(read.renditions) - read.reused, read.reused, read.seconds)

@@ -19,6 +19,8 @@ from .types import DECLINE_TEXT
 
 def _add_index_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", type=Path, default=None, help=f"index folder (default {DEFAULT_INDEX}, env QA_INDEX)")
+    p.add_argument("--store", default=None, metavar="URL",
+                   help="postgresql://... : the index in PostgreSQL with pgvector instead of a folder (env QA_STORE)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--index-type", choices=["flat", "hnsw"], default="flat", help="exact (flat) or approximate (hnsw) search")
     p.add_argument("--precision", choices=["fp32", "bf16"], default=None, help="embedding precision (default fp32, env QA_PRECISION)")
     p.add_argument("--strict", action="store_true", help="exit 1 when any file of the folder was skipped")
+    p.add_argument("--ray", default=None, metavar="ADDRESS",
+                   help="embed on a Ray cluster (`auto` for a running local one); needs pip install ray")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = sub.add_parser("docs", help="list the indexed documents and the files skipped, with reasons")
@@ -96,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--in", dest="feedback_file", type=Path, default=None, help="feedback JSONL (default var/feedback.jsonl, env QA_FEEDBACK)")
     f.add_argument("--out", type=Path, default=None, help="output JSONL (default: standard output)")
     f.add_argument("--all", action="store_true", help="include liked answers too")
+    f.add_argument("--store", default=None, metavar="URL", help="read the feedback table of this PostgreSQL store (env QA_STORE)")
     return parser
 
 
@@ -131,12 +136,17 @@ def _print_answer(a) -> None:
 
 
 def cmd_index(args, settings: Settings) -> int:
-    from .embedding import make_embedder
     from .build import build_index
+    from .embedding import make_embedder
 
     settings = settings.replace(embed_precision=args.precision)
-    report = build_index(args.corpus or settings.corpus, args.index or settings.index, make_embedder(settings),
-                         force=args.force, index_type=args.index_type, progress=not args.quiet,
+    embedder = make_embedder(settings)
+    if args.ray:
+        from .distributed import RayEmbedder
+
+        embedder = RayEmbedder(args.ray, embedder, model_dir=settings.model_dir)
+    report = build_index(args.corpus or settings.corpus, args.index or settings.index, embedder,
+                         force=args.force, index_type=args.index_type, progress=not args.quiet, store=settings.store,
                          log=(lambda s: None) if args.quiet else (lambda s: print(s, file=sys.stderr)))
     print(report.summary())
     if args.strict and report.skipped:
@@ -148,7 +158,9 @@ def cmd_index(args, settings: Settings) -> int:
 def cmd_docs(args, settings: Settings) -> int:
     from .index import describe
 
-    d = describe(args.index or settings.index)
+    from .pipeline import open_index
+
+    d = describe(open_index(args.index, settings) if settings.store else (args.index or settings.index))
     if args.json:
         print(json.dumps(d, ensure_ascii=False, indent=2))
         return 0
@@ -274,8 +286,14 @@ def cmd_feedback(args, settings: Settings) -> int:
         raise QAError("choose an action: `qa feedback export`")
     from .feedback import export_cases, read_feedback, write_cases
 
-    src = args.feedback_file or settings.feedback
-    records = read_feedback(src)
+    if settings.store and not args.feedback_file:
+        from .stores.postgres import read_feedback as read_from_store
+        from .stores.postgres import redact
+
+        src, records = redact(settings.store), read_from_store(settings.store)
+    else:
+        src = args.feedback_file or settings.feedback
+        records = read_feedback(src)
     cases = export_cases(records, include_liked=args.all)
     write_cases(cases, args.out)
     kind = "rated" if args.all else "disliked"
@@ -298,7 +316,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     debug = False
     try:
-        settings = Settings.from_env()
+        settings = Settings.from_env(store=getattr(args, "store", None))
         debug = settings.debug
         return COMMANDS[args.command](args, settings)
     except QAError as e:

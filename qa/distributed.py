@@ -37,12 +37,12 @@ class _EmbedActor:
         import torch
 
         torch.set_num_threads(max(1, threads))
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         from pathlib import Path
 
         from qa.embedding import SentenceTransformerEmbedder
+        from qa.settings import set_offline_environment
+
+        set_offline_environment()
 
         self.embedder = SentenceTransformerEmbedder(model_dir=Path(model_dir) if model_dir else None,
                                                     precision=precision)
@@ -265,3 +265,38 @@ def embed_on_ray(texts: Sequence[str], address: str | None = "auto", batch_size:
                       max_restarts=max_restarts, max_task_retries=max_task_retries, model_dir=model_dir,
                       precision=precision, runtime_env=runtime_env) as pool:
         return pool.embed(texts, batch_size, batch_retries=batch_retries, timeout=timeout)
+
+
+class RayEmbedder:
+    """An Embedder (qa.embedding) whose `encode` runs on a Ray cluster: `qa index --ray ADDRESS`. It has
+    the local model's name, dimension and precision, so the index it makes is the index a local build
+    makes; only texts the previous build lacks reach the cluster."""
+
+    def __init__(self, address: str, local, model_dir=None, batch_size: int = DEFAULT_BATCH):
+        self.address, self.local, self.batch_size = address, local, batch_size
+        self.name, self.dim = local.name, local.dim
+        self.precision = getattr(local, "precision", "fp32")
+        self.model_dir = str(model_dir) if model_dir else None
+        self.calls = 0
+
+    @property
+    def loaded(self) -> bool:
+        return False  # the model runs in the cluster's actors, not here
+
+    def encode(self, texts, show_progress: bool = False) -> np.ndarray:
+        self.calls += 1
+        if not len(texts):
+            return np.zeros((0, self.dim), dtype=np.float32)
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            from .errors import QAError
+
+            raise QAError("--ray needs Ray", fix="pip install ray") from None
+        try:
+            return embed_on_ray(list(texts), self.address, self.batch_size, model_dir=self.model_dir,
+                                precision=self.precision)
+        except RayEmbedError as e:
+            from .errors import QAError
+
+            raise QAError(f"the Ray build failed, the published index is unchanged ({str(e)[:200]})") from None

@@ -14,6 +14,7 @@ from .corpus import fingerprint
 from .embedding import Embedder
 from .errors import IndexProblem, QAError
 from .types import Document, Passage, Sentence
+from .vectors import FaissVectors, Vectors
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -58,7 +59,9 @@ def _read_jsonl(path: Path) -> list[dict]:
 
 @dataclass
 class Index:
-    """A verified index in memory. Rows of `passage_index` are the evidence passages, in order."""
+    """A verified index in memory: its records, and its vectors wherever they live (qa.vectors: the
+    FAISS folder, or a networked store). `path` is the folder its files are read from (for a networked
+    store, the local copy of its files)."""
 
     path: Path
     manifest: dict[str, Any]
@@ -66,9 +69,9 @@ class Index:
     passages: list[Passage]  # all passages, boilerplate included
     evidence: list[Passage]  # passages with a dense row: evidence[row]
     sentences: list[Sentence]
-    passage_index: Any  # faiss.Index
-    sentence_vectors: np.ndarray  # (n_sentences, dim) float32, unit rows
+    vectors: Vectors
     extras: dict[str, Any] = field(default_factory=dict)  # per-feature artefacts (lexical index...)
+    store: str = ""  # where it was loaded from, as the user named it (a folder or a postgresql:// URL)
 
     @property
     def model_name(self) -> str:
@@ -97,11 +100,18 @@ class Index:
         return self.extras[key]
 
     def passage_vectors(self) -> np.ndarray:
-        """The evidence passages' vectors, reconstructed from the FAISS index."""
-        n = self.passage_index.ntotal
-        if n == 0:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return self.passage_index.reconstruct_n(0, n)
+        """The evidence passages' vectors, in row order."""
+        return self.vectors.all_passages()
+
+    @property
+    def sentence_vectors(self) -> np.ndarray:
+        """The sentences' vectors, in row order."""
+        return self.vectors.all_sentences()
+
+    @property
+    def passage_index(self):
+        """The FAISS index of a folder index (None for another store)."""
+        return getattr(self.vectors, "faiss", None)
 
 
 def _builds_dir(index_dir: Path) -> Path:
@@ -207,7 +217,7 @@ def load_index(index_dir: str | Path, embedder: Optional[Embedder] = None) -> In
                 break
     if problems:
         raise IndexProblem(f"index at {index_dir} is inconsistent: {'; '.join(problems)}", fix)
-    idx = Index(index_dir, manifest, docs, passages, evidence, sentences, pindex, svec)
+    idx = Index(index_dir, manifest, docs, passages, evidence, sentences, FaissVectors(pindex, svec), store=str(index_dir))
     from . import aliases, lexical  # parts of every index, imported here to keep layers one-way
 
     try:
@@ -243,19 +253,24 @@ def check_fresh(index: Index) -> None:
 # --------------------------------------------------------------------------- building
 
 
-def describe(index_dir: str | Path) -> dict[str, Any]:
+def describe(index: "str | Path | Index") -> dict[str, Any]:
     """What `qa docs` shows: each document's id, title, source, format, pages, characters, text source
-    and date, and every file skipped with its reason. Reads the manifest and documents.jsonl only (after
-    verifying their checksums), so it loads no vectors and no model."""
-    index_dir = Path(index_dir)
-    manifest = read_manifest(index_dir)
-    verify_artefacts(index_dir, manifest)
-    docs = []
-    for d in _read_jsonl(index_dir / DOCUMENTS):
-        docs.append({"doc_id": d["doc_id"], "title": d.get("title"), "source": d["source"],
-                     "format": d.get("format", "txt"), "pages": d.get("pages"), "chars": len(d.get("text", "")),
-                     "text_source": str(index_dir / d["rendition"] / "text.txt") if d.get("rendition") else d["source"],
-                     "date": d.get("date") or d.get("period"), "url": d.get("url"), "extractor": d.get("extractor")})
+    and date, and every file skipped with its reason. Given a folder it reads the manifest and
+    documents.jsonl only (after verifying their checksums), loading no vectors and no model; given a
+    loaded Index (a networked store's) it reads that."""
+    if isinstance(index, Index):
+        manifest, where = index.manifest, index.store or str(index.path)
+        rows = [{**d.meta(), "text": d.text, "text_source": d.text_source} for d in index.documents.values()]
+    else:
+        index_dir = Path(index)
+        manifest, where = read_manifest(index_dir), str(index_dir)
+        verify_artefacts(index_dir, manifest)
+        rows = [{**d, "text_source": str(index_dir / d["rendition"] / "text.txt") if d.get("rendition") else d["source"]}
+                for d in _read_jsonl(index_dir / DOCUMENTS)]
+    docs = [{"doc_id": d["doc_id"], "title": d.get("title"), "source": d["source"], "format": d.get("format", "txt"),
+             "pages": d.get("pages"), "chars": len(d.get("text", "")), "text_source": d["text_source"],
+             "date": d.get("date") or d.get("period"), "url": d.get("url"), "extractor": d.get("extractor")}
+            for d in rows]
     corpus = manifest.get("corpus", {})
-    return {"index": str(index_dir), "corpus": corpus.get("path"), "built_at": manifest.get("built_at"),
+    return {"index": where, "corpus": corpus.get("path"), "built_at": manifest.get("built_at"),
             "documents": docs, "skipped": list(corpus.get("skipped", []))}

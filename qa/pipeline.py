@@ -10,6 +10,7 @@ from .index import check_fresh, load_index
 from .build import BuildReport, build_index
 from .reader import make_reader
 from .retrieval import Retriever
+from .stores.postgres import is_store_url
 from .settings import Settings
 
 
@@ -28,7 +29,7 @@ def open_answerer(index_dir: str | Path | None = None, settings: Optional[Settin
         raise TypeError(f"open_answerer's second argument is the Settings, not {type(settings).__name__}")
     settings = settings or Settings()
     embedder = embedder or make_embedder(settings)
-    index = load_index(index_dir if index_dir is not None else settings.index, embedder)
+    index = open_index(index_dir, settings, embedder)
     if check_corpus:
         check_fresh(index)
     if reader is None:
@@ -37,7 +38,21 @@ def open_answerer(index_dir: str | Path | None = None, settings: Optional[Settin
     return Answerer(retriever, reader=reader or None, spans=settings.spans, answer=settings.answer)
 
 
+def open_index(index_dir: str | Path | None = None, settings: Optional[Settings] = None, embedder=None):
+    """The index the settings point at, loaded and verified: the PostgreSQL store `settings.store` names
+    (a postgresql:// URL, env QA_STORE), else the folder `index_dir` (default `settings.index`)."""
+    settings = settings or Settings()
+    location = settings.store or (index_dir if index_dir is not None else settings.index)
+    if is_store_url(str(location)):
+        from .stores.postgres import load_index as load_from_store
+
+        return load_from_store(str(location), embedder)
+    return load_index(location, embedder)
+
+
 def ensure_index(corpus_dir: str | Path, index_dir: str | Path, settings: Optional[Settings] = None,
                  embedder: Optional[Embedder] = None, progress: bool = True, **kw) -> BuildReport:
     """Build the index if it is missing or stale; a no-op (well under a second) otherwise."""
-    return build_index(corpus_dir, index_dir, embedder or make_embedder(settings), progress=progress, **kw)
+    settings = settings or Settings()
+    return build_index(corpus_dir, index_dir, embedder or make_embedder(settings), progress=progress,
+                       store=settings.store, **kw)

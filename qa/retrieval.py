@@ -55,10 +55,9 @@ def search_vectors(
     if mode != "bm25":
         if rows is None:
             want = min(n, max(settings.candidates, k))
-            D, I = index.passage_index.search(q, want)
-            dense = {int(i): float(d) for d, i in zip(D[0], I[0]) if i >= 0}
+            dense = dict(index.vectors.search(q[0], want))
         elif len(rows):
-            vecs = np.stack([index.passage_index.reconstruct(int(r)) for r in rows])
+            vecs = index.vectors.passages(rows)
             sims = vecs @ q[0]
             dense = {int(rows[j]): float(sims[j]) for j in _top(sims, max(settings.candidates, k))}
     lex_rank: dict[int, float] = {}
@@ -77,16 +76,21 @@ def search_vectors(
     # dense scores for lexical-only candidates, so every candidate is scored on the same footing
     missing = [r for r in cands if r not in dense]
     if missing and mode != "bm25":
-        vecs = np.stack([index.passage_index.reconstruct(int(r)) for r in missing])
+        vecs = index.vectors.passages(missing)
         for r, s in zip(missing, vecs @ q[0]):
             dense[r] = float(s)
-    sv = index.sentence_vectors
+    # every candidate's sentence vectors in one fetch (one round trip for a networked store); each
+    # candidate's similarities are then computed on its own slice, as they always were
+    all_rows = [r for c in cands for r in index.evidence[c].sentence_rows]
+    sv = index.vectors.sentences(all_rows)
     best_sent: dict[int, float] = {}
     sent_scores: dict[int, list[ScoredSentence]] = {}
+    at = 0
     for r in cands:
         p = index.evidence[r]
         srows = list(p.sentence_rows)
-        sims = np.asarray(sv[srows]) @ q[0] if srows else np.zeros(0)
+        sims = sv[at:at + len(srows)] @ q[0] if srows else np.zeros(0)
+        at += len(srows)
         order = np.argsort(-sims, kind="stable")
         sent_scores[r] = [ScoredSentence(index.sentences[srows[j]], float(sims[j])) for j in order]
         best_sent[r] = float(sims[order[0]]) if len(order) else 0.0

@@ -328,6 +328,7 @@ EMBEDDERS = ("minilm", "fake")
 ENVIRONMENT = {
     "QA_CORPUS": ("corpus", "corpus folder"),
     "QA_INDEX": ("index", "index folder"),
+    "QA_STORE": ("store", "a postgresql:// URL: the index lives in PostgreSQL with pgvector instead of a folder"),
     "QA_FEEDBACK": ("feedback", "the chat's feedback file"),
     "QA_HOST": ("host", "address the app listens on"),
     "QA_PORT": ("port", "port the app listens on"),
@@ -349,6 +350,7 @@ class Settings:
 
     corpus: Path = DEFAULT_CORPUS
     index: Path = DEFAULT_INDEX
+    store: Optional[str] = None  # postgresql://...: the index (and the chat's feedback) in PostgreSQL
     feedback: Path = DEFAULT_FEEDBACK
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
@@ -370,6 +372,9 @@ class Settings:
                               ("reader_precision", PRECISIONS)):
             if getattr(self, name) not in allowed:
                 raise QAError(f"{_env_name(name)}: must be one of {', '.join(allowed)}, not {getattr(self, name)!r}")
+        if self.store is not None and not str(self.store).startswith(("postgresql://", "postgres://")):
+            raise QAError(f"{_env_name('store')}: a store must be a postgresql:// URL, not {str(self.store)[:60]!r}",
+                          fix="leave it unset for the index folder")
         if not isinstance(self.port, int) or not 0 < self.port < 65536:
             raise QAError(f"port {self.port} is out of range", fix="choose a port from 1 to 65535")
 

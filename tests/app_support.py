@@ -135,3 +135,43 @@ def load_app_module():
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
+
+
+REQUEST_TIMEOUT = 120.0
+
+
+def http_ask(base: str, question: str, k: int = 5, timeout: float = REQUEST_TIMEOUT) -> tuple[str, str, dict | None]:
+    """One /ask API call as a plain HTTP client makes it: ('answered'|'busy'|'error', detail, answer)."""
+    import json
+
+    import httpx
+
+    phase = "POST"
+    try:
+        # A fresh connection per request: reusing the POST's connection for the GET races uvicorn's 5 s
+        # keep-alive close when this client's threads are starved for seconds (the server closes the idle
+        # socket as the GET arrives, and the GET meets a reset) — a client-side artefact seen once in CI,
+        # not the server failing under load.
+        with httpx.Client(timeout=timeout, limits=httpx.Limits(max_keepalive_connections=0)) as c:
+            r = c.post(f"{base}/gradio_api/call/ask", json={"data": [question, k, None]})
+            if r.status_code == 503 and "queue is full" in r.text.lower():
+                return "busy", r.text[:200], None
+            if r.status_code != 200:
+                return "error", f"POST {r.status_code}: {r.text[:200]}", None
+            event_id = r.json()["event_id"]
+            phase = "GET"
+            with c.stream("GET", f"{base}/gradio_api/call/ask/{event_id}") as s:
+                if s.status_code != 200:
+                    return "error", f"GET {s.status_code}", None
+                phase = "GET stream"
+                body = "".join(s.iter_text())
+    except httpx.HTTPError as e:  # say where it broke: connect, request, or the event stream
+        return "error", f"{phase}: {e.__class__.__name__}: {e}", None
+    events = [line[6:].strip() for line in body.splitlines() if line.startswith("event:")]
+    data = [line[5:].strip() for line in body.splitlines() if line.startswith("data:")]
+    if not events or events[-1] != "complete" or not data:
+        return "error", body[-300:], None
+    result = json.loads(data[-1])[0]
+    if result.get("status") not in ("answered", "uncertain", "declined"):
+        return "error", str(result)[:300], None
+    return "answered", result["status"], result

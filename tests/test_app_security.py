@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from app_support import PROJECT_ROOT, shared_app  # noqa: E402
+from app_support import PROJECT_ROOT, http_ask, shared_app  # noqa: E402
 
 pytestmark = pytest.mark.model
 
@@ -29,43 +29,6 @@ TOTAL_TIMEOUT = 240.0
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     return shared_app(tmp_path_factory)
-
-
-def _ask(base: str, question: str) -> tuple[str, str]:
-    """One API call as a plain HTTP client makes it: ('answered'|'busy'|'error', detail)."""
-    import json
-
-    import httpx
-
-    phase = "POST"
-    try:
-        # A fresh connection per request: reusing the POST's connection for the GET races uvicorn's 5 s
-        # keep-alive close when this client's threads are starved for seconds (the server closes the idle
-        # socket as the GET arrives, and the GET meets a reset) — a client-side artefact seen once in CI,
-        # not the server failing under load, which is what this test is about.
-        with httpx.Client(timeout=REQUEST_TIMEOUT, limits=httpx.Limits(max_keepalive_connections=0)) as c:
-            r = c.post(f"{base}/gradio_api/call/ask", json={"data": [question, 5, None]})
-            if r.status_code == 503 and "queue is full" in r.text.lower():
-                return "busy", r.text[:200]
-            if r.status_code != 200:
-                return "error", f"POST {r.status_code}: {r.text[:200]}"
-            event_id = r.json()["event_id"]
-            phase = "GET"
-            with c.stream("GET", f"{base}/gradio_api/call/ask/{event_id}") as s:
-                if s.status_code != 200:
-                    return "error", f"GET {s.status_code}"
-                phase = "GET stream"
-                body = "".join(s.iter_text())
-    except httpx.HTTPError as e:  # say where it broke: connect, request, or the event stream
-        return "error", f"{phase}: {e.__class__.__name__}: {e}"
-    events = [line[6:].strip() for line in body.splitlines() if line.startswith("event:")]
-    data = [line[5:].strip() for line in body.splitlines() if line.startswith("data:")]
-    if not events or events[-1] != "complete" or not data:
-        return "error", body[-300:]
-    result = json.loads(data[-1])[0]
-    if result.get("status") not in ("answered", "uncertain", "declined"):
-        return "error", str(result)[:300]
-    return "answered", result["status"]
 
 
 def test_two_hundred_concurrent_requests_are_answered_or_told_busy(server, record_property):
@@ -80,7 +43,7 @@ def test_two_hundred_concurrent_requests_are_answered_or_told_busy(server, recor
         try:
             barrier.wait()
             t = time.perf_counter()
-            outcome[i] = _ask(base, questions[i % len(questions)])
+            outcome[i] = http_ask(base, questions[i % len(questions)])[:2]
             latency[i] = time.perf_counter() - t
         except BaseException as e:  # noqa: BLE001 - counted as an error below
             outcome[i] = ("error", f"{e.__class__.__name__}: {e}")

@@ -135,3 +135,57 @@ def test_killed_actor_without_restarts_fails_cleanly_or_finishes_elsewhere(clust
     info = result(out)
     assert "error" in info, info
     assert "batch" in info["error"] and "failed" in info["error"]
+
+
+@pytest.mark.slow
+@pytest.mark.model
+def test_an_index_built_on_ray_is_the_index_a_local_build_makes(cluster, real_embedder, tmp_path):
+    """`qa index --ray auto` run inside the cluster's namespace: the same passage ids, vectors equal within
+    1e-5, and the same manifest apart from the build's own record."""
+    from support import write_corpus
+
+    from qa.build import build_index
+    from qa.index import load_index
+
+    corpus = write_corpus(tmp_path / "c")
+    build_index(corpus, tmp_path / "local", real_embedder)
+    out = cluster.run("import sys\nfrom qa.cli import main\nsys.exit(main(sys.argv[1:]))",
+                      ["index", "--corpus", str(corpus), "--index", str(tmp_path / "ray"), "--ray", "auto", "--quiet"],
+                      timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    a, b = load_index(tmp_path / "local"), load_index(tmp_path / "ray")
+    assert [p.passage_id for p in a.passages] == [p.passage_id for p in b.passages]
+    assert np.abs(a.passage_vectors() - b.passage_vectors()).max() <= 1e-5
+    assert np.abs(a.sentence_vectors - b.sentence_vectors).max() <= 1e-5
+    record = {"build_id", "built_at", "build_seconds", "extract_seconds", "artefacts"}
+    assert {k: v for k, v in a.manifest.items() if k not in record} == {k: v for k, v in b.manifest.items() if k not in record}
+    vector_files = {"passages.faiss", "sentence_vectors.npy"}  # equal within 1e-5, not byte for byte
+    assert {k: v for k, v in a.manifest["artefacts"].items() if k not in vector_files} == \
+        {k: v for k, v in b.manifest["artefacts"].items() if k not in vector_files}
+
+
+def test_a_failed_ray_build_leaves_the_published_index_as_it_was(tmp_path, monkeypatch):
+    """No cluster needed: when the cluster cannot finish (RayEmbedError), the build stops before it
+    publishes, with one line, and the previous index is untouched."""
+    from support import build_fake, write_corpus
+
+    import qa.distributed
+    from qa.build import build_index
+    from qa.embedding import HashEmbedder
+    from qa.errors import QAError
+    from qa.index import load_index
+
+    corpus = write_corpus(tmp_path / "c")
+    build_fake(corpus, tmp_path / "i")
+    before = [p.passage_id for p in load_index(tmp_path / "i").passages]
+    (corpus / "alpha.txt").write_text("A changed survey. It needs new vectors.\n", encoding="utf-8")
+
+    def fail(*a, **k):
+        raise qa.distributed.RayEmbedError("batch 0 failed on actor 1: the node died")
+
+    monkeypatch.setattr(qa.distributed, "embed_on_ray", fail)
+    monkeypatch.setitem(sys.modules, "ray", object())  # RayEmbedder checks Ray is installed
+    emb = qa.distributed.RayEmbedder("auto", HashEmbedder())
+    with pytest.raises(QAError, match="the Ray build failed, the published index is unchanged"):
+        build_index(corpus, tmp_path / "i", emb)
+    assert [p.passage_id for p in load_index(tmp_path / "i").passages] == before

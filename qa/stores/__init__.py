@@ -1,1 +1,1 @@
-"""Networked index stores (prototypes); the file-based index stays in qa.index."""
+"""Stores an index can live in besides its default folder: PostgreSQL with pgvector (`postgres`)."""

@@ -1,7 +1,8 @@
-"""Prototype: the index in PostgreSQL with pgvector, for several app replicas reading one store.
+"""PostgreSQL with pgvector: the tables, loading, checksums and atomic publishing of an index build.
 
 Layout. Every build lives in its own schema `qa_b_<utc time>_<hex>` with tables documents, passages,
-sentences (vectors as `vector(dim)`) and manifest (one JSON row). A pointer table
+sentences (vectors as `vector(dim)`), files (the build's other artefacts as bytes: the BM25 model, the
+alias table, text renditions) and manifest (one JSON row). A pointer table
 `qa_meta.current(name, schema, previous)` says which build readers use. A build is loaded and indexed
 in its own schema, verified, and published by updating the pointer row in ONE transaction, so a
 reader either resolves the old build or the new one, never a half-built one. The previous build is
@@ -167,6 +168,8 @@ def create_tables(conn, schema: str, dim: int = 384) -> None:
             row int PRIMARY KEY, sentence_id text NOT NULL UNIQUE, passage_id text NOT NULL,
             doc_id text NOT NULL, start_char int NOT NULL, end_char int NOT NULL, text text NOT NULL,
             meta jsonb NOT NULL DEFAULT '{{{{}}}}', embedding vector({d}) NOT NULL)""", schema))
+        conn.execute(_q("CREATE TABLE {s}.files (name text PRIMARY KEY, data bytea NOT NULL, sha256 text NOT NULL)",
+                        schema))
         conn.execute(_q("CREATE TABLE {s}.manifest (id boolean PRIMARY KEY DEFAULT true CHECK (id), body jsonb NOT NULL)",
                         schema))
 
@@ -282,6 +285,28 @@ def load_rows(conn, schema: str, table: str, rows: Sequence[Mapping[str, Any]], 
     return n
 
 
+def load_files(conn, schema: str, files: Mapping[str, bytes]) -> dict[str, str]:
+    """Store named byte strings (a build's artefacts other than its rows); {name: sha256}."""
+    out = {}
+    with conn.transaction(), conn.cursor() as cur:
+        with cur.copy(_q("COPY {s}.files (name, data, sha256) FROM STDIN (FORMAT BINARY)", schema)) as cp:
+            cp.set_types(["text", "bytea", "text"])
+            for name, data in sorted(files.items()):
+                out[name] = hashlib.sha256(data).hexdigest()
+                cp.write_row([name, bytes(data), out[name]])
+    return out
+
+
+def file_checksums(conn, schema: str) -> dict[str, str]:
+    """{name: sha256 of the stored bytes}, computed in PostgreSQL."""
+    return {n: d for n, d in conn.execute(_q("SELECT name, encode(sha256(data), 'hex') FROM {s}.files", schema))}
+
+
+def read_files(conn, schema: str, prefix: str = "") -> dict[str, bytes]:
+    rows = conn.execute(_q("SELECT name, data FROM {s}.files WHERE starts_with(name, %s)", schema), (prefix,))
+    return {n: bytes(d) for n, d in rows}
+
+
 # --------------------------------------------------------------------------------------------------
 # checksums and manifest
 # --------------------------------------------------------------------------------------------------
@@ -378,6 +403,14 @@ def verify(conn, schema: str | None = None, *, model: str | None = None, dim: in
             raise StoreProblem(f"{schema}.{table} has vector dimensions {have['dim']}, manifest says {man['dim']}")
         if have["sha256"] != want["sha256"]:
             raise StoreProblem(f"{schema}.{table} checksum {have['sha256'][:12]}… differs from the manifest's {want['sha256'][:12]}…")
+    want_files = man.get("files")
+    if want_files is not None:
+        have_files = file_checksums(conn, schema)
+        for fname, digest in want_files.items():
+            if have_files.get(fname) != digest:
+                raise StoreProblem(f"{schema}.files: {fname} is {'missing' if fname not in have_files else 'corrupt'}")
+        if set(have_files) - set(want_files):
+            raise StoreProblem(f"{schema}.files holds files the manifest does not list")
     idx = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE schemaname = %s", (schema,))}
     missing = [i for i in man.get("indexes", []) if i not in idx]
     if missing:
@@ -446,7 +479,7 @@ def build(conn, documents: Sequence[Mapping[str, Any]], passages: Sequence[Mappi
           sentences: Sequence[Mapping[str, Any]] = (), sentence_vectors: np.ndarray | None = None, *, model: str,
           dim: int | None = None, name: str = "default", method: str = "copy_binary", m: int = 16,
           ef_construction: int = 64, sentence_hnsw: bool = False, publish_now: bool = True, keep: int = 1,
-          extra: Mapping[str, Any] | None = None) -> str:
+          extra: Mapping[str, Any] | None = None, files: Mapping[str, bytes] | None = None) -> str:
     """Load everything into a new build schema, index it, write and verify the manifest, then publish.
 
     A failure before publishing drops the new schema and leaves the published build as it was.
@@ -465,6 +498,7 @@ def build(conn, documents: Sequence[Mapping[str, Any]], passages: Sequence[Mappi
         load_rows(conn, schema, "documents", documents, None, method)
         load_rows(conn, schema, "passages", passages, passage_vectors, method)
         load_rows(conn, schema, "sentences", sentences, sentence_vectors, method)
+        file_sums = load_files(conn, schema, files or {})
         load_s = time.perf_counter() - t
         idx_t = create_indexes(conn, schema, m=m, ef_construction=ef_construction, sentence_hnsw=sentence_hnsw)
         body = {"format": "qa-pgvector/1", "schema": schema, "model": model, "dim": dim,
@@ -477,7 +511,7 @@ def build(conn, documents: Sequence[Mapping[str, Any]], passages: Sequence[Mappi
                     "documents": {"rows": len(documents), "sha256": python_checksum("documents", documents)},
                     "passages": {"rows": len(passages), "sha256": python_checksum("passages", passages, passage_vectors)},
                     "sentences": {"rows": len(sentences), "sha256": python_checksum("sentences", sentences, sentence_vectors)},
-                }, **dict(extra or {})}
+                }, "files": file_sums, **dict(extra or {})}
         write_manifest(conn, schema, body)
         verify(conn, schema, model=model, dim=dim)
     except BaseException:
