@@ -79,6 +79,7 @@ def test_only_ask_is_a_public_endpoint(client):
     assert not info["unnamed_endpoints"]
 
 
+@pytest.mark.slow  # starts the real program (gradio's import alone is seconds); the in-process cases are fast
 def test_bad_corpus_exits_2_with_one_line_from_the_real_program(tmp_path):
     app = AppProcess(["--port", "9", "--corpus", str(tmp_path / "nope"), "--index", str(tmp_path / "index")])
     rc = app.wait_exit(120)
@@ -164,6 +165,7 @@ def _free_port() -> int:
 
 
 @needs_app
+@pytest.mark.slow
 def test_app_start_up_refuses_a_corrupt_index_it_cannot_rebuild(built, tmp_path):
     """app.py rebuilds a missing or stale index from --corpus; with no corpus to rebuild from, a corrupt
     index must end start-up with one line and exit code 2."""
