@@ -123,7 +123,7 @@ class FolderTarget:
     def previous(self):
         """The published build, loaded (its vectors and renditions are this build's caches), or None."""
         try:
-            return load_index(self.index_dir)
+            return load_index(self.index_dir, search=False)
         except QAError:
             return None
 

@@ -164,9 +164,11 @@ def verify_artefacts(index_dir: Path, manifest: dict[str, Any]) -> None:
             raise IndexProblem(f"index artefact {name} in {index_dir} is corrupt (checksum mismatch)", _fix_arg(index_dir))
 
 
-def load_index(index_dir: str | Path, embedder: Optional[Embedder] = None) -> Index:
+def load_index(index_dir: str | Path, embedder: Optional[Embedder] = None, search: bool = True) -> Index:
     """Load and verify an index: manifest, checksums, model and dimension, counts.
 
+    `search=False` loads it as a rebuild's cache (its vectors and renditions) without the BM25 model and
+    aliases, so a change of tokenizer settings does not cost a rebuild every vector.
     Raises IndexProblem (exit code 2 at the CLI) naming the problem and the command that fixes it.
     """
     import faiss
@@ -218,6 +220,8 @@ def load_index(index_dir: str | Path, embedder: Optional[Embedder] = None) -> In
     if problems:
         raise IndexProblem(f"index at {index_dir} is inconsistent: {'; '.join(problems)}", fix)
     idx = Index(index_dir, manifest, docs, passages, evidence, sentences, FaissVectors(pindex, svec), store=str(index_dir))
+    if not search:
+        return idx
     from . import aliases, lexical  # parts of every index, imported here to keep layers one-way
 
     try:

@@ -12,7 +12,7 @@ from .text import TOKEN, fold
 from .types import Passage
 
 LEXICAL_DIR = "bm25"
-TOKENIZER_VERSION = 1
+TOKENIZER_VERSION = 2  # 2: the vocabulary in sorted order (files reproducible)
 K1, B = 1.2, 0.75
 
 
@@ -49,7 +49,10 @@ def build(out_dir: Path, evidence: Sequence[Passage], corpus_dir: Path) -> list[
 
     corpus_tokens = [tokenize(p.text) or [""] for p in evidence]
     model = bm25s.BM25(method="lucene", k1=K1, b=B)
-    model.index(corpus_tokens, show_progress=False)
+    # our own vocabulary, in sorted order: bm25s numbers tokens in set order, which each process's hash
+    # seed changes, so two builds of the same corpus would write different (equivalent) files
+    vocab = {t: i for i, t in enumerate(sorted({t for toks in corpus_tokens for t in toks}))}
+    model.index(([[vocab[t] for t in toks] for toks in corpus_tokens], vocab), show_progress=False)
     target = out_dir / LEXICAL_DIR
     model.save(str(target), allow_pickle=False, show_progress=False)
     # document frequencies of stems, for weighting question terms when scoring answer sentences
@@ -58,7 +61,8 @@ def build(out_dir: Path, evidence: Sequence[Passage], corpus_dir: Path) -> list[
         for t in set(toks):
             if t:
                 df[t] = df.get(t, 0) + 1
-    (target / "df.json").write_text(json.dumps({"n": len(corpus_tokens), "df": df}, ensure_ascii=False), encoding="utf-8")
+    (target / "df.json").write_text(json.dumps({"n": len(corpus_tokens), "df": dict(sorted(df.items()))}, ensure_ascii=False),
+                                     encoding="utf-8")
     (target / "tokenizer.json").write_text(json.dumps(settings(), indent=2), encoding="utf-8")
     return sorted(f"{LEXICAL_DIR}/{p.name}" for p in target.iterdir() if p.is_file())
 

@@ -179,7 +179,7 @@ class PgTarget:
 
     def previous(self):
         try:
-            return load_index(self.url)
+            return load_index(self.url, search=False)
         except QAError:
             return None
 
@@ -223,7 +223,7 @@ def _cache_root() -> Path:
     return Path(tempfile.gettempdir()) / f"qa-store-cache-{os.getuid()}"
 
 
-def load_index(url: str, embedder=None, cache_dir: Optional[Path] = None):
+def load_index(url: str, embedder=None, cache_dir: Optional[Path] = None, search: bool = True):
     """The published build of the store at `url`, verified (counts, model, dimension, SQL checksums of
     rows and files), its files copied into a local cache folder, its vectors served by PostgreSQL.
     IndexProblem naming the mismatch, with the command that fixes it."""
@@ -279,6 +279,8 @@ def load_index(url: str, embedder=None, cache_dir: Optional[Path] = None):
     dim = int(manifest.get("model", {}).get("dim", body.get("dim")))
     idx = Index(local, manifest, docs, passages, evidence, sentences, PgVectors(url, schema, dim, len(evidence)),
                 store=redact(url))
+    if not search:
+        return idx
     try:
         lexical.attach(idx)
         aliases.attach(idx)
