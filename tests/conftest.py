@@ -30,10 +30,12 @@ def _analyse_each_sentence_once():
 
     real, memo = qa.analysis.analyse, {}
 
-    def analyse(texts, batch_size=64):
+    def analyse(texts, batch_size=64, progress=None):
         todo = [t for t in dict.fromkeys(texts) if t not in memo]
         for t, spans in zip(todo, real(todo, batch_size)):
             memo[t] = spans
+        if progress is not None and texts:
+            progress(len(texts))
         return [list(memo[t]) for t in texts]
 
     mp = pytest.MonkeyPatch()
@@ -47,8 +49,8 @@ def _no_model_in_the_fast_tier(request):
     if "not model" not in (request.config.getoption("markexpr") or ""):
         yield
         return
-    from qa.embedding import SentenceTransformerEmbedder
-    from qa.reader import Reader
+    from qa.embedding import OnnxEmbedder, SentenceTransformerEmbedder
+    from qa.reader import OnnxReader, Reader
 
     def refuse(*_a, **_k):
         raise RuntimeError("this test loads the real model: mark it @pytest.mark.model")
@@ -56,15 +58,20 @@ def _no_model_in_the_fast_tier(request):
     mp = pytest.MonkeyPatch()
     mp.setattr(SentenceTransformerEmbedder, "model", property(refuse))
     mp.setattr(Reader, "_load", refuse)
+    for cls in (OnnxEmbedder, OnnxReader):
+        mp.setattr(cls, "_load", refuse)
     yield
     mp.undo()
 
 
 @pytest.fixture(scope="session")
 def real_embedder():
-    from qa.embedding import SentenceTransformerEmbedder
+    """The shipped default: all-MiniLM-L6-v2 in ONNX Runtime (its graph exported on first use when the
+    cache is empty, as on a fresh clone)."""
+    from qa.embedding import make_embedder
+    from qa.settings import Settings
 
-    return SentenceTransformerEmbedder()
+    return make_embedder(Settings())
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ LAYERS = [
     {"types", "errors", "text", "settings"},
     {"formats", "formats.base", "formats.pdf", "formats.pdf_layout", "formats.docx", "formats.html", "formats.text",
      "corpus", "chunking", "analysis"},
-    {"embedding", "lexical", "aliases", "vectors", "index", "build", "distributed", "stores", "stores.pgvector_store",
+    {"onnx_backend", "embedding", "lexical", "aliases", "vectors", "index", "build", "distributed", "stores", "stores.pgvector_store",
      "stores.postgres"},
     {"retrieval"},
     {"question", "reader", "evidence", "spans", "candidates", "grouping", "conflicts", "calibration", "answering"},

@@ -91,13 +91,14 @@ def test_write_tuned_writes_what_load_reads(tmp_path):
 def test_from_env_reads_every_variable_it_documents():
     env = {"QA_CORPUS": "/c", "QA_INDEX": "/i", "QA_FEEDBACK": "/f.jsonl", "QA_HOST": "0.0.0.0", "QA_PORT": "8000",
            "QA_READER": "/weights", "QA_READER_PRECISION": "bf16", "QA_PRECISION": "bf16", "QA_MODEL_DIR": "/m",
-           "QA_EMBEDDER": "fake", "QA_BENCH_CACHE": "/b", "QA_DEBUG": "1", "QA_STORE": "postgresql://u@h/db"}
+           "QA_EMBEDDER": "fake", "QA_BENCH_CACHE": "/b", "QA_DEBUG": "1", "QA_STORE": "postgresql://u@h/db",
+           "QA_BACKEND": "Torch", "QA_ONNX_CACHE": "/o"}
     assert set(env) == set(ENVIRONMENT)
     s = Settings.from_env(environ=env)
     assert (s.corpus, s.index, s.feedback, s.model_dir, s.bench_cache) == tuple(map(Path, ("/c", "/i", "/f.jsonl", "/m", "/b")))
     assert (s.host, s.port, s.reader, s.reader_precision, s.embed_precision, s.embedder, s.debug) == \
         ("0.0.0.0", 8000, "/weights", "bf16", "bf16", "fake", True)
-    assert s.store == "postgresql://u@h/db"
+    assert (s.store, s.backend, s.onnx_cache) == ("postgresql://u@h/db", "torch", Path("/o"))
     d = Settings.from_env(environ={})
     assert d == Settings() and d.reader is None and d.port == 7860 and not d.debug
 
@@ -113,6 +114,7 @@ def test_qa_reader_values(raw, want):
     ({"QA_PORT": "70000"}, "port 70000 is out of range"),
     ({"QA_READER_PRECISION": "int8"}, "QA_READER_PRECISION: must be one of fp32, bf16"),
     ({"QA_PRECISION": "fp16"}, "QA_PRECISION: must be one of fp32, bf16"),
+    ({"QA_BACKEND": "tensorflow"}, "QA_BACKEND: must be one of onnx, torch"),
     ({"QA_READR": "off"}, "unknown setting QA_READR"),
 ])
 def test_a_bad_or_unknown_variable_is_refused(env, needle):
