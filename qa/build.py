@@ -6,6 +6,7 @@ import fcntl
 import json
 import os
 import shutil
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -208,25 +209,89 @@ def _build_lock(index_dir: Path):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _embed_missing(texts: list[str], cache: dict[str, np.ndarray], embedder: Embedder, progress: bool
-                   ) -> tuple[np.ndarray, int]:
+PROGRESS_CHUNK = 1024  # texts per encode call: the bar moves, and a chunk still sorts and pads well
+
+
+class _Progress:
+    """One bar over the whole of a build's slow part: sentences analysed plus texts embedded."""
+
+    def __init__(self, total: int, enabled: bool):
+        self._bar = None
+        self._lock = threading.Lock()
+        if enabled and total:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=total, unit="text", desc="analyse + embed", leave=False)
+
+    def __call__(self, n: int) -> None:
+        if self._bar is not None:
+            with self._lock:
+                self._bar.update(n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _embed_missing(texts: list[str], cache: dict[str, np.ndarray], embedder: Embedder,
+                   progress: Callable[[int], None] = lambda n: None) -> tuple[np.ndarray, int]:
     """Vectors for texts, from the cache where possible; returns (vectors, number embedded).
 
-    The missing texts go to the model in one call, so it can sort all of them by length and pad
-    each batch as little as possible (that alone is worth a third of the build time here).
+    The missing texts are sorted by length once, over all of them, so every batch pads as little as
+    possible (that alone was worth a third of the build time), then sent in chunks so the bar moves.
     """
     keys = [text_sha(t) for t in texts]
     missing = list(dict.fromkeys(k for k in keys if k not in cache))
     if missing:
         by_key = {text_sha(t): t for t in texts}
-        todo = [by_key[k] for k in missing]
-        vecs = embedder.encode(todo, show_progress=progress)
-        for k, v in zip(missing, vecs):
-            cache[k] = v
+        missing.sort(key=lambda k: len(by_key[k]))
+        step = getattr(embedder, "progress_chunk", PROGRESS_CHUNK) or len(missing)
+        for i in range(0, len(missing), step):
+            chunk = missing[i:i + step]
+            for k, v in zip(chunk, embedder.encode([by_key[k] for k in chunk])):
+                cache[k] = v
+            progress(len(chunk))
     out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
     for i, k in enumerate(keys):
         out[i] = cache[k]
     return out, len(missing)
+
+
+def _analyse_while_embedding(sentences: list[str], texts: list[str], cache: dict[str, np.ndarray],
+                             embedder: Embedder, progress: bool, stages: dict[str, float]):
+    """(spans of each sentence, vectors of texts, number embedded), with spaCy's analysis in a thread
+    beside the encoder: the encoder's inference releases the GIL, so on two cores the two overlap
+    (26.8 s instead of 35.5 s one after the other, on 8 SQuAD articles)."""
+    from .analysis import analyse, load
+
+    n_missing = len({text_sha(t) for t in texts} - set(cache))
+    bar = _Progress(len(sentences) + n_missing, progress)
+    result: dict[str, Any] = {}
+
+    def analyse_all():
+        t = time.perf_counter()
+        try:
+            result["spans"] = analyse(sentences, progress=bar)
+        except BaseException as e:  # re-raised in the building thread
+            result["error"] = e
+        stages["analyse"] = time.perf_counter() - t
+
+    worker = None
+    try:
+        if sentences:
+            load()  # in this thread: loading imports modules, which must not race the encoder's first call
+            worker = threading.Thread(target=analyse_all, name="qa-analyse", daemon=True)
+            worker.start()
+        t = time.perf_counter()
+        vectors, embedded = _embed_missing(texts, cache, embedder, bar)
+        stages["embed"] = time.perf_counter() - t
+        if worker is not None:
+            worker.join()
+    finally:
+        bar.close()
+    if "error" in result:
+        raise result["error"]
+    return result.get("spans", []), vectors, embedded
 
 
 def make_faiss(vectors: np.ndarray, index_type: str, dim: int):
@@ -273,6 +338,7 @@ def build_index(
     from . import aliases, lexical
 
     t0 = time.perf_counter()
+    stages: dict[str, float] = {}  # seconds: read_and_chunk, analyse, embed (side by side), write
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
     if index_type not in INDEX_TYPES:
         raise QAError(f"unknown index type {index_type!r}", fix=f"use one of {', '.join(INDEX_TYPES)}")
@@ -317,23 +383,22 @@ def build_index(
                     row += 1
                 passages.append(p)
         evidence = [p for p in passages if p.row is not None]
-        if sentences:
-            from .analysis import analyse
-
-            log(f"analysing {len(sentences)} sentences (entities, noun chunks, numbers)")
-            spans = analyse([s.text for s in sentences])
-            sentences = [Sentence(**{**s.__dict__, "ents": tuple((s.start + a, s.start + b, lab) for a, b, lab in sp)})
-                         for s, sp in zip(sentences, spans)]
         if not evidence:
             raise QAError(f"no usable text in {corpus_dir}: every paragraph was empty or boilerplate",
                           fix="add documents with prose paragraphs")
-
+        stages["read_and_chunk"] = time.perf_counter() - t0
         cache = _previous_vectors(old, embedder.name, getattr(embedder, "precision", "fp32"))
         old = None  # its memory is not needed any more
         texts = [p.text for p in evidence] + [s.text for s in sentences]
-        vectors, embedded = _embed_missing(texts, cache, embedder, progress)
+        if sentences:
+            log(f"analysing {len(sentences)} sentences (entities, noun chunks, numbers) while embedding")
+        spans, vectors, embedded = _analyse_while_embedding([s.text for s in sentences], texts, cache, embedder,
+                                                            progress, stages)
+        sentences = [Sentence(**{**s.__dict__, "ents": tuple((s.start + a, s.start + b, lab) for a, b, lab in sp)})
+                     for s, sp in zip(sentences, spans)]
         pvec, svec = vectors[:len(evidence)], vectors[len(evidence):]
 
+        t_write = time.perf_counter()
         build_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
         tmp = target.workdir(build_id)
         tmp.mkdir()
@@ -354,6 +419,7 @@ def build_index(
                 with open(tmp / name, "rb+") as f:
                     os.fsync(f.fileno())
             seconds = time.perf_counter() - t0
+            stages["write"] = time.perf_counter() - t_write
             manifest = {
                 **wanted,
                 "package_version": __version__,
@@ -361,6 +427,7 @@ def build_index(
                 "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "build_seconds": round(seconds, 3),
                 "extract_seconds": round(read.seconds, 3),
+                "build_stages": {k: round(v, 3) for k, v in stages.items()},
                 "corpus": {"path": str(corpus_dir), "absolute_path": str(corpus_dir.resolve()),
                            "documents": [d.source for d in docs], "files": files,
                            "skipped": [s.to_dict() for s in read.skipped]},

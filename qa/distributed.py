@@ -278,6 +278,8 @@ class RayEmbedder:
         self.precision = getattr(local, "precision", "fp32")
         self.model_dir = str(model_dir) if model_dir else None
         self.calls = 0
+        self.progress_chunk = 0  # all missing texts in one call: the cluster splits them among its actors
+
 
     @property
     def loaded(self) -> bool:
