@@ -14,7 +14,7 @@ QA = PROJECT_ROOT / "qa"
 MAX_LINES = 600
 # Bottom to top. A module may import modules of its own layer or below, never above.
 LAYERS = [
-    {"types", "errors", "text", "settings"},
+    {"types", "errors", "text", "settings", "timing"},
     {"formats", "formats.base", "formats.pdf", "formats.pdf_layout", "formats.docx", "formats.html", "formats.text",
      "corpus", "chunking", "analysis"},
     {"embedding", "lexical", "aliases", "vectors", "index", "build", "distributed", "stores", "stores.pgvector_store",
