@@ -23,7 +23,8 @@ LAYERS = [
     {"question", "reader", "evidence", "spans", "candidates", "grouping", "conflicts", "calibration", "answering"},
     {"pipeline"},
     {"metrics", "gold", "evaluation", "report", "render", "pages", "feedback", "verify"},
-    {"bench", "bench.measure", "bench.perf", "bench.perf_report", "bench.perf_steps", "bench.squad"},
+    {"bench", "bench.bare", "bench.measure", "bench.perf", "bench.perf_build", "bench.perf_report", "bench.perf_scale",
+     "bench.perf_steps", "bench.squad"},
     {"cli", "__main__", ""},  # "" is the package itself: `from qa import open_answerer` (lazy)
 ]
 
