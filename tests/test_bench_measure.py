@@ -176,3 +176,51 @@ def test_the_report_shows_targets_goals_and_the_reader_rows():
     assert "600 tokens in 4.0 windows (700 with padding; reader counters)" in table
     assert "105.0 GFLOP/s in 20.0 ms = 70% of sgemm" in table and "numpy sgemm 150.0 GFLOP/s" in table
     assert "embed 10.0, reader 45.0" in table and "reader_bf16: the shipped reader is bf16 already" in table
+
+
+class _CountingReader(_RecordingReader):
+    """The counters the readers keep (tokens through the network, unpadded and padded), over a real
+    tokenizer, and a little time per call so the reader stage has something to show."""
+
+    def __init__(self, tokenizer):
+        super().__init__()
+        self.tokenizer = tokenizer
+        self.tokens_read = self.tokens_padded = 0
+
+    def read(self, question, windows, top=5):
+        import time
+
+        n = [len(self.tokenizer(question, w)["input_ids"]) for w in windows]
+        self.tokens_read += sum(n)
+        self.tokens_padded += max(n, default=0) * len(n)
+        end = time.perf_counter() + 0.002
+        while time.perf_counter() < end:
+            pass
+        return super().read(question, windows, top)
+
+
+def test_the_ask_step_times_stages_and_counts_the_readers_work(tmp_path, tokenizer, monkeypatch):
+    """The ask step with a reader in it, in this process: no model, so a counting stand-in reads."""
+    from support import QUESTIONS, build_fake, write_corpus
+
+    import qa.pipeline
+    from qa.bench.perf_steps import Bench, step_ask
+    from qa.settings import Settings
+
+    corpus = write_corpus(tmp_path / "c")
+    build_fake(corpus, tmp_path / "seed-index")
+    reader = _CountingReader(tokenizer)
+    monkeypatch.setattr(qa.pipeline, "make_reader", lambda settings, embedder=None: reader)
+    bench = Bench(tmp_path, 2, corpus, tuple(QUESTIONS), Settings(embedder="fake"), quick=True)
+    out = step_ask(bench)
+    assert out["reader"] and out["reader_class"] == "_CountingReader"
+    assert out["rules_only"]["n"] == 2 * len(QUESTIONS) and "reader_one_window" in out
+    assert out["variants_skipped"]["reader_bf16"] == "no reader weights folder"
+    assert out["stages_ms"]["reader"] >= 2.0 and out["variant_stages_ms"]["rules_only"]["reader"] == 0.0
+    w = out["reader_work"]
+    assert w["tokens_counted_by"] == "reader counters"
+    # the counters' difference around each timed ask is that ask's tokens, as tokenizing the windows finds
+    assert w["tokens_per_question"] == pytest.approx(w["tokenized_tokens_per_question"], abs=0.1)
+    assert w["tokens_padded_per_question"] >= w["tokens_per_question"] > 0
+    assert w["gflops"] == pytest.approx(w["gflop_per_question"] / (out["stages_ms"]["reader"] / 1000), rel=0.02)
+    assert w["share_of_sgemm"] == pytest.approx(w["gflops"] / out["sgemm_gflops"], rel=0.02)
