@@ -15,6 +15,7 @@ from .question import analyse_question
 from .retrieval import Retriever
 from .settings import DEFAULT_K, MAX_K, MAX_QUESTION_CHARS, AnswerSettings, SpanSettings, load_tuned
 from .text import printable
+from .timing import stage
 from .types import DECLINE_TEXT, Answer, Citation, Conflict, Hit
 
 # extraction finds the sentence that bears on a yes/no question; it does not judge yes or no
@@ -104,19 +105,26 @@ class Answerer:
             return [], []
         st, finder = self.spans, self.finder
         alternative = bool(qa.options) and st.options
-        evidence = find_evidence(self.index, self.aliases, qa, hits, st)
-        entity = self._group(finder.choose_option(qa, finder.entity_candidates(qa, evidence)), votes=not alternative)
+        with stage("candidates"):
+            evidence = find_evidence(self.index, self.aliases, qa, hits, st)
+            found = finder.choose_option(qa, finder.entity_candidates(qa, evidence))
+        with stage("grouping"):
+            entity = self._group(found, votes=not alternative)
         if self.reader is None or not evidence:
             return entity, entity
-        windows = reader_windows(self.index, evidence, st.reader_windows)
-        # an alternative question's options are rarely the reader's first few spans: look further down
-        guesses = self.reader.read(qa.text, [w.text for w in windows],
-                                   top=st.reader_top_options if alternative else st.reader_top)
-        read = self._group(finder.choose_option(qa, finder.reader_candidates(qa, evidence, windows, guesses)),
-                           votes=not alternative)
-        if alternative:
-            return read, entity
-        return corroborate(read, entity, st.w_corr, st.corr_min_type), entity
+        with stage("candidates"):
+            windows = reader_windows(self.index, evidence, st.reader_windows)
+        with stage("reader"):
+            # an alternative question's options are rarely the reader's first few spans: look further down
+            guesses = self.reader.read(qa.text, [w.text for w in windows],
+                                       top=st.reader_top_options if alternative else st.reader_top)
+        with stage("candidates"):
+            found = finder.choose_option(qa, finder.reader_candidates(qa, evidence, windows, guesses))
+        with stage("grouping"):
+            read = self._group(found, votes=not alternative)
+            if alternative:
+                return read, entity
+            return corroborate(read, entity, st.w_corr, st.corr_min_type), entity
 
     def ask(self, question: str, k: int = DEFAULT_K, docs: Optional[Sequence[str]] = None) -> Answer:
         """Answer one question from the top-k passages (optionally only from the given documents).
@@ -146,8 +154,15 @@ class Answerer:
     def from_hits(self, question: str, hits: list[Hit]) -> Answer:
         """The answer for already-retrieved hits: a typed verbatim span, its supporting sentence in
         every source that says it, conflicts between sources, and a calibrated confidence."""
-        qa = analyse_question(question)
+        with stage("candidates"):  # what the question asks for decides which spans are candidates
+            qa = analyse_question(question)
         groups, entity = self.groups(qa, hits)
+        with stage("grouping"):
+            return self._assemble(question, qa, hits, groups, entity)
+
+    def _assemble(self, question: str, qa, hits: list[Hit], groups, entity) -> Answer:
+        """The Answer from the chosen groups: declined, or the best group's span with its citations,
+        conflicts, notes and confidence."""
         closest = self._closest(hits)
         if not groups:
             return Answer(question, "declined", None, 0.0, notes=(DECLINE_TEXT,), answer_type=qa.answer_type,

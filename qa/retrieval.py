@@ -11,6 +11,7 @@ from .aliases import AliasTable
 from .embedding import Embedder
 from .index import Index
 from .settings import RetrievalSettings, load_tuned
+from .timing import stage
 from .types import Hit, ScoredSentence
 
 MODES = ("hybrid", "rrf", "dense", "bm25")
@@ -138,9 +139,12 @@ class Retriever:
         """Top-k evidence passages for a question, best first, each with its best sentences."""
         settings = settings or self.settings
         if qvec is None:
-            qvec = self.embed(question)
-        lex = self.lexical_scores(question, settings) if settings.mode != "dense" else None
-        return search_vectors(self.index, qvec, k, lex, settings, allowed_rows(self.index, docs))
+            with stage("embed"):
+                qvec = self.embed(question)
+        with stage("bm25"):
+            lex = self.lexical_scores(question, settings) if settings.mode != "dense" else None
+        with stage("search"):
+            return search_vectors(self.index, qvec, k, lex, settings, allowed_rows(self.index, docs))
 
     def lexical_scores(self, question: str, settings: Optional[RetrievalSettings] = None) -> np.ndarray:
         """BM25 of the question plus, down-weighted, BM25 of the other names of what it mentions."""

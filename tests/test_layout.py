@@ -14,7 +14,7 @@ QA = PROJECT_ROOT / "qa"
 MAX_LINES = 600
 # Bottom to top. A module may import modules of its own layer or below, never above.
 LAYERS = [
-    {"types", "errors", "text", "settings"},
+    {"types", "errors", "text", "settings", "timing"},
     {"formats", "formats.base", "formats.pdf", "formats.pdf_layout", "formats.docx", "formats.html", "formats.text",
      "corpus", "chunking", "analysis"},
     {"onnx_backend", "embedding", "lexical", "aliases", "vectors", "index", "build", "distributed", "stores", "stores.pgvector_store",
@@ -23,7 +23,8 @@ LAYERS = [
     {"question", "reader", "evidence", "spans", "candidates", "grouping", "conflicts", "calibration", "answering"},
     {"pipeline"},
     {"metrics", "gold", "evaluation", "report", "render", "pages", "feedback", "verify"},
-    {"bench", "bench.measure", "bench.perf", "bench.perf_report", "bench.perf_steps", "bench.squad"},
+    {"bench", "bench.bare", "bench.measure", "bench.perf", "bench.perf_build", "bench.perf_report", "bench.perf_scale",
+     "bench.perf_steps", "bench.squad"},
     {"cli", "__main__", ""},  # "" is the package itself: `from qa import open_answerer` (lazy)
 ]
 

@@ -1,4 +1,4 @@
-"""Measuring helpers for the benchmarks: peak and current memory, other processes' CPU use, percentiles, the machine."""
+"""Measuring helpers for the benchmarks: memory, other processes' CPU use, percentiles, the machine and its sgemm rate, BERT FLOPs."""
 from __future__ import annotations
 
 import os
@@ -75,7 +75,10 @@ def pct(xs: Sequence[float], q: float) -> float:
 
 
 def ms(xs: Sequence[float]) -> dict[str, float]:
-    return {"p50_ms": round(pct(xs, 50) * 1000, 3), "p95_ms": round(pct(xs, 95) * 1000, 3), "n": len(xs)}
+    """Latency percentiles in milliseconds, and the mean (what per-stage means add up to)."""
+    mean = float(np.mean(xs)) if len(xs) else float("nan")
+    return {"p50_ms": round(pct(xs, 50) * 1000, 3), "p95_ms": round(pct(xs, 95) * 1000, 3),
+            "mean_ms": round(mean * 1000, 3), "n": len(xs)}
 
 
 def machine_info() -> dict[str, Any]:
@@ -97,10 +100,41 @@ def machine_info() -> dict[str, Any]:
     from importlib import metadata
 
     versions = {"python": platform.python_version()}
-    for dist in ("numpy", "faiss-cpu", "torch", "sentence-transformers", "bm25s", "spacy"):
+    for dist in ("numpy", "faiss-cpu", "torch", "sentence-transformers", "onnxruntime", "bm25s", "spacy"):
         try:  # from the installed metadata: importing torch here would bloat every step's process
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
             pass
     return {"cpu": cpu, "cores": os.cpu_count(), "mem_gb": mem_gb, "platform": platform.platform(),
             "versions": versions}
+
+
+def sgemm_gflops(n: int = 1024, reps: int = 7) -> float:
+    """This machine's float32 matrix-multiply rate through numpy's BLAS (GFLOP/s, median of `reps`), with
+    its default threads: the ceiling a CPU encoder's dense layers could reach, measured in the same run
+    as the figures compared with it, so a busy or throttled machine lowers both."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    b = rng.standard_normal((n, n), dtype=np.float32)
+    c = np.empty((n, n), dtype=np.float32)
+    np.matmul(a, b, out=c)  # the BLAS's thread pool and buffers start on the first call
+    rates = []
+    for _ in range(max(1, reps)):
+        t = time.perf_counter()
+        np.matmul(a, b, out=c)
+        rates.append(2.0 * n ** 3 / (time.perf_counter() - t) / 1e9)
+    return float(np.median(rates))
+
+
+def bert_flops(tokens_per_sequence: Sequence[int], layers: int, hidden: int, ffn: int) -> float:
+    """Floating-point operations (a multiply-add counts 2) of a BERT encoder's forward pass over sequences
+    of these lengths, each run on its own (no padding).
+
+    Per layer, every token goes through the four attention projections (Q, K, V, output: 4·d² weights)
+    and the two feed-forward matrices (2·d·d_ff): 2·(4·d² + 2·d·d_ff) per token. Attention itself is
+    two L×L×d products per sequence (scores Q·Kᵀ, then scores·V): 2·2·L²·d. Embeddings, layer norms,
+    softmax, GELU and the output head are O(L·d) and left out: under 1% at these sizes.
+    """
+    per_token = 2 * (4 * hidden * hidden + 2 * hidden * ffn)
+    per_layer = sum(per_token * n + 4 * n * n * hidden for n in tokens_per_sequence)
+    return float(layers * per_layer)

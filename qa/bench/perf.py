@@ -2,16 +2,25 @@
 
 Every figure is paired with a baseline measured in the same process, interleaved with it, so the ratio
 holds on a noisy machine; medians are reported. Each step runs in its own subprocess so its peak memory
-(VmHWM, i.e. ru_maxrss of that process alone) is its own. Steps:
+(VmHWM) is its own. The bare baseline is always sentence-transformers' `encode` with its defaults on a
+torch model of its own, whatever backend (ONNX Runtime or torch) the pipeline runs. Steps:
 
-- ask:         warm `Answerer.ask` vs bare `model.encode(question)` + FAISS IndexFlatIP search over the
-               same passage vectors (latency p50/p95 and their ratio); in the same loop, the answer
-               step without the span reader and with the reader in bf16, one reader pass over one window, and
-               retrieval alone.
-- build:       forced index build of the corpus vs bare `model.encode` of the exact texts the build
-               embeds (its passages and sentences, deduplicated), same batch size (throughput ratio).
+- build:       (issue 19's target) the whole `qa index --force` process building a fresh index of 8
+               SQuAD v1.1 dev articles vs a bare process (`python -m qa.bench.bare`) that imports
+               sentence-transformers, loads the model and encodes the same texts (the index's passages
+               and sentences, deduplicated): whole-process wall times, interleaved, ratio bare / qa; the
+               build's own stage timings when its manifest records them. Then, in this process, forced
+               builds of the bench corpus vs bare encode of its texts, and what chunking and sentence
+               analysis cost besides.
+- ask:         warm `Answerer.ask` vs bare encode + FAISS IndexFlatIP search over the same passage
+               vectors (latency p50/p95 and their ratio); in the same loop, the answer step without the
+               span reader, all in torch (QA_BACKEND=torch), with the reader in bf16, one reader pass over
+               one window, and retrieval alone. Also the mean time per stage of an ask (qa.timing), the
+               reader's tokens per question, its GFLOP per question (from the model's shape) and the
+               rate that makes, against this machine's sgemm rate measured in the same step.
 - noop:        rebuilding an unchanged corpus (in process and through `qa index`): time, model loaded?
 - incremental: one document of a copied corpus gets a new paragraph; texts re-embedded vs total.
+- vectors:     real SQuAD v1.1 embeddings (cached) for the scale step to derive its synthetic set from.
 - scale:       the index layer alone (FAISS add and search, flat vs HNSW, HNSW recall@10 against flat) on
                a synthetic set of unit vectors derived from real SQuAD v1.1 embeddings. Model encoding is
                not part of it: at ~30 passages/s embedding 100,000 passages would take about an hour.
@@ -39,9 +48,30 @@ from typing import Any, Callable, Optional, Sequence
 
 from ..errors import QAError
 from ..settings import PROJECT_ROOT, Settings, set_offline_environment
-from .measure import machine_info
+from .measure import Noise, machine_info, maxrss_mb
+from .perf_build import step_bf16, step_build, step_incremental, step_noop
 from .perf_report import format_table
-from .perf_steps import STEPS, TARGETS, Bench, _is_fake, read_questions, run_step
+from .perf_scale import step_scale, step_vectors
+from .perf_steps import TARGETS, Bench, _is_fake, read_questions, step_ask
+
+STEP_FUNCTIONS: dict[str, Callable[[Bench], dict]] = {
+    "build": step_build, "ask": step_ask, "noop": step_noop, "incremental": step_incremental,
+    "vectors": step_vectors, "scale": step_scale, "bf16": step_bf16}
+STEPS = tuple(STEP_FUNCTIONS)  # in the order they run: ask, noop and incremental use the build's index
+
+
+def run_step(name: str, bench: Bench) -> dict[str, Any]:
+    """One step in this process, with what the machine was doing meanwhile and this process's peak memory."""
+    if name not in STEP_FUNCTIONS:
+        raise QAError(f"unknown perf step {name!r}")
+    noise = Noise()
+    t = time.perf_counter()
+    res = STEP_FUNCTIONS[name](bench)
+    res["step_wall_s"] = round(time.perf_counter() - t, 2)
+    res["others_cpu_share"] = noise.others()
+    res["loadavg"] = [round(x, 2) for x in os.getloadavg()]
+    res["peak_rss_mb"] = round(maxrss_mb(), 1)
+    return res
 
 
 def _run_in_subprocess(name: str, bench: Bench, questions_file: Path, log: Callable[[str], None]) -> dict:
