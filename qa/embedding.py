@@ -110,12 +110,12 @@ class OnnxEmbedder(Graph):
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
 
-        def run(batch):
-            (v,) = self._run(*pad_batch([encodings[i] for i in batch]))
+        def run(batch, alone=False):
+            (v,) = self._run(*pad_batch([encodings[i] for i in batch]), alone=alone)
             return batch, v
 
         if len(batches) == 1:
-            done = [run(batches[0])]
+            done = [run(batches[0], alone=True)]
         else:
             done = pool(self.threads).map(run, batches)
         for batch, v in done:

@@ -166,6 +166,14 @@ class Reader:
             s, e = model(**enc)
         return decode_spans(s.float().numpy(), e.float().numpy(), offsets, sequence_ids, top)
 
+    def token_counts(self, question: str, windows: Sequence[str]) -> list[int]:
+        """Each window's tokens as `read` encodes it (question + window, cut to MAX_LEN), unpadded."""
+        tok = self.tokenizer
+        with self._tok_lock:
+            q = tok.convert_tokens_to_string(tok.tokenize(question)[:MAX_QUESTION_TOKENS])
+            enc = tok([q] * len(windows), list(windows), truncation="only_second", max_length=MAX_LEN)
+        return [len(ids) for ids in enc["input_ids"]]
+
 
 def decode_spans(start_logits: np.ndarray, end_logits: np.ndarray, offsets: np.ndarray,
                  sequence_ids: Sequence[Sequence[Optional[int]]], top: int = 5,
@@ -260,6 +268,12 @@ class OnnxReader(Graph):
             return question
         return self._tok.decoder.decode(enc.tokens[:MAX_QUESTION_TOKENS])
 
+    def token_counts(self, question: str, windows: Sequence[str]) -> list[int]:
+        """Each window's tokens as `read` encodes it (question + window, cut to MAX_LEN)."""
+        self.session  # noqa: B018 - loads the tokenizer too
+        q = self._question(question)
+        return [len(e.ids) for e in self._tok.encode_batch([(q, w) for w in windows])]
+
     def read(self, question: str, windows: Sequence[str], top: int = 5) -> list[SpanGuess]:
         """Up to `top` spans per window, best first within each window; offsets index into that window."""
         if not windows:
@@ -268,12 +282,12 @@ class OnnxReader(Graph):
         q = self._question(question)
         encodings = self._tok.encode_batch([(q, w) for w in windows])
 
-        def run(e):
+        def run(e, alone=False):
             one = lambda xs: np.asarray([xs], dtype=np.int64)  # noqa: E731
-            return self._run(one(e.ids), one(e.attention_mask), one(e.type_ids))
+            return self._run(one(e.ids), one(e.attention_mask), one(e.type_ids), alone=alone)
 
         if len(encodings) == 1:
-            logits = [run(encodings[0])]
+            logits = [run(encodings[0], alone=True)]
         else:
             logits = list(pool(self.threads).map(run, encodings))
         n_tokens = sum(len(e.ids) for e in encodings)

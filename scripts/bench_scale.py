@@ -354,7 +354,6 @@ def cmd_lexical(a) -> None:
         out["file_store_bytes_per_passage"] = {
             "jsonl": jl.stat().st_size / len(rows), "faiss_flat": (Path(d) / "flat.faiss").stat().st_size / len(rows),
             "faiss_hnsw": (Path(d) / "hnsw.faiss").stat().st_size / len(rows)}
-        import bm25s as _b
 
         model.save(str(Path(d) / "bm25"), allow_pickle=False, show_progress=False)
         out["file_store_bytes_per_passage"]["bm25s"] = sum(p.stat().st_size for p in (Path(d) / "bm25").iterdir()) / len(rows)

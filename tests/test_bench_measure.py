@@ -88,7 +88,8 @@ def test_reader_work_counts_tokens_and_flops_per_question(tmp_path, tokenizer):
     question = "Who surveyed the harbour?"
     wins = ["The harbour of Ostland was surveyed in 1921 by the engineer Marta Kell.", "Kell returned in 1924."]
     lengths = [len(tokenizer(question, w)["input_ids"]) for w in wins]
-    answerer = SimpleNamespace(reader=SimpleNamespace(tokenizer=tokenizer))
+    counts = lambda q, ws: [len(tokenizer(q, w)["input_ids"]) for w in ws]  # noqa: E731 - as the readers count
+    answerer = SimpleNamespace(reader=SimpleNamespace(token_counts=counts))
     windows = {"q1": (question, wins), "q2": (question, [])}  # q2: no evidence, the reader never runs
     w = reader_work(_bench(tmp_path), answerer, windows, {"read": [], "padded": []}, reader_s=0.01, sgemm=100.0)
     assert w["model"] == {"layers": 6, "hidden": 384, "ffn": 1536}  # the bundled MiniLM's config
@@ -187,10 +188,13 @@ class _CountingReader(_RecordingReader):
         self.tokenizer = tokenizer
         self.tokens_read = self.tokens_padded = 0
 
+    def token_counts(self, question, windows):
+        return [len(self.tokenizer(question, w)["input_ids"]) for w in windows]
+
     def read(self, question, windows, top=5):
         import time
 
-        n = [len(self.tokenizer(question, w)["input_ids"]) for w in windows]
+        n = self.token_counts(question, windows)
         self.tokens_read += sum(n)
         self.tokens_padded += max(n, default=0) * len(n)
         end = time.perf_counter() + 0.002

@@ -139,33 +139,21 @@ def test_onnx_embeddings_match_torch(tmp_path):
 
 
 @pytest.mark.model
-def test_the_onnx_reader_finds_the_torch_readers_spans_on_every_gold_question(real_answerer, tmp_path):
+def test_the_onnx_reader_finds_the_torch_readers_spans_on_gold_questions(real_answerer):
     """The windows the answer step reads for gold questions: the same top span in every window as the
     torch reader, and the same scores within 1e-3. Every third question here, to keep the suite's time;
-    scripts/verify_onnx.py checks all of them (docs/onnx.md has its result)."""
+    `scripts/verify_onnx.py` checks all of them (docs/onnx.md has its result)."""
     from conftest import PROJECT_ROOT
-    from qa.evidence import find_evidence, reader_windows
     from qa.gold import load_questions
-    from qa.question import analyse_question
+
+    sys.path.insert(0, str(PROJECT_ROOT / "scripts"))
+    from verify_onnx import reader_agreement
 
     onnx, torch_ = OnnxReader(), Reader()
-    ans = real_answerer
-    st = ans.spans
     questions = load_questions([PROJECT_ROOT / "eval" / "questions.jsonl"])[::3]
-    compared = 0
-    for g in questions:
-        qa = analyse_question(g.question)
-        ev = find_evidence(ans.index, ans.aliases, qa, ans.retriever.search(g.question, k=8), st)
-        windows = [w.text for w in reader_windows(ans.index, ev, st.reader_windows)]
-        if not windows:
-            continue
-        a, b = onnx.read(qa.text, windows, top=st.reader_top), torch_.read(qa.text, windows, top=st.reader_top)
-        best_a, best_b = ({x.window: x for x in reversed(gs)} for gs in (a, b))  # each window's first = best
-        assert {w: (x.start, x.end) for w, x in best_a.items()} == {w: (x.start, x.end) for w, x in best_b.items()}, \
-            g.question
-        assert max(abs(best_a[w].score - best_b[w].score) for w in best_a) < 1e-3, g.question
-        compared += 1
-    assert compared >= 0.9 * len(questions)
+    res = reader_agreement(real_answerer, questions, onnx, torch_)
+    assert res["differ"] == [] and res["same_top_span"] == res["windows"] > len(questions)
+    assert res["questions"] >= 0.9 * len(questions) and res["max_score_diff"] < 1e-3
     assert onnx.tokens_read == onnx.tokens_padded > 0  # one unpadded pass per window
     assert torch_.tokens_padded >= torch_.tokens_read == onnx.tokens_read
 

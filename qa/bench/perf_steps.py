@@ -134,17 +134,11 @@ def _windows(answerer, question: str) -> tuple[str, list[str]]:
 
 def _sequence_lengths(reader, question: str, windows: list[str]) -> Optional[list[int]]:
     """Each window's tokens as the reader encodes it (question + window, cut to its length), unpadded;
-    None for a reader without a tokenizer to ask."""
-    from ..reader import MAX_LEN, MAX_QUESTION_TOKENS
-
-    tok = getattr(reader, "tokenizer", None)
-    if tok is None:
+    None for a reader that cannot say (a stand-in without `token_counts`)."""
+    counts = getattr(reader, "token_counts", None)
+    if counts is None:
         return None
-    if not windows:
-        return []
-    q = tok.convert_tokens_to_string(tok.tokenize(question)[:MAX_QUESTION_TOKENS])
-    enc = tok([q] * len(windows), list(windows), truncation="only_second", max_length=MAX_LEN)
-    return [len(ids) for ids in enc["input_ids"]]
+    return counts(question, windows) if windows else []
 
 
 def _reader_shape(bench: Bench, reader) -> Optional[dict[str, int]]:
