@@ -74,12 +74,12 @@ class OnnxEmbedder(Graph):
     """all-MiniLM-L6-v2 in ONNX Runtime: the same vectors as sentence-transformers' (cosine >= 0.9999).
 
     Texts are tokenized once, sorted by length and cut into batches of `batch_size`, so a batch pads
-    to little more than its own texts; batches run side by side on the pool. 16 was the fastest size
-    on 2,493 SQuAD texts (docs/onnx.md): larger batches pad more, smaller ones pay more calls."""
+    to little more than its own texts; batches run side by side on the pool. 8 was the fastest size
+    measured (docs/onnx.md): larger batches pad more, smaller ones stream the weights more often."""
 
     kind = "encoder"
 
-    def __init__(self, model_dir: Optional[Path] = None, cache: Optional[Path] = None, batch_size: int = 16,
+    def __init__(self, model_dir: Optional[Path] = None, cache: Optional[Path] = None, batch_size: int = 8,
                  threads: Optional[int] = None):
         super().__init__(model_dir, cache, threads)
         self.name = MODEL_NAME  # the same model: an index built by either backend serves the other

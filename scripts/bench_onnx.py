@@ -17,6 +17,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -63,7 +64,7 @@ def batched(reader, sess, q, windows):
     offs = np.zeros(ids.shape + (2,), dtype=np.int64)
     for r, i in enumerate(order):
         offs[r, :len(encs[i].ids)] = encs[i].offsets
-    return decode_spans(s, e, offs, [encs[i].sequence_ids for i in order])
+    return [replace(g, window=order[g.window]) for g in decode_spans(s, e, offs, [encs[i].sequence_ids for i in order])]
 
 
 def time_it(fns: dict, items, reps: int) -> dict:
