@@ -22,9 +22,9 @@ from .corpus import Skipped, fingerprint, read_corpus
 from .embedding import Embedder
 from .errors import IndexProblem, QAError
 from .index import (DOCUMENTS, FORMAT_VERSION, INDEX_TYPES, MANIFEST, PASSAGE_INDEX, PASSAGES, SENTENCE_VECTORS,
-                    SENTENCES, _builds_dir, _fsync_dir, _sha256_file, _write_jsonl, load_index, read_manifest,
+                    SENTENCES, _builds_dir, _fsync_dir, _write_jsonl, load_index, read_manifest,
                     verify_artefacts)
-from .types import Passage, Sentence, text_sha
+from .types import Passage, Sentence, file_sha256, text_sha
 
 RENDITIONS = "renditions"
 
@@ -434,7 +434,7 @@ def build_index(
                 "counts": {"documents": len(docs), "passages": len(passages), "evidence_passages": len(evidence),
                            "sentences": len(sentences), "tokens": sum(p.n_tokens for p in passages),
                            "skipped": len(read.skipped)},
-                "artefacts": {n: {"sha256": _sha256_file(tmp / n), "bytes": (tmp / n).stat().st_size} for n in names},
+                "artefacts": {n: {"sha256": file_sha256(tmp / n), "bytes": (tmp / n).stat().st_size} for n in names},
             }
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
             with open(tmp / MANIFEST, "rb+") as f:

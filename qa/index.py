@@ -1,7 +1,6 @@
 """The on-disk index: its files, and loading it only after verifying it (qa.build writes it)."""
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -13,7 +12,7 @@ import numpy as np
 from .corpus import fingerprint
 from .embedding import Embedder
 from .errors import IndexProblem, QAError
-from .types import Document, Passage, Sentence
+from .types import Document, Passage, Sentence, file_sha256
 from .vectors import FaissVectors, Vectors
 
 FORMAT_VERSION = 1
@@ -27,14 +26,6 @@ INDEX_TYPES = ("flat", "hnsw")
 
 
 # --------------------------------------------------------------------------- file helpers
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
 
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
@@ -160,7 +151,7 @@ def verify_artefacts(index_dir: Path, manifest: dict[str, Any]) -> None:
         p = index_dir / name
         if not p.is_file():
             raise IndexProblem(f"index artefact {name} is missing from {index_dir}", _fix_arg(index_dir))
-        if p.stat().st_size != meta.get("bytes") or _sha256_file(p) != meta.get("sha256"):
+        if p.stat().st_size != meta.get("bytes") or file_sha256(p) != meta.get("sha256"):
             raise IndexProblem(f"index artefact {name} in {index_dir} is corrupt (checksum mismatch)", _fix_arg(index_dir))
 
 

@@ -32,25 +32,18 @@ import numpy as np
 
 from .errors import QAError
 from .settings import DEFAULT_ONNX_CACHE, bundled_model_dir, set_offline_environment
+from .types import file_sha256
 
 EXPORT_VERSION = 1  # bump when the exported graph changes shape or meaning: old cache entries are ignored
 OPSET = 17
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def weights_key(kind: str, files: Sequence[Path]) -> str:
     """A name for the graph made from these weight files: changes when any of them (or the exporter) does."""
     h = hashlib.sha256(f"{kind}:{EXPORT_VERSION}:{OPSET}".encode())
     for f in files:
-        h.update(f.name.encode() + b"\0" + _sha256(f).encode())
+        h.update(f.name.encode() + b"\0" + file_sha256(f).encode())
     return h.hexdigest()[:16]
 
 
@@ -93,7 +86,7 @@ def cached_graph(cache: Path, kind: str, key: str, export, check=check_graph) ->
             want = json.loads(record.read_text(encoding="utf-8")).get("sha256")
         except (OSError, ValueError):
             want = None
-        if want and want == _sha256(graph):
+        if want and want == file_sha256(graph):
             return graph
     try:
         cache.mkdir(parents=True, exist_ok=True)
@@ -105,7 +98,7 @@ def cached_graph(cache: Path, kind: str, key: str, export, check=check_graph) ->
     tmp_graph, tmp_record = cache / f".{kind}-{key}.{tag}.onnx", cache / f".{kind}-{key}.{tag}.json"
     try:
         export(tmp_graph)
-        info = {"sha256": _sha256(tmp_graph), "kind": kind, "key": key, "export_version": EXPORT_VERSION,
+        info = {"sha256": file_sha256(tmp_graph), "kind": kind, "key": key, "export_version": EXPORT_VERSION,
                 "opset": OPSET, **check(tmp_graph)}
         tmp_record.write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
         os.replace(tmp_graph, graph)

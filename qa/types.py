@@ -19,6 +19,15 @@ def text_sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def file_sha256(path) -> str:
+    """sha256 of a file's bytes, read in 1 MiB blocks: index artefacts and exported graphs are checked by it."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 @dataclass(frozen=True)
 class Document:
     """One source file. `source` is its path as the corpus was given, so `Path(source)` opens it.

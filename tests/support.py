@@ -394,3 +394,26 @@ if __name__ == "__main__":  # pragma: no cover - helper entry point
     if len(sys.argv) >= 2 and sys.argv[1] == "fork-server":
         os.execv(sys.executable, [sys.executable, "-c", FORK_SERVER.format(here=str(PROJECT_ROOT), env=FAKE_ENV), *sys.argv[2:]])
     print(__doc__)
+
+
+class StandInReader:
+    """A span reader with the real ones' `read` signature: keeps what the answer step hands it, answers
+    with one short span per window, and can take some time per call (spinning, so a stage timer sees it)."""
+
+    def __init__(self, seconds: float = 0.0):
+        self.seen: list[tuple[str, list[str]]] = []
+        self.calls = 0
+        self.seconds = seconds
+
+    def read(self, question, windows, top=5):
+        import time
+
+        from qa.reader import SpanGuess
+
+        self.calls += 1
+        self.seen.append((question, list(windows)))
+        end = time.perf_counter() + self.seconds
+        while time.perf_counter() < end:
+            pass
+        return [SpanGuess(i, 0, min(5, len(w)), 1.0, 0.0) for i, w in enumerate(windows)]
+

@@ -7,6 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from support import StandInReader
+
 from qa.bench.measure import bert_flops, sgemm_gflops
 
 
@@ -33,19 +35,6 @@ def test_sgemm_rate_is_a_positive_finite_number():
     assert rate > 0 and math.isfinite(rate)
 
 
-class _RecordingReader:
-    """Keeps what the answer step hands the reader, and answers with one short span per window."""
-
-    def __init__(self):
-        self.seen: list[tuple[str, list[str]]] = []
-
-    def read(self, question, windows, top=5):
-        from qa.reader import SpanGuess
-
-        self.seen.append((question, list(windows)))
-        return [SpanGuess(i, 0, min(5, len(w)), 1.0, 0.0) for i, w in enumerate(windows)]
-
-
 def test_the_windows_the_bench_tokenizes_are_those_the_answer_step_reads(tmp_path):
     from support import QUESTIONS, build_fake, fake_answerer, write_corpus
 
@@ -54,7 +43,7 @@ def test_the_windows_the_bench_tokenizes_are_those_the_answer_step_reads(tmp_pat
 
     build_fake(write_corpus(tmp_path / "c"), tmp_path / "i")
     plain = fake_answerer(tmp_path / "i")
-    reader = _RecordingReader()
+    reader = StandInReader()
     answerer = Answerer(plain.retriever, reader=reader)
     read = 0
     for q in QUESTIONS:
@@ -179,12 +168,12 @@ def test_the_report_shows_targets_goals_and_the_reader_rows():
     assert "embed 10.0, reader 45.0" in table and "reader_bf16: the shipped reader is bf16 already" in table
 
 
-class _CountingReader(_RecordingReader):
+class _CountingReader(StandInReader):
     """The counters the readers keep (tokens through the network, unpadded and padded), over a real
     tokenizer, and a little time per call so the reader stage has something to show."""
 
     def __init__(self, tokenizer):
-        super().__init__()
+        super().__init__(seconds=0.002)
         self.tokenizer = tokenizer
         self.tokens_read = self.tokens_padded = 0
 
@@ -192,14 +181,9 @@ class _CountingReader(_RecordingReader):
         return [len(self.tokenizer(question, w)["input_ids"]) for w in windows]
 
     def read(self, question, windows, top=5):
-        import time
-
         n = self.token_counts(question, windows)
         self.tokens_read += sum(n)
         self.tokens_padded += max(n, default=0) * len(n)
-        end = time.perf_counter() + 0.002
-        while time.perf_counter() < end:
-            pass
         return super().read(question, windows, top)
 
 
