@@ -178,3 +178,23 @@ def test_one_onnx_reader_serves_concurrent_questions(tmp_path):
         t.join()
     assert not errors and len(out) == 8 and all(o == want for o in out)
     assert r.calls == 9
+
+
+@pytest.mark.model
+def test_a_real_answer_with_the_onnx_backend_never_imports_torch(real_index_dir):
+    """The point of the backend: with its graphs in the cache, answering loads neither torch nor
+    transformers (exporting them, once, does)."""
+    import subprocess
+
+    from conftest import PROJECT_ROOT
+
+    OnnxEmbedder().session, OnnxReader().session  # noqa: B018 - export into the default cache if absent
+    code = f"""
+import sys
+from qa import open_answerer
+a = open_answerer({str(real_index_dir)!r}).ask("Who led Wilayat Khorasan?")
+print(a.status, sorted(m for m in ("torch", "transformers", "sentence_transformers") if m in sys.modules))
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip().splitlines()[-1] == "answered []"
