@@ -257,16 +257,19 @@ class OnnxReader(Graph):
         export_reader(self.folder, self.model_dir, path)
 
     def _tokenizer(self, mdir: Path):
+        # two: a tokenizer that truncates only the second sequence refuses to encode a question alone
+        self._qtok = super()._tokenizer(mdir)
+        self._qtok.no_truncation()
         tok = super()._tokenizer(mdir)
         tok.enable_truncation(MAX_LEN, strategy="only_second")
         return tok
 
     def _question(self, question: str) -> str:
         """The question cut to MAX_QUESTION_TOKENS word pieces, as the torch reader cuts it."""
-        enc = self._tok.encode(question, add_special_tokens=False)
+        enc = self._qtok.encode(question, add_special_tokens=False)
         if len(enc.ids) <= MAX_QUESTION_TOKENS:
             return question
-        return self._tok.decoder.decode(enc.tokens[:MAX_QUESTION_TOKENS])
+        return self._qtok.decoder.decode(enc.tokens[:MAX_QUESTION_TOKENS])
 
     def token_counts(self, question: str, windows: Sequence[str]) -> list[int]:
         """Each window's tokens as `read` encodes it (question + window, cut to MAX_LEN)."""

@@ -198,3 +198,12 @@ print(a.status, sorted(m for m in ("torch", "transformers", "sentence_transforme
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.strip().splitlines()[-1] == "answered []"
+
+
+@pytest.mark.model
+def test_a_question_past_the_readers_limit_is_cut_as_the_torch_reader_cuts_it():
+    q = "Who led Wilayat Khorasan when the Islamic State's branch first claimed attacks in Pakistan? " * 6
+    w = ["Hafiz Saeed Khan led Wilayat Khorasan from January 2015.", "The branch claimed attacks in Bajaur."]
+    onnx, torch_ = OnnxReader(), Reader()
+    assert onnx.token_counts(q, w) == torch_.token_counts(q, w)
+    assert [(g.window, g.start, g.end) for g in onnx.read(q, w)] == [(g.window, g.start, g.end) for g in torch_.read(q, w)]
