@@ -13,15 +13,16 @@ process-wide pool of one worker per core, each on a single-threaded session. On 
 two-threaded session on each call: small matrices split across threads spend their time synchronising.
 A call with one piece only (a question's embedding, a single window) runs on a second session of the
 same graph with a thread per core.
-`InferenceSession.run` is thread-safe, so one session per process serves the app's concurrent requests.
+`InferenceSession.run` is thread-safe, so these sessions, one pair per process, serve the app's
+concurrent requests.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import threading
 import sys
+import threading
 import uuid
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -64,8 +65,8 @@ def _require_onnxruntime():
 
 
 def check_graph(path: Path) -> dict:
-    """onnx's checker over an exported graph (QAError-free: it raises on a malformed file), and the
-    versions that made it, for the record beside it."""
+    """Run onnx's checker over a freshly exported graph (it raises on a malformed one, and nothing is
+    cached); return the versions that made it, for the record beside it."""
     import onnx
     import torch
 
@@ -112,8 +113,8 @@ def cached_graph(cache: Path, kind: str, key: str, export, check=check_graph) ->
 def export_module(module, path: Path, outputs: Sequence[str]) -> None:
     """torch.onnx.export of a module taking (input_ids, attention_mask, token_type_ids), batch and length dynamic.
 
-    The TorchScript exporter (dynamo=False): the dynamo one traces transformers 5's attention into a graph
-    with fixed shapes here."""
+    The TorchScript exporter (dynamo=False), the one known to work here with transformers 5; the wrapper
+    `module` fixes the inputs, since transformers 5 changed the models' `forward`."""
     try:
         import torch
     except ImportError:
@@ -131,12 +132,20 @@ def export_module(module, path: Path, outputs: Sequence[str]) -> None:
                           dynamic_axes=axes, opset_version=OPSET, dynamo=False)
 
 
+def quiet_transformers() -> None:
+    """No "Loading weights" bar from transformers: one line says an export is under way."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+
+
 def export_encoder(model_dir: Path, path: Path) -> None:
     """The sentence encoder as sentence-transformers runs it: BERT, mean pooling over real tokens, L2 norm."""
     set_offline_environment()
     import torch
     from transformers import AutoModel
 
+    quiet_transformers()
     pooling = json.loads((Path(model_dir) / "1_Pooling" / "config.json").read_text()) \
         if (Path(model_dir) / "1_Pooling" / "config.json").is_file() else {"pooling_mode_mean_tokens": True}
     if not pooling.get("pooling_mode_mean_tokens"):

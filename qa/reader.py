@@ -16,7 +16,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .errors import QAError
-from .onnx_backend import Graph, export_module, model_files, pool
+from .onnx_backend import Graph, export_module, model_files, pool, quiet_transformers
 from .settings import PRECISIONS, Settings, set_offline_environment
 
 READER_DIR = Path(__file__).resolve().parent / "models"
@@ -215,6 +215,7 @@ def export_reader(folder: Path, model_dir: Path, path: Path) -> None:
     set_offline_environment()
     import torch
 
+    quiet_transformers()
     model = build_model(model_dir)
     load_weights(model, folder)
 
