@@ -125,17 +125,18 @@ TEXTS = ["Who led Wilayat Khorasan?", "Karachi", "", "ISKP’s “Voice of Khura
 
 
 @pytest.mark.model
-def test_onnx_embeddings_match_torch(tmp_path):
+def test_onnx_embeddings_match_torch():
     """Cosine >= 0.9999 on fixed inputs (in practice > 0.99999), alone and in mixed-length batches,
-    including a text past the 256-token limit, where both cut it the same way."""
-    onnx, torch_ = OnnxEmbedder(cache=tmp_path), SentenceTransformerEmbedder()
+    including a text past the 256-token limit, where both cut it the same way. (The default cache:
+    on a fresh clone the first model test exports into it, so the suite runs without one.)"""
+    onnx, torch_ = OnnxEmbedder(), SentenceTransformerEmbedder()
     a, b = onnx.encode(TEXTS * 5), torch_.encode(TEXTS * 5)
     cos = (a * b).sum(1)
     assert cos.min() >= 0.9999, cos
     assert np.allclose(np.linalg.norm(a, axis=1), 1, atol=1e-5)
     one = np.stack([onnx.encode([t])[0] for t in TEXTS])
     assert np.abs(one - a[:len(TEXTS)]).max() < 1e-5  # padding in a batch changes nothing
-    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".json", ".onnx"]
+    assert onnx.graph_path.is_file() and onnx.graph_path.with_suffix(".json").is_file()
 
 
 @pytest.mark.model
