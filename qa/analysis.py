@@ -56,7 +56,7 @@ def load() -> None:
 
 
 def settings() -> dict:
-    # read versions from package metadata: importing spaCy would import torch, and the no-op rebuild
+    # read versions from package metadata: importing spaCy takes about a second, and the no-op rebuild
     # check that calls this must stay well under a second
     from importlib.metadata import PackageNotFoundError, version
 

@@ -151,6 +151,15 @@ class Answerer:
         hits = self.retriever.search(q, k=max(k, retrieve_k), docs=docs)
         return self.from_hits(q, hits[:k]), hits
 
+    def reader_input(self, question: str, k: int = DEFAULT_K) -> tuple[str, list[str]]:
+        """What `ask` hands the reader for `question`: the analysed question's text and the windows'
+        texts (none when nothing is found). For benchmarks and checks that run readers side by side."""
+        q = clean_question(question)
+        qa = analyse_question(q)
+        hits = self.retriever.search(q, k=k)[:k]
+        evidence = find_evidence(self.index, self.aliases, qa, hits, self.spans) if hits else []
+        return qa.text, [w.text for w in reader_windows(self.index, evidence, self.spans.reader_windows)] if evidence else []
+
     def from_hits(self, question: str, hits: list[Hit]) -> Answer:
         """The answer for already-retrieved hits: a typed verbatim span, its supporting sentence in
         every source that says it, conflicts between sources, and a calibrated confidence."""

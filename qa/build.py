@@ -243,7 +243,7 @@ def _embed_missing(texts: list[str], cache: dict[str, np.ndarray], embedder: Emb
     keys = [text_sha(t) for t in texts]
     missing = list(dict.fromkeys(k for k in keys if k not in cache))
     if missing:
-        by_key = {text_sha(t): t for t in texts}
+        by_key = dict(zip(keys, texts))
         missing.sort(key=lambda k: len(by_key[k]))
         step = getattr(embedder, "progress_chunk", PROGRESS_CHUNK) or len(missing)
         for i in range(0, len(missing), step):

@@ -280,7 +280,6 @@ class RayEmbedder:
         self.calls = 0
         self.progress_chunk = 0  # all missing texts in one call: the cluster splits them among its actors
 
-
     @property
     def loaded(self) -> bool:
         return False  # the model runs in the cluster's actors, not here

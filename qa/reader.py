@@ -106,7 +106,6 @@ class Reader:
         # tokenizing at once (one with padding, one without) can leave a batch unpadded. The model itself
         # runs unlocked: torch inference is thread-safe and the forward pass is where the time goes.
         self._tok_lock = threading.Lock()
-        self.backend = "torch"
         self.calls = 0
         self.tokens_read = 0    # tokens run through the network, padding excluded (qa bench perf's reader work)
         self.tokens_padded = 0  # the same with padding: what the batch cost
@@ -155,9 +154,7 @@ class Reader:
         model, tok, torch = self.model, self.tokenizer, self._torch
         with self._tok_lock:
             self.calls += 1
-            q = tok.convert_tokens_to_string(tok.tokenize(question)[:MAX_QUESTION_TOKENS])
-            enc = tok([q] * len(windows), list(windows), truncation="only_second", max_length=MAX_LEN,
-                      padding=True, return_offsets_mapping=True, return_tensors="pt")
+            enc = self._encode(tok, question, windows, padding=True, return_offsets_mapping=True, return_tensors="pt")
             sequence_ids = [enc.sequence_ids(i) for i in range(len(windows))]
             self.tokens_read += int(enc["attention_mask"].sum())
             self.tokens_padded += int(enc["attention_mask"].numel())
@@ -168,11 +165,15 @@ class Reader:
 
     def token_counts(self, question: str, windows: Sequence[str]) -> list[int]:
         """Each window's tokens as `read` encodes it (question + window, cut to MAX_LEN), unpadded."""
-        tok = self.tokenizer
         with self._tok_lock:
-            q = tok.convert_tokens_to_string(tok.tokenize(question)[:MAX_QUESTION_TOKENS])
-            enc = tok([q] * len(windows), list(windows), truncation="only_second", max_length=MAX_LEN)
+            enc = self._encode(self.tokenizer, question, windows)
         return [len(ids) for ids in enc["input_ids"]]
+
+    @staticmethod
+    def _encode(tok, question: str, windows: Sequence[str], **options):
+        """(question cut to MAX_QUESTION_TOKENS, window) pairs, the window cut to fit MAX_LEN; under _tok_lock."""
+        q = tok.convert_tokens_to_string(tok.tokenize(question)[:MAX_QUESTION_TOKENS])
+        return tok([q] * len(windows), list(windows), truncation="only_second", max_length=MAX_LEN, **options)
 
 
 def decode_spans(start_logits: np.ndarray, end_logits: np.ndarray, offsets: np.ndarray,
@@ -213,23 +214,10 @@ def decode_spans(start_logits: np.ndarray, end_logits: np.ndarray, offsets: np.n
 def export_reader(folder: Path, model_dir: Path, path: Path) -> None:
     """The span reader (qa.reader's network with its trained weights): start and end logits per token."""
     set_offline_environment()
-    import torch
-
     quiet_transformers()
-    model = build_model(model_dir)
+    model = build_model(model_dir)  # its forward already takes the three inputs, in export order
     load_weights(model, folder)
-
-    class Reader(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.model = model
-
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.model(input_ids, attention_mask, token_type_ids)
-
-    export_module(Reader(), path, ["start_logits", "end_logits"])
-
-
+    export_module(model, path, ["start_logits", "end_logits"])
 
 
 class OnnxReader(Graph):
@@ -245,7 +233,6 @@ class OnnxReader(Graph):
         super().__init__(model_dir, cache, threads)
         self.folder = Path(folder)
         self.precision = "fp32"
-        self.backend = "onnx"
         self.calls = 0
         self.tokens_read = 0
         self.tokens_padded = 0
@@ -272,19 +259,20 @@ class OnnxReader(Graph):
             return question
         return self._qtok.decoder.decode(enc.tokens[:MAX_QUESTION_TOKENS])
 
-    def token_counts(self, question: str, windows: Sequence[str]) -> list[int]:
-        """Each window's tokens as `read` encodes it (question + window, cut to MAX_LEN)."""
+    def _encode(self, question: str, windows: Sequence[str]):
         self.session  # noqa: B018 - loads the tokenizer too
         q = self._question(question)
-        return [len(e.ids) for e in self._tok.encode_batch([(q, w) for w in windows])]
+        return self._tok.encode_batch([(q, w) for w in windows])
+
+    def token_counts(self, question: str, windows: Sequence[str]) -> list[int]:
+        """Each window's tokens as `read` encodes it (question + window, cut to MAX_LEN)."""
+        return [len(e.ids) for e in self._encode(question, windows)]
 
     def read(self, question: str, windows: Sequence[str], top: int = 5) -> list[SpanGuess]:
         """Up to `top` spans per window, best first within each window; offsets index into that window."""
         if not windows:
             return []
-        self.session  # noqa: B018 - loads the tokenizer too
-        q = self._question(question)
-        encodings = self._tok.encode_batch([(q, w) for w in windows])
+        encodings = self._encode(question, windows)
 
         def run(e, alone=False):
             one = lambda xs: np.asarray([xs], dtype=np.int64)  # noqa: E731

@@ -29,17 +29,8 @@ from qa.settings import Settings, set_offline_environment  # noqa: E402
 
 
 def gold_windows(answerer, questions):
-    from qa.evidence import find_evidence, reader_windows
-    from qa.question import analyse_question
-
-    st, out = answerer.spans, []
-    for g in questions:
-        qa = analyse_question(g.question)
-        ev = find_evidence(answerer.index, answerer.aliases, qa, answerer.retriever.search(g.question, k=8), st)
-        w = [x.text for x in reader_windows(answerer.index, ev, st.reader_windows)]
-        if w:
-            out.append((qa.text, w))
-    return out
+    """(question text, windows) as the answer step reads them, for every question with windows."""
+    return [item for item in (answerer.reader_input(g.question) for g in questions) if item[1]]
 
 
 def session(path, threads: int):

@@ -26,18 +26,12 @@ from qa.settings import Settings, set_offline_environment  # noqa: E402
 def reader_agreement(answerer, questions: Sequence, a, b) -> dict:
     """For each question, the windows `answerer` gives its reader: do readers `a` and `b` put the same
     top span in each window? Returns counts, the worst score difference and the questions that differ."""
-    from qa.evidence import find_evidence, reader_windows
-    from qa.question import analyse_question
-
-    st = answerer.spans
     out = {"questions": 0, "windows": 0, "same_top_span": 0, "max_score_diff": 0.0, "differ": []}
     for g in questions:
-        qa = analyse_question(g.question)
-        ev = find_evidence(answerer.index, answerer.aliases, qa, answerer.retriever.search(g.question, k=8), st)
-        windows = [w.text for w in reader_windows(answerer.index, ev, st.reader_windows)]
+        text, windows = answerer.reader_input(g.question)
         if not windows:
             continue
-        best = [{x.window: x for x in reversed(r.read(qa.text, windows, top=st.reader_top))} for r in (a, b)]
+        best = [{x.window: x for x in reversed(r.read(text, windows, top=answerer.spans.reader_top))} for r in (a, b)]
         out["questions"] += 1
         for w in range(len(windows)):
             x, y = best[0].get(w), best[1].get(w)

@@ -117,19 +117,8 @@ def _variants(bench: Bench, idx_dir: Path, answerer, embedder) -> tuple[dict[str
 
 
 def _windows(answerer, question: str) -> tuple[str, list[str]]:
-    """What the shipped ask hands the reader for `question`: the analysed question's text and the
-    window texts, by the same calls Answerer.ask_with_hits and Answerer.groups make."""
-    from ..answering import clean_question
-    from ..evidence import find_evidence, reader_windows
-    from ..question import analyse_question
-
-    q = clean_question(question)
-    qa = analyse_question(q)
-    hits = answerer.retriever.search(q, k=DEFAULT_K)[:DEFAULT_K]
-    evidence = find_evidence(answerer.index, answerer.aliases, qa, hits, answerer.spans) if hits else []
-    if not evidence:
-        return qa.text, []
-    return qa.text, [w.text for w in reader_windows(answerer.index, evidence, answerer.spans.reader_windows)]
+    """What the shipped ask hands the reader for `question` (Answerer.reader_input)."""
+    return answerer.reader_input(question, k=DEFAULT_K)
 
 
 def _sequence_lengths(reader, question: str, windows: list[str]) -> Optional[list[int]]:
