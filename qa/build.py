@@ -71,7 +71,7 @@ def extractor_versions(files: dict[str, list]) -> dict[str, str]:
 def build_settings(embedder: Embedder, settings: ChunkSettings, index_type: str, corpus_h: str,
                    extractors: Optional[dict[str, str]] = None) -> dict[str, Any]:
     """What an index depends on; an existing index with the same values is up to date."""
-    from . import analysis, lexical
+    from . import analysis, lexical, lexicon
 
     return {
         "format_version": FORMAT_VERSION,
@@ -80,6 +80,7 @@ def build_settings(embedder: Embedder, settings: ChunkSettings, index_type: str,
         "chunking": settings.to_dict(),
         "index_type": index_type,
         "lexical": lexical.settings(),
+        "lexicon": lexicon.settings(),
         "analysis": analysis.settings(),
         "corpus_hash": corpus_h,
         "extractors": extractors or {},
@@ -335,7 +336,7 @@ def build_index(
     """
     import faiss
 
-    from . import aliases, lexical
+    from . import aliases, lexical, lexicon
 
     t0 = time.perf_counter()
     stages: dict[str, float] = {}  # seconds: read_and_chunk, analyse, embed (side by side), write
@@ -408,7 +409,8 @@ def build_index(
             _write_jsonl(tmp / SENTENCES, ({**s.__dict__, "ents": [list(x) for x in s.ents]} for s in sentences))
             faiss.write_index(make_faiss(pvec, index_type, embedder.dim), str(tmp / PASSAGE_INDEX))
             np.save(tmp / SENTENCE_VECTORS, np.ascontiguousarray(svec, dtype=np.float32), allow_pickle=False)
-            extra_files = lexical.build(tmp, evidence, corpus_dir) + aliases.build(tmp, docs, corpus_dir)
+            extra_files = (lexical.build(tmp, evidence, corpus_dir) + lexicon.build(tmp, docs)
+                           + aliases.build(tmp, docs, corpus_dir))
             for d in docs:  # the text renditions citations open (text_source), with their PDF page maps
                 if d.rendition:
                     read.renditions[d.doc_id].save(tmp / d.rendition)

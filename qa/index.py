@@ -213,10 +213,11 @@ def load_index(index_dir: str | Path, embedder: Optional[Embedder] = None, searc
     idx = Index(index_dir, manifest, docs, passages, evidence, sentences, FaissVectors(pindex, svec), store=str(index_dir))
     if not search:
         return idx
-    from . import aliases, lexical  # parts of every index, imported here to keep layers one-way
+    from . import aliases, lexical, lexicon  # parts of every index, imported here to keep layers one-way
 
     try:
         lexical.attach(idx)
+        lexicon.attach(idx)
         aliases.attach(idx)
         aliases.AliasTable.from_data(idx.extras["aliases"])  # a malformed table is refused here, not at the first question
     except QAError:

@@ -227,7 +227,7 @@ def load_index(url: str, embedder=None, cache_dir: Optional[Path] = None, search
     """The published build of the store at `url`, verified (counts, model, dimension, SQL checksums of
     rows and files), its files copied into a local cache folder, its vectors served by PostgreSQL.
     IndexProblem naming the mismatch, with the command that fixes it."""
-    from .. import aliases, lexical
+    from .. import aliases, lexical, lexicon
     from ..index import Index
 
     pg = _lib()
@@ -283,6 +283,7 @@ def load_index(url: str, embedder=None, cache_dir: Optional[Path] = None, search
         return idx
     try:
         lexical.attach(idx)
+        lexicon.attach(idx)
         aliases.attach(idx)
         aliases.AliasTable.from_data(idx.extras["aliases"])
     except QAError:
