@@ -136,6 +136,7 @@ a.qa-cite:hover { text-decoration: underline; }
 .qa-conflicts ul, .qa-notes { margin: 0.15rem 0 0.4rem 1.2rem; padding: 0; }
 .qa-notes { font-size: 0.92em; color: #b45309; }
 .qa-muted { color: var(--body-text-color-subdued); }
+.qa-missing { font-style: italic; }
 mark.qa-quote { background: #fef08a; color: #111827; padding: 0 0.1em; border-radius: 2px; }
 mark.qa-ans { background: #fbbf24; color: #111827; font-weight: 700; padding: 0; }
 .qa-evidence { max-height: 40vh; overflow-y: auto; padding-right: 0.3rem; }

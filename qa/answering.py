@@ -1,6 +1,7 @@
 """From a question to an Answer: validation, evidence, span choice, citations, conflicts and abstention."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Optional, Sequence
 from urllib.parse import quote as urlquote
 
@@ -10,18 +11,24 @@ from .chunking import without_footnote
 from .conflicts import anchor, rivals
 from .evidence import find_evidence, reader_windows
 from .errors import QAError
+from . import lexical
+from .grounding import Grounding, decline_text, ground, unsupported
 from .grouping import Keys, corroborate, group, typed_supporters
-from .question import analyse_question
+from .lexicon import VARIANT_MIN, skeleton
+from .lexicon import of_index as lexicon_of
+from .question import QuestionAnalysis, analyse_question
 from .retrieval import Retriever
 from .settings import DEFAULT_K, MAX_K, MAX_QUESTION_CHARS, AnswerSettings, SpanSettings, load_tuned
 from .text import printable
 from .timing import stage
+from .typecheck import LACKING, has_type, needed_type
 from .types import DECLINE_TEXT, Answer, Citation, Conflict, Hit
 
 # extraction finds the sentence that bears on a yes/no question; it does not judge yes or no
 YES_NO_NOTE = "A yes/no question: this is what the source says; it is not judged yes or no."
 LOW_CONFIDENCE_NOTE = "Low confidence: check the quoted source."
 VALUE_TYPES = ("number", "date", "money", "percent")  # answers that sources can disagree on by value
+DOC_STEMS_KEPT = 256  # documents whose stem sets are kept for the grounding features
 CLOSEST_SOURCES = 3  # passages whose best sentence is shown as closest material when declining
 
 
@@ -74,6 +81,17 @@ def make_citation(n: int, index, sent_or_passage, score: float, answer_span: Opt
     )
 
 
+@dataclass(frozen=True)
+class Choice:
+    """What an answer is chosen from (Answerer.choose): `lacking` names the type the question needs when
+    candidates exist but none has it."""
+    qa: QuestionAnalysis
+    grounding: Grounding
+    groups: list
+    entity: list
+    lacking: Optional[str] = None
+
+
 class Answerer:
     """Answers questions over one loaded index. Thread-safe: it keeps no per-question state."""
 
@@ -89,6 +107,8 @@ class Answerer:
         self.aliases = retriever.aliases
         self.keys = Keys(self.aliases)
         self.finder = CandidateFinder(self.index, self.spans)
+        self.lexicon = lexicon_of(self.index)
+        self._stems: dict[str, frozenset] = {}
 
     def with_settings(self, spans: Optional[SpanSettings] = None, answer: Optional[AnswerSettings] = None) -> "Answerer":
         """The same index, retriever and reader with other answer-step settings (a fitting script's grid)."""
@@ -163,27 +183,73 @@ class Answerer:
     def from_hits(self, question: str, hits: list[Hit]) -> Answer:
         """The answer for already-retrieved hits: a typed verbatim span, its supporting sentence in
         every source that says it, conflicts between sources, and a calibrated confidence."""
+        c = self.choose(question, hits)
+        with stage("grouping"):
+            return self._assemble(question, c, hits)
+
+    def choose(self, question: str, hits: list[Hit]) -> "Choice":
+        """What the answer is chosen from: the question's analysis and grounding, and the answer and entity
+        groups, those whose answer has the type the question needs first. No groups (and no reader call)
+        when the question names something the corpus never mentions."""
         with stage("candidates"):  # what the question asks for decides which spans are candidates
             qa = analyse_question(question)
+        with stage("grounding"):
+            grounding = ground(question, self.lexicon, self.aliases)
+        if grounding.absent:
+            return Choice(qa, grounding, [], [])
         groups, entity = self.groups(qa, hits)
-        with stage("grouping"):
-            return self._assemble(question, qa, hits, groups, entity)
+        with stage("grounding"):  # with the type check: the cost of knowing what the documents do not say
+            needed = needed_type(qa)
+            typed = self.typed_first(needed, groups, frozenset(lexical.tokenize(question)))
+        return Choice(qa, grounding, typed, entity, lacking=needed if groups and not typed else None)
 
-    def _assemble(self, question: str, qa, hits: list[Hit], groups, entity) -> Answer:
-        """The Answer from the chosen groups: declined, or the best group's span with its citations,
-        conflicts, notes and confidence."""
+    def typed_first(self, needed: Optional[str], groups: list, q_stems: frozenset = frozenset()) -> list:
+        """The groups whose answer has the type the question needs, best first, then the others (still
+        the runners-up an answer's margin is measured against); none when no answer has the type. An
+        entity that only repeats the question ("... under Hafiz Saeed Khan" for "after Hafiz Saeed Khan")
+        does not give a span its type."""
+        if needed is None:
+            return groups
+
+        q_skeletons = {skeleton(s) for s in q_stems if len(s) >= VARIANT_MIN}
+
+        def repeats(stem: str) -> bool:  # "Hafez" in the text for the question's "Hafiz"
+            return stem in q_stems or (len(stem) >= VARIANT_MIN and skeleton(stem) in q_skeletons)
+
+        def ents(c):
+            text = self.index.documents[c.doc_id].text
+            return [x for x in c.sentence.ents if not all(repeats(t) for t in lexical.tokenize(text[x[0]:x[1]]))]
+
+        ok = [has_type(needed, g.best.text, g.best.start, g.best.end, ents(g.best)) for g in groups]
+        if not any(ok):
+            return []
+        return [g for g, t in zip(groups, ok) if t] + [g for g, t in zip(groups, ok) if not t]
+
+    def _assemble(self, question: str, c: "Choice", hits: list[Hit]) -> Answer:
+        """The Answer from the chosen groups: declined (saying why), or the best group's span with its
+        citations, conflicts, notes and confidence."""
+        qa, groups, entity = c.qa, c.groups, c.entity
         closest = self._closest(hits)
+        considered = len({h.passage.doc_id for h in hits})
+        if c.grounding.absent:
+            return Answer(question, "declined", None, 0.0, notes=(decline_text(c.grounding.absent),),
+                          answer_type=qa.answer_type, closest=closest, considered=considered,
+                          decline_reason="not_mentioned", missing_terms=c.grounding.absent)
+        if c.lacking:  # "how many" answered with a name would be wrong whatever its score
+            return Answer(question, "declined", None, 0.0, notes=(f"The documents give no {LACKING[c.lacking]} for this.",),
+                          answer_type=qa.answer_type, closest=closest, considered=considered,
+                          decline_reason="no_typed_answer")
         if not groups:
             return Answer(question, "declined", None, 0.0, notes=(DECLINE_TEXT,), answer_type=qa.answer_type,
-                          closest=closest)
+                          closest=closest, decline_reason="low_confidence")
         best = groups[0]
         top = best.best
-        supporters, anchored, feats, by_reader = self.judge(qa, groups, entity)
+        supporters, anchored, feats, by_reader = self.judge(c)
         cal = self.settings.calibration(by_reader)
         conf = confidence(cal, feats)
         if conf < cal.decline_below:
             return Answer(question, "declined", None, conf, notes=(DECLINE_TEXT,), answer_type=qa.answer_type,
-                          closest=closest, considered=len({h.passage.doc_id for h in hits}))
+                          closest=closest, considered=considered, decline_reason="low_confidence")
         citations: list[Citation] = [make_citation(i + 1, self.index, c.sentence, c.score, (c.start, c.end))
                                      for i, c in enumerate(supporters[: self.settings.max_citations])]
         notes: list[str] = []
@@ -212,10 +278,11 @@ class Answerer:
         return Answer(question, status, top.text, conf, tuple(citations), tuple(notes), tuple(conflicts),
                       agreeing=agreeing, considered=considered, answer_type=qa.answer_type, as_of=as_of)
 
-    def judge(self, qa, groups, entity) -> tuple[list, Optional[object], tuple[float, ...], bool]:
+    def judge(self, c: Choice) -> tuple[list, Optional[object], tuple[float, ...], bool]:
         """What the best group rests on: (its supporters — the best document's candidate, then every
         other document that says it, the entity pass's included — its anchor among the entity groups,
         the calibration's features, and whether the reader chose it)."""
+        qa, groups, entity = c.qa, c.groups, c.entity
         best = groups[0]
         top = best.best
         runner = groups[1] if len(groups) > 1 else None  # group keys are distinct: the next different answer
@@ -227,10 +294,32 @@ class Answerer:
             supporters += [c for c in typed_supporters(anchored, self.spans.corr_min_type) if c.doc_id not in have]
         by_reader = "read" in top.features
         if by_reader:
-            feats = reader_features(top, best, runner, sources=len(supporters))
+            with stage("grounding"):
+                unseen = self.unseen(c.grounding, top)
+            feats = reader_features(top, best, runner, sources=len(supporters), unseen=unseen)
         else:
             feats = rule_features(top, best, runner)
         return supporters, anchored, feats, by_reader
+
+    def unseen(self, grounding: Grounding, top) -> tuple[float, float]:
+        """The shares of the question's salient terms that the answer's document, and its sentence with
+        the one before, never mention (the corpus does: grounding passed)."""
+        if not grounding.terms:
+            return 0.0, 0.0
+        sent = top.sentence
+        prev = self.index.sentences[sent.row - 1] if sent.row >= 1 else None
+        text = sent.text + (" " + prev.text if prev is not None and prev.doc_id == sent.doc_id else "")
+        return (unsupported(grounding.terms, self._doc_stems(top.doc_id), self.lexicon),
+                unsupported(grounding.terms, frozenset(lexical.tokenize(text)), self.lexicon))
+
+    def _doc_stems(self, doc_id: str) -> frozenset:
+        # a document's stems, made once: a few ms for a long one, then a set lookup per term
+        got = self._stems.get(doc_id)
+        if got is None:
+            if len(self._stems) >= DOC_STEMS_KEPT:
+                self._stems.clear()
+            got = self._stems[doc_id] = frozenset(lexical.tokenize(self.index.documents[doc_id].text))
+        return got
 
     def _closest(self, hits: list[Hit]) -> tuple[Citation, ...]:
         """The best sentence of the top passages, as 'closest material' when the answer is declined."""

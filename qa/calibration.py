@@ -26,15 +26,17 @@ def rule_features(top, group, runner_up) -> tuple[float, ...]:
             _margin(group, runner_up), float(min(len(group.docs()) - 1, AGREEMENT_CAP)))
 
 
-def reader_features(top, group, runner_up, sources: int = 0) -> tuple[float, ...]:
+def reader_features(top, group, runner_up, sources: int = 0, unseen: tuple[float, float] = (0.0, 0.0)) -> tuple[float, ...]:
     """The calibration's view of a reader-chosen answer (READER_FEATURES): similarity, term share and
     rarest missing term as above, the reader's span logit and its margin over "no answer here" (both
-    scaled), the margin over the next different answer, and how many more sources say it (`sources`:
-    the cited supporters, the entity pass's included; default the group's own documents)."""
+    scaled), the margin over the next different answer, how many more sources say it (`sources`: the
+    cited supporters, the entity pass's included; default the group's own documents), and the shares of
+    the question's salient terms that the answer's document and its sentence (with the one before) lack."""
     f = top.features
     n = sources or len(group.docs())
     return (f.get("sim", 0.0), f.get("lex", 0.0), f.get("missing", 0.0), f.get("read", 0.0) / READER_LOGIT_SCALE,
-            f.get("read_null", 0.0) / READER_LOGIT_SCALE, _margin(group, runner_up), float(min(n - 1, AGREEMENT_CAP)))
+            f.get("read_null", 0.0) / READER_LOGIT_SCALE, _margin(group, runner_up), float(min(n - 1, AGREEMENT_CAP)),
+            *unseen)
 
 
 def confidence(cal: Calibration, features: tuple[float, ...]) -> float:

@@ -14,7 +14,7 @@ from typing import Optional, Sequence
 
 from .errors import QAError
 from .settings import DEFAULT_CORPUS, DEFAULT_INDEX, DEFAULT_K, Settings, set_offline_environment
-from .types import DECLINE_TEXT
+from .types import REASON_LABELS, decline_headline
 
 
 def _add_index_arg(p: argparse.ArgumentParser) -> None:
@@ -108,12 +108,17 @@ def _print_answer(a) -> None:
     notes = list(a.notes)
     if a.status == "declined":
         # the decline is the answer: said once, as the first line; "0 of 5 sources agree" would be noise
-        print(DECLINE_TEXT)
-        notes = [n for n in notes if n != DECLINE_TEXT]
+        head = decline_headline(notes, a.decline_reason)
+        print(head)
+        notes = [n for n in notes if n != head]
     else:
         label = "Answer (uncertain)" if a.status == "uncertain" else "Answer"
         print(f"{label}: {a.answer}")
     extra = []
+    if a.status == "declined" and a.decline_reason:
+        extra.append(f"declined: {REASON_LABELS.get(a.decline_reason, a.decline_reason)}")
+    if a.missing_terms:
+        extra.append("never mentioned: " + ", ".join(a.missing_terms))
     if a.considered and a.status != "declined":
         extra.append(f"{a.agreeing} of {a.considered} sources agree")
     if a.as_of:

@@ -24,7 +24,7 @@ from pathlib import PurePath
 from typing import Any, Callable, Iterable, Mapping, NamedTuple, Optional
 
 from .text import printable
-from .types import DECLINE_TEXT
+from .types import REASON_LABELS, decline_headline
 
 STATUS_LABELS = {"answered": "answered", "uncertain": "uncertain", "declined": "not in the corpus"}
 BUSY_TEXT = "The assistant is busy right now, so this question was not answered. Please try again in a moment."
@@ -157,21 +157,28 @@ def render_reply(answer: Mapping[str, Any], turn: int) -> str:
     agree = "" if declined else _agreement(answer)  # nothing was agreed on when nothing was answered
     if agree:
         meta.append(agree)
+    reason = answer.get("decline_reason") if declined else None
+    if reason:
+        meta.append(f'<span class="qa-reason">{escape(REASON_LABELS.get(str(reason), str(reason)))}</span>')
+    missing = [str(t) for t in (answer.get("missing_terms") or []) if t]
+    if missing:
+        meta.append(f'<span class="qa-missing">never mentioned: {escape(", ".join(missing))}</span>')
     if answer.get("as_of"):
         meta.append(f'<span class="qa-asof">as of {escape(answer["as_of"])}</span>')
     conf = answer.get("confidence")
     if isinstance(conf, (int, float)):
         meta.append(f'<span class="qa-conf">confidence {conf:.2f}</span>')
 
+    headline = decline_headline(answer.get("notes"), reason) if declined else None
     if declined:
-        head = f'<p class="qa-answer"><strong>{escape(DECLINE_TEXT)}</strong></p>'
+        head = f'<p class="qa-answer"><strong>{escape(headline)}</strong></p>'
     else:
         # the citations that contain the answer span; without spans, the first (best) quote
         support = [i for i, c in enumerate(cites, 1) if c.get("answer_start") is not None] or ([1] if cites else [])
         marks = "".join(f"<sup>{_cite_link(turn, i, titles[i])}</sup>" for i in support)
         head = f'<p class="qa-answer"><strong>{escape(answer.get("answer"))}</strong>{marks}</p>'
 
-    notes = [str(n) for n in (answer.get("notes") or []) if n and str(n) != DECLINE_TEXT]
+    notes = [str(n) for n in (answer.get("notes") or []) if n and str(n) != headline]
     notes_html = "".join(f"<li>{escape(n)}</li>" for n in notes)
     parts = [f'<div class="qa-reply qa-status-{escape(status)}">', f'<div class="qa-meta">{" ".join(meta)}</div>', head,
              _conflicts(answer, numbers, turn, titles)]

@@ -30,7 +30,7 @@ DEFAULT_PORT = 7860
 
 # The calibration's inputs, in the order its weights are applied (qa.calibration computes them)
 RULE_FEATURES = ("sim", "lex", "missing", "type", "margin", "agreement")
-READER_FEATURES = ("sim", "lex", "missing", "read", "read_null", "margin", "agreement")
+READER_FEATURES = ("sim", "lex", "missing", "read", "read_null", "margin", "agreement", "unseen_doc", "unseen_sent")
 ANSWER_TYPES = ("person", "organisation", "place", "date", "number", "money", "percent", "title", "description",
                 "reason", "list", "yes/no")
 

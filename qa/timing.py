@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Iterator, Optional
 
-STAGES = ("embed", "bm25", "search", "candidates", "reader", "grouping")
+STAGES = ("embed", "bm25", "search", "candidates", "reader", "grouping", "grounding")
 
 _recording: ContextVar[Optional[dict[str, float]]] = ContextVar("qa_timing_recording", default=None)
 _open: ContextVar[Optional["stage"]] = ContextVar("qa_timing_open_stage", default=None)

@@ -7,6 +7,19 @@ from typing import Any, Optional
 
 # What a declined answer says: the CLI, the chat and the answer's notes use these words.
 DECLINE_TEXT = "The corpus does not say."
+# Why an answer was declined (Answer.decline_reason): a salient question term the documents never
+# mention, no candidate of the type the question needs, or a calibrated confidence below the threshold
+DECLINE_REASONS = ("not_mentioned", "no_typed_answer", "low_confidence")
+# how the CLI and the chat name each reason
+REASON_LABELS = {"not_mentioned": "not mentioned in the documents", "no_typed_answer": "no answer of the type asked for",
+                 "low_confidence": "low confidence"}
+
+
+def decline_headline(notes, reason: Optional[str]) -> str:
+    """What a declined answer says first: the reason's own sentence ("The documents never mention
+    Zarb-e-Azb.", "The documents give no figure for this."), which is its first note, else DECLINE_TEXT."""
+    notes = [str(n) for n in (notes or ()) if n]
+    return notes[0] if reason in ("not_mentioned", "no_typed_answer") and notes else DECLINE_TEXT
 
 def content_id(*parts: object, length: int = 16) -> str:
     """Stable id from content: the same parts always give the same id, across rebuilds and machines."""
@@ -175,6 +188,8 @@ class Answer:
     answer_type: Optional[str] = None
     as_of: Optional[str] = None
     closest: tuple[Citation, ...] = field(default=())  # closest material when declined
+    decline_reason: Optional[str] = None  # one of DECLINE_REASONS when declined, else None
+    missing_terms: tuple[str, ...] = ()  # the question's terms the documents never mention
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -190,4 +205,6 @@ class Answer:
             "answer_type": self.answer_type,
             "as_of": self.as_of,
             "closest": [c.to_dict() for c in self.closest],
+            "decline_reason": self.decline_reason,
+            "missing_terms": list(self.missing_terms),
         }

@@ -4,7 +4,9 @@
    set's DEV split ("contains" and EM) and on SQuAD v1.1 questions from the held-out articles (F1).
 2. Calibration: a logistic regression over `reader_confidence_features` of the chosen answer, labelled
    "right" (gold dev: contains a gold alias; SQuAD: F1 >= 0.5; unanswerable: never right), fitted on gold
-   dev + the SQuAD v1.1 slice + half of the SQuAD 2.0 half's questions.
+   dev + the dev split of the on-topic negatives (eval/negatives.jsonl) + the SQuAD v1.1 slice + half of
+   the SQuAD 2.0 half's questions. Answers `qa ask` declines before the calibration (a term the corpus
+   never mentions, no answer of the needed type) are not fitted on.
 3. Thresholds: a table of decline thresholds with the gold dev trade-off (unanswerable declined, answerable
    wrongly declined) and SQuAD 2.0 F1 on the OTHER half of the 2.0 questions.
 
@@ -43,7 +45,6 @@ from qa.evaluation import evaluate  # noqa: E402
 from qa.gold import load_questions  # noqa: E402
 from qa.metrics import contains_any  # noqa: E402
 from qa.pipeline import open_answerer  # noqa: E402
-from qa.question import analyse_question  # noqa: E402
 from qa.reader import Reader  # noqa: E402
 from qa.settings import READER_FEATURES, Settings, Tuned, load_tuned, write_tuned  # noqa: E402
 
@@ -97,14 +98,14 @@ def memoise_search(answerer):
 
 
 def top_answer(answerer, question):
-    """(answer text, confidence features) of the best group, or None when there is no candidate."""
+    """(answer text, confidence features) of the best group as `qa ask` chooses it, or None when it
+    declines before the calibration (nothing found, a term the corpus never mentions, no typed answer)."""
     q = clean_question(question)
     hits = answerer.retriever.search(q, k=8)
-    qa = analyse_question(q)
-    groups, entity = answerer.groups(qa, hits)
-    if not groups:
+    c = answerer.choose(q, hits)
+    if not c.groups:
         return None
-    return groups[0].best.text, answerer.judge(qa, groups, entity)[2]
+    return c.groups[0].best.text, answerer.judge(c)[2]
 
 
 def squad_items(version, every, held_only):
@@ -130,6 +131,9 @@ def main():
     emb = CachingEmbedder(SentenceTransformerEmbedder())
     reader = CachingReader(Reader(args.reader) if args.reader else Reader())
     dev = load_questions([ROOT / "eval" / "questions.jsonl"], split="dev")
+    # on-topic unanswerable questions made by scripts/make_negatives.py: the dev ones only (test ones are held out)
+    neg_file = ROOT / "eval" / "negatives.jsonl"
+    negatives = load_questions([neg_file], split="dev") if neg_file.is_file() else []
     gold = open_answerer(ROOT / "embeddings" / "index", SHIPPED, embedder=emb, reader=reader)
     # build (or reuse) the SQuAD indexes through the benchmark itself, then answer on them directly
     for v in ("1.1", "2.0"):
@@ -184,6 +188,10 @@ def main():
         r = top_answer(sq1, q.question)
         if r:
             X.append(r[1]); y.append(int(squad_scores(r[0], q.answers)[1] >= 0.5)); src.append("squad1")
+    for q in negatives:
+        r = top_answer(gold, q.question)
+        if r:
+            X.append(r[1]); y.append(0); src.append("negatives")
     for q in fit2:
         r = top_answer(sq2, q.question)
         if r:
@@ -201,17 +209,23 @@ def main():
     for q in dev:
         r = top_answer(gold, q.question)
         dev_rows.append((q, conf(r[1]) if r else 0.0))
+    neg_rows = []
+    for q in negatives:
+        r = top_answer(gold, q.question)
+        neg_rows.append(conf(r[1]) if r else 0.0)
     chk = []
     for q in test2:
         r = top_answer(sq2, q.question)
         chk.append((q, r[0] if r else None, conf(r[1]) if r else 0.0))
-    print(f"\n{'threshold':>9} {'dev unans declined':>19} {'dev ans wrongly declined':>25} {'SQuAD2.0 F1 (check half)':>25}")
+    print(f"\n{'threshold':>9} {'dev unans declined':>19} {'dev ans wrongly declined':>25} {'SQuAD2.0 F1 (check half)':>25}"
+          f" {'dev negatives declined':>23}")
     for t in np.arange(0.05, 0.8, 0.05):
         ua = [c < t for q, c in dev_rows if not q.answerable]
         aa = [c < t for q, c in dev_rows if q.answerable]
         f1 = [(100.0 if q.impossible else 0.0) if c < t else squad_scores(p, q.answers if not q.impossible else ())[1] * 100
               for q, p, c in chk]
-        print(f"{t:>9.2f} {np.mean(ua):>19.2f} {np.mean(aa):>25.2f} {np.mean(f1):>25.1f}")
+        neg = f"{np.mean([c < t for c in neg_rows]):>23.2f}" if neg_rows else f"{'–':>23}"
+        print(f"{t:>9.2f} {np.mean(ua):>19.2f} {np.mean(aa):>25.2f} {np.mean(f1):>25.1f} {neg}")
     print(f"\nspans: {json.dumps(best)}\nanswer.reader: weights {dict(zip(READER_FEATURES, w))}, bias {b}")
     if args.write:
         reader_cal = dataclasses.replace(TUNED.answer.reader, weights=dict(zip(READER_FEATURES, w)), bias=b,
@@ -220,6 +234,8 @@ def main():
             "command": "scripts/fit_answering.py " + " ".join(sys.argv[1:]),
             "date": datetime.date.today().isoformat(),
             "data": [f"gold questions eval/questions.jsonl, dev split only ({len(dev)} questions; the test split is never read)",
+                     f"on-topic unanswerable questions eval/negatives.jsonl, dev split only ({len(negatives)}; "
+                     f"the test split is held out)",
                      f"SQuAD v1.1 dev, questions on the 16 articles the span reader never trained on, every {args.every}th ({len(s1)})",
                      f"SQuAD v2.0 dev half, every {2 * args.every2}th question from the start (the fit half, {len(fit2)}); "
                      f"the other half ({len(test2)}) checks the thresholds"],

@@ -92,3 +92,46 @@ def test_time_sensitive_answers_carry_the_source_date(real_answerer):
     assert a.status != "declined", a.to_dict()
     assert a.as_of and any(a.as_of in n for n in a.notes)
     assert all(c.date for c in a.citations)
+
+
+def test_a_question_about_something_the_corpus_never_names_is_declined_by_name_without_reading(tmp_path):
+    from support import StandInReader, build_fake, fake_answerer, write_corpus
+
+    build_fake(write_corpus(tmp_path / "c"), tmp_path / "i")
+    a = fake_answerer(tmp_path / "i")
+    a.reader = StandInReader()
+    ans = a.ask("Who surveyed the harbour of Zarbland in 1921?")
+    assert ans.status == "declined" and ans.decline_reason == "not_mentioned"
+    assert ans.missing_terms == ("Zarbland",) and ans.notes[0] == "The documents never mention Zarbland."
+    assert ans.closest and a.reader.calls == 0  # the closest material is shown; no model was asked
+    d = ans.to_dict()
+    assert d["decline_reason"] == "not_mentioned" and d["missing_terms"] == ["Zarbland"]
+    # the same question about the harbour the corpus does name is read, and not declined for grounding
+    assert a.ask("Who surveyed the harbour of Ostland in 1921?").decline_reason != "not_mentioned"
+    assert a.reader.calls == 1
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("question,missing", [
+    ("In which year did Pakistan's army launch Operation Zarb-e-Azb?", ("Zarb-e-Azb",)),
+    ("Who led Wilayat Sindh?", ("Wilayat Sindh",)),
+])
+def test_the_documents_never_mention_it(real_answerer, question, missing):
+    a = real_answerer.ask(question)
+    assert (a.status, a.decline_reason, a.missing_terms) == ("declined", "not_mentioned", missing)
+    assert a.notes[0] == f"The documents never mention {missing[0]}." and a.closest
+
+
+@pytest.mark.model
+def test_a_how_much_question_with_no_amount_in_the_evidence_is_declined_not_answered_with_words(real_answerer):
+    a = real_answerer.ask("How much money did Daesh's Pakistan network raise from bank robberies?")
+    assert (a.status, a.answer, a.decline_reason) == ("declined", None, "no_typed_answer")
+    assert a.notes[0] == "The documents give no amount for this."
+
+
+@pytest.mark.model
+def test_a_counting_question_the_corpus_answers_gets_a_figure(real_answerer):
+    from qa.typecheck import has_type
+
+    a = real_answerer.ask("How many people were killed in the May 2015 attack on Ismailis in Karachi?")
+    assert a.status != "declined" and a.decline_reason is None and has_type("number", a.answer, 0, 0, ())

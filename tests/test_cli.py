@@ -93,6 +93,19 @@ def test_a_declined_answer_prints_the_decline_once_with_no_agreement_count(capsy
     assert "Closest material:" in out and "nine Pakistanis" in out
 
 
+def test_a_decline_names_its_reason_and_the_terms_the_documents_never_mention(capsys):
+    c = Citation(1, "a", "Doc A", "corpus/a.txt", "p1", 0, 10, "Operation in North Waziristan", 0.4, "2016")
+    a = Answer("When did Operation Zarb-e-Azb start?", "declined", None, 0.0, (),
+               ("The documents never mention Zarb-e-Azb.",), closest=(c,), decline_reason="not_mentioned",
+               missing_terms=("Zarb-e-Azb",))
+    assert a.to_dict()["decline_reason"] == "not_mentioned" and a.to_dict()["missing_terms"] == ["Zarb-e-Azb"]
+    _print_answer(a)
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "The documents never mention Zarb-e-Azb."
+    assert "declined: not mentioned in the documents" in out and "never mentioned: Zarb-e-Azb" in out
+    assert out.count("never mention Zarb-e-Azb.") == 1 and "Closest material:" in out
+
+
 def test_an_unexpected_error_is_one_line_unless_qa_debug(monkeypatch, capsys):
     import qa.cli
 

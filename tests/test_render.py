@@ -271,3 +271,24 @@ def test_evidence_selected_item_is_marked():
     lib, a = lib_and_answer()
     assert "qa-ev-selected" in render_evidence(a, 0, lib, selected=1)
     assert "qa-ev-selected" not in render_evidence(a, 0, lib)
+
+
+def test_a_declined_reply_leads_with_its_reason_and_escapes_the_missing_terms():
+    lib, a = lib_and_answer()
+    a = dict(a, status="declined", answer=None, citations=[], closest=a["citations"],
+             notes=[f"The documents never mention {EVIL_TEXT}."], decline_reason="not_mentioned",
+             missing_terms=[EVIL_TEXT])
+    out = render_reply(a, 0)
+    assert_inert(out)
+    text = html.unescape(re.sub(r"<[^>]*>", " ", out))
+    assert f"The documents never mention {EVIL_TEXT}." in text and "not mentioned in the documents" in text
+    assert text.count(f"The documents never mention {EVIL_TEXT}.") == 1  # the headline is not repeated as a note
+    assert "Closest material" in text
+
+
+def test_a_low_confidence_decline_says_the_corpus_does_not_say():
+    lib, a = lib_and_answer()
+    out = render_reply(dict(a, status="declined", answer=None, notes=["The corpus does not say."],
+                            decline_reason="low_confidence"), 0)
+    text = html.unescape(re.sub(r"<[^>]*>", " ", out))
+    assert "The corpus does not say." in text and "low confidence" in text

@@ -335,11 +335,11 @@ def run_squad(version: str = "1.1", limit: Optional[int] = None, mode: str = "hy
                       file=sys.stderr, leave=False):
         t = time.perf_counter()
         hits: list = []
-        status, conf, pred = "declined", 0.0, None
+        status, conf, pred, why = "declined", 0.0, None, None
         if cq is not None:
             try:
                 answer, hits = answerer.ask_with_hits(cq, k=DEFAULT_K, retrieve_k=RETRIEVE_K)
-                status, conf = answer.status, answer.confidence
+                status, conf, why = answer.status, answer.confidence, answer.decline_reason
                 pred = answer.answer if answer.status != "declined" else None
             except QAError:
                 errors += 1
@@ -368,7 +368,7 @@ def run_squad(version: str = "1.1", limit: Optional[int] = None, mode: str = "hy
                 ranks[m].append(r)
             rank = ranks[modes[0]][-1] if default_mode not in modes else ranks[default_mode][-1]
         predictions.append({"id": q.id, "prediction": pred, "status": status, "confidence": round(float(conf), 4),
-                            "gold_rank": rank})
+                            "decline_reason": why, "gold_rank": rank})
     loop_s = time.perf_counter() - t_loop
 
     n = len(questions)
@@ -446,9 +446,12 @@ def format_result(r: dict[str, Any]) -> str:
     lines.append(f"answers: EM {a['exact_match']:.1f}  F1 {a['f1']:.1f}  (official SQuAD, percent; {a['declined']} declined"
                  + (f", {a['errors']} refused" if a["errors"] else "") + ")")
     if r["version"] == "2.0":
-        lines.append(f"  HasAns EM {a['HasAns_exact']:.1f} F1 {a['HasAns_f1']:.1f} ({a['HasAns_total']})   "
-                     f"NoAns EM {a['NoAns_exact']:.1f} F1 {a['NoAns_f1']:.1f} ({a['NoAns_total']})   "
-                     f"always abstaining would score {a['always_abstain_f1']:.1f}")
+        def pct(k: str) -> str:  # a sample can hold no question of one kind
+            return f"{a[k]:.1f}" if a.get(k) is not None else "–"
+
+        lines.append(f"  HasAns EM {pct('HasAns_exact')} F1 {pct('HasAns_f1')} ({a['HasAns_total']})   "
+                     f"NoAns EM {pct('NoAns_exact')} F1 {pct('NoAns_f1')} ({a['NoAns_total']})   "
+                     f"always abstaining would score {pct('always_abstain_f1')}")
     t = r["timing"]
     lines.append(f"time: {t['total_s']:.0f}s total, question embedding {t['question_embedding_s']:.1f}s, "
                  f"answering {t['questions_s']:.0f}s (p50 {t['latency_p50_ms']:.0f} ms, p95 {t['latency_p95_ms']:.0f} ms per question)")

@@ -1,0 +1,202 @@
+"""Grounding of a question in the corpus: its salient terms, and which of them the documents never mention.
+
+Salient terms are what a question hinges on and a paraphrase cannot replace: names (runs of capitalised
+words, acronyms), figures and years, and quoted titles. A question about something the corpus never
+names cannot be answered from it, however close its other words come ("In which year did Pakistan's
+army launch Operation Zarb-e-Azb?"), so such a term is the strongest reason to decline, and the reply
+names it. A term is mentioned when the corpus has its stems (or a spelling variant of them: "Hafez",
+"Hafiz") and, for a name of several words, has them side by side; an alias of a mentioned name counts.
+Ordinary words are left to the calibration: the documents say "took over" where a user says "succeeded".
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Optional
+
+from . import lexical
+from .lexicon import Lexicon
+from .text import NUMBER_WORDS
+
+# words that open a question capitalised without being a name
+_OPENERS = frozenset("""who whom whose what when where which why how is are was were do does did has have had can could
+will would should shall may might must in on at of for from by to with as about after before during since
+according name list tell give describe explain compare identify summarise summarize state say the a an and or
+if besides apart other than between among among under over through""".split())
+# lower-case words a name may hold between its capitalised words ("Islamic State of Iraq", "Jamiat-e-Ulema")
+# "and" is not one: "Britain and North America" are two names
+_JOINERS = frozenset({"of", "the", "al", "el", "ul", "bin", "ibn", "de", "e", "i"})
+_WORD = re.compile(r"[\w’'-]*\w")
+_POSSESSIVE = re.compile(r"[’']s$", re.I)
+_QUOTED = re.compile(r"“([^”]{2,80})”|\"([^\"]{2,80})\"|(?<![\w])‘([^’]{2,80})’(?![\w])")
+_FIGURE = re.compile(r"\d[\d,.]*\d|\d{2,}")
+_ADJECTIVAL = re.compile(r"(?:an|ian|ean|ish|ese|ic|ch|i)$")  # "American", "British", "Islamic", "French", "Pakistani"
+_SHORT_ACRONYM = re.compile(r"[A-Z]{1,4}(?:-[A-Z]{1,2})?")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+@dataclass(frozen=True)
+class Term:
+    """A salient term as the question writes it, its kind (name | figure | quoted) and its stems."""
+    text: str
+    kind: str
+    stems: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Grounding:
+    """A question's salient terms and those the corpus never mentions (`absent`, in question order)."""
+    terms: tuple[Term, ...] = ()
+    absent: tuple[str, ...] = ()
+
+    @property
+    def grounded(self) -> bool:
+        return not self.absent
+
+
+def _names(question: str) -> list[str]:
+    """Runs of capitalised words (acronyms and hyphenated names included), split at a possessive:
+    "the Islamic State's Khorasan branch" -> "Islamic State", "Khorasan"."""
+    words = [(m.group(), m.start(), m.end()) for m in _WORD.finditer(question)]
+    out: list[str] = []
+    run: list[tuple[str, int, int]] = []
+    pending: list[tuple[str, int, int]] = []  # joiners seen since the run's last capitalised word
+
+    def close():
+        # "The Weaving House", "One of FIS": the opening word is not part of the name
+        while run and (not lexical.tokenize(run[0][0]) or run[0][0].lower() in _OPENERS or run[0][0].lower() in NUMBER_WORDS):
+            run.pop(0)
+        while run and run[-1][0].lower() in _JOINERS:
+            run.pop()
+        # a lone capitalised first word is sentence case ("Roughly how many ..."), unless an acronym
+        if run and not (run[0][1] == words[0][1] and len(run) == 1 and not run[0][0].isupper()):
+            out.append(question[run[0][1]:run[-1][2]])
+        run.clear()
+        pending.clear()
+
+    for i, (w, s, e) in enumerate(words):
+        if run and question[run[-1][2]:s].strip() and not pending:
+            close()  # punctuation between two capitalised words parts two names ("Jr, Sr")
+        # "al-Qaeda" is a name; "pro-ISIS" describes one
+        cap = w[0].isupper() or (w.split("-")[0].lower() in _JOINERS and any(c.isupper() for c in w))
+        if i == 0 and w.lower() in _OPENERS:
+            cap = False
+        if cap:
+            run.extend(pending)
+            pending.clear()
+            run.append((w, s, e))
+            if _POSSESSIVE.search(w):
+                run[-1] = (w, s, e - 2)
+                close()
+        elif run and w.lower() in _JOINERS:
+            pending.append((w, s, e))
+        else:
+            close()
+    close()
+    return out
+
+
+@lru_cache(maxsize=4096)
+def salient_terms(question: str) -> tuple[Term, ...]:
+    """The question's names, figures and quoted titles, each once, in the order it gives them."""
+    found: list[tuple[str, str]] = []
+    for m in _QUOTED.finditer(question):
+        found.append((next(g for g in m.groups() if g), "quoted"))
+    unquoted = _QUOTED.sub(" ", question)
+    found += [(n, "name") for n in _names(unquoted)]
+    found += [(m.group(), "figure") for m in _FIGURE.finditer(unquoted)
+              if not any(m.group() in n for n, k in found if k == "name")]
+    out: list[Term] = []
+    seen: set[tuple[str, ...]] = set()
+    for text, kind in found:
+        stems = tuple(lexical.tokenize(text))
+        if stems and stems not in seen:
+            seen.add(stems)
+            out.append(Term(text, kind, stems))
+    return tuple(out)
+
+
+def _absent_part(term: Term, lex: Lexicon) -> Optional[str]:
+    """What of the term the corpus never mentions: the words it lacks (their stretch of the term's
+    text), the whole term when its words occur but never side by side, or None. Some absences are too
+    weak to decline on and count as mentioned: a short acronym (a user's own "WWII", "PO"), words apart
+    that an adjective joins ("North American Huguenot": American here, Huguenot there), and a name the
+    corpus writes as one word or two ("Apple Talk")."""
+    have = lex.mentions(term.stems, variants=term.kind != "figure")
+    if all(have):
+        if lex.phrase_together(term.stems):
+            return None
+        return None if any(_ADJECTIVAL.search(w) for w in re.split(r"[\s-]+", term.text)[:-1]) else term.text
+    if term.kind == "name" and (_SHORT_ACRONYM.fullmatch(term.text) or _written_otherwise(term, lex)):
+        return None
+    if term.kind != "name":
+        return term.text
+    # the stretch of the name from its first to its last word the corpus lacks ("Operation Zarb-e-Azb" -> "Zarb-e-Azb")
+    spans = [(m.start(), m.end()) for m in _WORD.finditer(term.text)]
+    stemmed = [(s, e, lexical.tokenize(term.text[s:e])) for s, e in spans]
+    missing = {st for st, ok in zip(term.stems, have) if not ok}
+    hit = [(s, e) for s, e, st in stemmed if st and set(st) & missing]
+    return term.text[hit[0][0]:hit[-1][1]] if hit else term.text
+
+
+def _written_otherwise(term: Term, lex: Lexicon) -> bool:
+    """Whether the corpus writes the name as one word or as two ("Apple Talk" / "AppleTalk", "UserDatagram" /
+    "User Datagram")."""
+    joined = lexical.tokenize("".join(term.text.split()))
+    if len(term.text.split()) > 1 and len(joined) == 1 and lex.has(joined[0]):
+        return True
+    parts = [p for w in term.text.split() for p in _CAMEL.split(w)]
+    stems = [st for p in parts for st in lexical.tokenize(p)]
+    return len(stems) > len(term.stems) and all(lex.mentions(stems)) and lex.phrase_together(stems)
+
+
+def ground(question: str, lex: Optional[Lexicon], aliases=None) -> Grounding:
+    """The question's salient terms, and those the corpus never mentions. An alias of a mentioned name
+    counts as mentioned (the user's alias list and the acronyms the corpus defines). No lexicon: every
+    term counts as mentioned."""
+    terms = salient_terms(question)
+    if lex is None or not terms:
+        return Grounding(terms)
+    absent: list[str] = []
+    for t in terms:
+        part = _absent_part(t, lex)
+        if part is None:
+            continue
+        if aliases is not None and _alias_mentioned(t.text, lex, aliases):
+            continue
+        absent.append(part)
+    return Grounding(terms, tuple(dict.fromkeys(absent)))
+
+
+def _alias_mentioned(text: str, lex: Lexicon, aliases) -> bool:
+    for gi, _ in aliases.mentions(text):
+        for name in aliases.groups[gi]:
+            stems = lexical.tokenize(name)
+            if stems and all(lex.mentions(stems)) and lex.phrase_together(stems):
+                return True
+    return False
+
+
+def unsupported(terms: tuple[Term, ...], stems, lex: Optional[Lexicon]) -> float:
+    """The share of the terms a text (its set of stems) does not hold, in any of their spelling variants:
+    the evidence side of grounding, which lowers confidence rather than declining (0 with no terms)."""
+    if not terms:
+        return 0.0
+
+    def held(s: str) -> bool:
+        return s in stems or (lex is not None and any(v in stems for v in lex.variants(s)))
+
+    return sum(1 for t in terms if not all(held(s) for s in t.stems)) / len(terms)
+
+
+def decline_text(absent: tuple[str, ...]) -> str:
+    """"The documents never mention Zarb-e-Azb." (two or three terms are listed; more are counted)."""
+    names = list(absent)
+    if len(names) == 1:
+        listed = names[0]
+    elif len(names) <= 3:
+        listed = ", ".join(names[:-1]) + " or " + names[-1]
+    else:
+        listed = ", ".join(names[:3]) + f" or {len(names) - 3} other term(s) of the question"
+    return f"The documents never mention {listed}."
