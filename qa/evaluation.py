@@ -17,6 +17,10 @@ earliest stage that went wrong):
 6. bad-citation         the answer is right but none of its citations' quotes contains a gold alias
 7. missed-conflict      the sources disagree and not every value is shown with its own citation
 8. ok
+
+Abstention is also split by the reason the answer gives for declining (`decline_reason`: not_mentioned,
+no_typed_answer, low_confidence). Results saved before answers recorded a reason count their declines
+as "unrecorded", so an old baseline still aggregates and compares.
 """
 from __future__ import annotations
 
@@ -29,15 +33,19 @@ from typing import Any, Optional, Sequence
 
 from .errors import QAError
 from .gold import GoldQuestion
-from .metrics import (abstention_prf, contains_any, contains_norm, exact_match, first_relevant_rank, max_over, mean,
-                      median, mrr_at, normalize_match, percentile, recall_at, token_f1)
+from .metrics import (abstention_by_reason, abstention_prf, contains_any, contains_norm, exact_match,
+                      first_relevant_rank, max_over, mean, median, mrr_at, normalize_match, percentile, recall_at,
+                      token_f1)
 from .settings import DEFAULT_K, PROJECT_ROOT
+from .types import DECLINE_REASONS
 
 RETRIEVE_K = 10
 RECALL_KS = (1, 3, 5, 10)
 SOURCE_FALLBACK_TYPES = ("description", "reason", "list")
 CATEGORIES = ("ok", "retrieval-miss", "extraction-miss", "wrong-decline", "answered-unanswerable",
               "bad-citation", "missed-conflict")
+UNRECORDED = "unrecorded"
+ABSTENTION_REASONS = (*DECLINE_REASONS, UNRECORDED)
 
 # Headline metrics: --fail-on-regression exits 1 when one of them drops by more than its tolerance
 # (absolute, on the questions present in both runs). Offset validity must never drop at all.
@@ -132,6 +140,22 @@ def conflict_shown(prediction: dict[str, Any], values: Sequence[str]) -> bool:
 
 # --------------------------------------------------------------------------- scoring one question
 
+def decline_reason(prediction: dict[str, Any]) -> Optional[str]:
+    """Why the prediction was declined (None when it was answered); UNRECORDED when it does not say."""
+    if prediction.get("status") != "declined":
+        return None
+    return str(prediction.get("decline_reason") or UNRECORDED)
+
+
+def result_reason(r: dict[str, Any]) -> Optional[str]:
+    """A result's decline reason: from its scores, else (results saved before scores held it) from its
+    prediction. `declined` in the scores decides, as it does for every other abstention metric."""
+    s = r["scores"]
+    if not s["declined"]:
+        return None
+    return s.get("decline_reason") or decline_reason({**(r.get("prediction") or {}), "status": "declined"})
+
+
 def relevance_mode(q: GoldQuestion, evidence_norm: Sequence[tuple[str, str]]) -> str:
     """How a passage counts as relevant for this question: 'alias' (contains a gold alias, from a gold
     source when sources are listed), 'source' (any passage of a gold source: description/reason/list
@@ -198,6 +222,7 @@ def score_question(q: GoldQuestion, prediction: dict[str, Any], hit_rows: list[d
         "offsets_checked": len(all_cites),
         "offsets_valid": offsets_valid,
         "confidence": float(prediction.get("confidence") or 0.0),
+        "decline_reason": decline_reason(prediction),
         "answer_words": len(text.split()) if not declined else None,
     }
     if q.answerable:
@@ -229,7 +254,8 @@ def score_question(q: GoldQuestion, prediction: dict[str, Any], hit_rows: list[d
 # --------------------------------------------------------------------------- aggregate metrics
 
 def aggregate(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Metrics from per-question results (each with 'answerable', 'scores', 'category', 'latency_ms')."""
+    """Metrics from per-question results (each with 'answerable', 'scores', 'category', 'latency_ms'), and
+    the abstention lists the reports show (wrongly declined, unanswerable but answered)."""
     ans = [r for r in results if r["answerable"]]
     unans = [r for r in results if not r["answerable"]]
     ranks = [r["scores"]["rank"] for r in ans]
@@ -251,6 +277,18 @@ def aggregate(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
     prf = abstention_prf([r["scores"]["declined"] for r in results], [not r["answerable"] for r in results])
     m["abstention_precision"], m["abstention_recall"], m["abstention_F1"] = prf["precision"], prf["recall"], prf["f1"]
     m["wrong_decline_rate"] = mean([1.0 if r["scores"]["declined"] else 0.0 for r in ans])
+    reasons = [result_reason(r) for r in results]
+    m["abstention_by_reason"] = abstention_by_reason(reasons, [not r["answerable"] for r in results],
+                                                     ABSTENTION_REASONS)
+    m["wrongly_declined"] = [
+        {"id": r["id"], "question": r.get("question"), "reason": why,
+         "missing_terms": [str(t) for t in (r.get("prediction") or {}).get("missing_terms") or []],
+         "confidence": _confidence(r)}
+        for r, why in zip(results, reasons) if r["answerable"] and why is not None]
+    m["answered_unanswerable"] = [
+        {"id": r["id"], "question": r.get("question"), "answer": (r.get("prediction") or {}).get("answer"),
+         "confidence": _confidence(r)}
+        for r in unans if not r["scores"]["declined"]]
     conf = [r["scores"]["conflict_shown"] for r in results if r["scores"].get("conflict_shown") is not None]
     m["conflicts_shown"] = mean([1.0 if c else 0.0 for c in conf])
     m["n_conflict"] = len(conf)
@@ -260,6 +298,11 @@ def aggregate(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
     m["categories"] = {c: sum(1 for r in results if r["category"] == c) for c in CATEGORIES}
     m["n_unretrievable"] = sum(1 for r in ans if r["scores"]["relevance"] == "none")
     return m
+
+
+def _confidence(r: dict[str, Any]) -> Optional[float]:
+    c = r["scores"].get("confidence", (r.get("prediction") or {}).get("confidence"))
+    return float(c) if isinstance(c, (int, float)) else None
 
 
 def _hit_row(h, text_norm_cache: dict[str, str]) -> dict[str, Any]:

@@ -5,12 +5,13 @@ import re
 import string
 import unicodedata
 from collections import Counter
-from typing import Iterable, Optional, Sequence
+from typing import Any, Iterable, Optional, Sequence
 
 from .text import TOKEN, fold, number_words_to_digits
 
 __all__ = ["squad_normalize", "number_words_to_digits", "normalize_match", "contains_norm", "contains_any",
            "exact_match", "token_f1", "max_over", "recall_at", "mrr_at", "first_relevant_rank", "abstention_prf",
+           "abstention_by_reason",
            "percentile", "median", "mean", "shingles", "shingle_counts", "extraction_prf"]
 
 _ASCII_PUNCT = frozenset(string.punctuation)
@@ -108,6 +109,24 @@ def abstention_prf(declined: Sequence[bool], unanswerable: Sequence[bool]) -> di
     else:
         f1 = 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
     return {"precision": precision, "recall": recall, "f1": f1}
+
+
+def abstention_by_reason(reasons: Sequence[Optional[str]], unanswerable: Sequence[bool],
+                         order: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
+    """abstention_prf split by why each question was declined (reason None: answered). For each reason
+    that occurs, in `order` then any others sorted: declined, right (unanswerable among them), precision
+    (right/declined) and recall (right over every unanswerable question, so the recalls add up to the
+    overall recall)."""
+    n_unans = sum(1 for u in unanswerable if u)
+    counts: dict[str, list[int]] = {}
+    for reason, u in zip(reasons, unanswerable):
+        if reason is not None:
+            c = counts.setdefault(reason, [0, 0])
+            c[0] += 1
+            c[1] += bool(u)
+    keys = [k for k in order if k in counts] + sorted(k for k in counts if k not in order)
+    return {k: {"declined": counts[k][0], "right": counts[k][1], "precision": counts[k][1] / counts[k][0],
+                "recall": counts[k][1] / n_unans if n_unans else None} for k in keys}
 
 
 def percentile(values: Sequence[float], q: float) -> Optional[float]:

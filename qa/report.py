@@ -1,5 +1,8 @@
 """Showing eval results: the metric tables `qa eval` prints, and its `--report` file (Markdown or HTML, with plots).
 
+Both have an abstention section: declines by reason (precision and recall of each), the answerable
+questions declined, and the unanswerable ones answered.
+
 The format follows the suffix: `.html` embeds the plots as base64 PNG data URIs (one self-contained
 file); `.md` writes the PNGs beside it (`<stem>-recall_at_k.png`, ...) and links them. All text from
 questions, answers and sources is escaped in HTML. matplotlib is imported here only, with the Agg
@@ -14,7 +17,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from .errors import QAError
-from .evaluation import CATEGORIES, HEADLINE, METRIC_ROWS, RECALL_KS, TOLERANCE
+from .evaluation import CATEGORIES, HEADLINE, METRIC_ROWS, RECALL_KS, TOLERANCE, aggregate
 from .metrics import contains_any
 
 PLOTS = ("recall_at_k", "confidence", "reliability")
@@ -82,6 +85,65 @@ def format_table(metrics: dict[str, Any], base: Optional[dict[str, Any]] = None)
     if metrics.get("n_unretrievable"):
         lines.append(f"note: {metrics['n_unretrievable']} answerable question(s) have no passage in the index "
                      f"that can count as relevant (check their aliases and sources)")
+    if "abstention_by_reason" in metrics:  # metrics saved before it have no section
+        lines += ["", format_abstention(metrics)]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- abstention
+
+ABSTENTION_HEAD = ("reason", "declined", "right", "precision", "recall")
+ABSTENTION_W = (8, 5, 9, 6)  # each header word's width: every count and rate fits under it
+WRONGLY_DECLINED_HEAD = ("id", "question", "reason", "missing terms", "confidence")
+ANSWERED_UNANSWERABLE_HEAD = ("id", "question", "answer given", "confidence")
+
+
+def _conf(c: Any) -> str:
+    return f"{c:.2f}" if isinstance(c, (int, float)) else "–"
+
+
+def abstention_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    """(reason, declined, right, precision, recall) rows, formatted, in the metrics' order of reasons."""
+    return [(str(reason), str(v["declined"]), str(v["right"]), format_value(v["precision"], "rate"),
+             format_value(v["recall"], "rate"))
+            for reason, v in (metrics.get("abstention_by_reason") or {}).items()]
+
+
+def wrongly_declined_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    return [(str(w["id"]), str(w.get("question") or ""), str(w.get("reason") or ""),
+             ", ".join(map(str, w.get("missing_terms") or [])), _conf(w.get("confidence")))
+            for w in metrics.get("wrongly_declined") or []]
+
+
+def answered_unanswerable_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    return [(str(a["id"]), str(a.get("question") or ""), str(a.get("answer") or ""), _conf(a.get("confidence")))
+            for a in metrics.get("answered_unanswerable") or []]
+
+
+def _abstention_metrics(result: dict[str, Any]) -> dict[str, Any]:
+    """The run's metrics, recomputed from its results when they were saved before the abstention section."""
+    m = result["metrics"]
+    return m if "abstention_by_reason" in m else aggregate(result["results"])
+
+
+def format_abstention(metrics: dict[str, Any]) -> str:
+    """The abstention section of the text table: declines by reason, then the questions behind the errors."""
+    rows = abstention_rows(metrics)
+    if rows:
+        w = max(len("abstention"), *(len(r[0]) for r in rows))
+        head = f"{'abstention':<{w}}  " + "  ".join(f"{h:>{n}}" for h, n in zip(ABSTENTION_HEAD[1:], ABSTENTION_W))
+        lines = [head, "-" * len(head)]
+        lines += [f"{r[0]:<{w}}  " + "  ".join(f"{v:>{n}}" for v, n in zip(r[1:], ABSTENTION_W)) for r in rows]
+    else:
+        lines = ["abstention: nothing declined"]
+    wrong = wrongly_declined_rows(metrics)
+    lines.append(f"wrongly declined: {len(wrong)}")
+    for qid, question, reason, missing, conf in wrong:
+        lines.append(f"  {qid} [{reason}{': ' + missing if missing else ''}, conf {conf}] {question}")
+    answered = answered_unanswerable_rows(metrics)
+    lines.append(f"unanswerable, not declined: {len(answered)}")
+    for qid, question, answer, conf in answered:
+        lines.append(f"  {qid} [conf {conf}] {question} -> {answer}")
     return "\n".join(lines)
 
 
@@ -329,6 +391,7 @@ def render_markdown(result: dict[str, Any], plot_files: dict[str, str], diff: Op
     for name in PLOTS:
         if name in plot_files:
             lines += [f"### {PLOT_TITLES[name]}", "", f"![{PLOT_TITLES[name]}]({plot_files[name]})", ""]
+    lines += _abstention_md(_abstention_metrics(result))
     lines += ["## Failures by category", ""]
     groups = failures_by_category(result)
     if not groups:
@@ -340,6 +403,26 @@ def render_markdown(result: dict[str, Any], plot_files: dict[str, str], diff: Op
             lines.append("| " + " | ".join(_md_cell(x) for x in (r["id"], r["question"], _gold(r), _prediction(r), _quote(r))) + " |")
         lines.append("")
     return "\n".join(lines)
+
+
+def _md_table(head: Sequence[str], rows: Sequence[Sequence[str]], numeric: int = 0) -> list[str]:
+    """A Markdown table; the last `numeric` columns are right-aligned."""
+    align = ["---"] * (len(head) - numeric) + ["---:"] * numeric
+    return (["| " + " | ".join(head) + " |", "|" + "|".join(align) + "|"]
+            + ["| " + " | ".join(_md_cell(x) for x in r) + " |" for r in rows] + [""])
+
+
+def _abstention_md(metrics: dict[str, Any]) -> list[str]:
+    lines = ["## Abstention", ""]
+    rows = abstention_rows(metrics)
+    lines += _md_table(ABSTENTION_HEAD, rows, numeric=4) if rows else ["Nothing declined.", ""]
+    for title, head, rows in (("Wrongly declined", WRONGLY_DECLINED_HEAD, wrongly_declined_rows(metrics)),
+                              ("Unanswerable, not declined", ANSWERED_UNANSWERABLE_HEAD,
+                               answered_unanswerable_rows(metrics))):
+        lines += [f"**{title}** ({len(rows)})", ""]
+        if rows:
+            lines += _md_table(head, rows, numeric=1)
+    return lines
 
 
 def _diff_md(diff: dict[str, Any]) -> list[str]:
@@ -398,6 +481,7 @@ def render_html(result: dict[str, Any], plots: dict[str, bytes], diff: Optional[
         if name in plots:
             data = base64.b64encode(plots[name]).decode("ascii")
             out.append(f"<h3>{e(PLOT_TITLES[name])}</h3><img alt='{e(PLOT_TITLES[name])}' src='data:image/png;base64,{data}'>")
+    out += _abstention_html(_abstention_metrics(result))
     out.append("<h2>Failures by category</h2>")
     groups = failures_by_category(result)
     if not groups:
@@ -410,6 +494,31 @@ def render_html(result: dict[str, Any], plots: dict[str, bytes], diff: Optional[
         out.append("</table>")
     out.append("</body></html>")
     return "\n".join(out)
+
+
+def _html_table(head: Sequence[str], rows: Sequence[Sequence[str]], numeric: int = 0) -> list[str]:
+    """A table of escaped cells; the last `numeric` columns are right-aligned."""
+    e = html.escape
+    first_n = len(head) - numeric
+    out = ["<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in head) + "</tr>"]
+    for r in rows:
+        out.append("<tr>" + "".join(f"<td class='n'>{e(str(x))}</td>" if i >= first_n else f"<td>{e(str(x))}</td>"
+                                    for i, x in enumerate(r)) + "</tr>")
+    out.append("</table>")
+    return out
+
+
+def _abstention_html(metrics: dict[str, Any]) -> list[str]:
+    out = ["<h2>Abstention</h2>"]
+    rows = abstention_rows(metrics)
+    out += _html_table(ABSTENTION_HEAD, rows, numeric=4) if rows else ["<p>Nothing declined.</p>"]
+    for title, head, rows in (("Wrongly declined", WRONGLY_DECLINED_HEAD, wrongly_declined_rows(metrics)),
+                              ("Unanswerable, not declined", ANSWERED_UNANSWERABLE_HEAD,
+                               answered_unanswerable_rows(metrics))):
+        out.append(f"<h3>{title} ({len(rows)})</h3>")
+        if rows:
+            out += _html_table(head, rows, numeric=1)
+    return out
 
 
 def write_report(result: dict[str, Any], out: str | Path, diff: Optional[dict[str, Any]] = None) -> list[Path]:

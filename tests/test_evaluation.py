@@ -63,10 +63,12 @@ def test_offset_check_reads_relative_to_cwd_then_project_root(tmp_path, monkeypa
 
 
 def _result(qid, *, answerable=True, category="ok", rank=1, contains=True, em=0.0, f1=0.5, declined=False,
-            conf=0.7, question=None, quote="Hafiz Saeed Khan led it."):
+            conf=0.7, question=None, quote="Hafiz Saeed Khan led it.", reason=None, missing=()):
+    """A hand-made result; without `reason` it is in the format saved before answers recorded why they
+    declined (no decline_reason or missing_terms anywhere)."""
     answer = None if declined else "Hafiz Saeed Khan"
     cite = {"n": 1, "doc_id": "d", "quote": quote, "source": "s", "start": 0, "end": len(quote)}
-    return {
+    r = {
         "id": qid, "question": question or f"question {qid}?", "answers": ["Hafiz Saeed Khan"] if answerable else [],
         "answerable": answerable, "type": "person", "category": category, "latency_ms": 10.0,
         "prediction": {"status": "declined" if declined else "answered", "answer": answer, "confidence": conf,
@@ -81,6 +83,10 @@ def _result(qid, *, answerable=True, category="ok", rank=1, contains=True, em=0.
                    "citations_precise": 1 if answerable and not declined and contains else 0,
                    "conflict_shown": None, "correct": answerable and contains and not declined},
     }
+    if reason is not None:
+        r["prediction"].update(decline_reason=reason, missing_terms=list(missing))
+        r["scores"]["decline_reason"] = reason
+    return r
 
 
 def _synthetic():
@@ -145,6 +151,93 @@ def test_load_result_rejects_other_json(tmp_path):
     with pytest.raises(QAError, match="baseline not found"):
         ev.load_result(tmp_path / "none.json")
 
+
+
+def _declines():
+    """Four unanswerable and four answerable questions, declined for each reason or answered."""
+    return [
+        _result("u1", answerable=False, declined=True, reason="not_mentioned", missing=["Zarb-e-Azb"], conf=0.0),
+        _result("u2", answerable=False, declined=True, reason="not_mentioned", missing=["sourdough"], conf=0.0),
+        _result("u3", answerable=False, declined=True, reason="low_confidence", conf=0.1),
+        _result("u4", answerable=False, category="answered-unanswerable", conf=0.6),
+        _result("a1", declined=True, contains=False, category="wrong-decline", reason="low_confidence", conf=0.12),
+        _result("a2", declined=True, contains=False, category="wrong-decline", reason="no_typed_answer", conf=0.3),
+        _result("a3"),
+        _result("a4"),
+    ]
+
+
+def test_abstention_by_reason_and_the_questions_behind_the_errors():
+    m = ev.aggregate(_declines())
+    by = m["abstention_by_reason"]
+    assert list(by) == ["not_mentioned", "no_typed_answer", "low_confidence"]  # fixed order, only those that occur
+    assert by["not_mentioned"] == {"declined": 2, "right": 2, "precision": 1.0, "recall": 0.5}
+    assert by["no_typed_answer"] == {"declined": 1, "right": 0, "precision": 0.0, "recall": 0.0}
+    assert by["low_confidence"] == {"declined": 2, "right": 1, "precision": 0.5, "recall": 0.25}
+    # the overall figures are unchanged, and the split adds up to them
+    assert m["abstention_precision"] == pytest.approx(3 / 5) and m["abstention_recall"] == pytest.approx(3 / 4)
+    assert m["wrong_decline_rate"] == pytest.approx(2 / 4)
+    assert sum(v["recall"] for v in by.values()) == pytest.approx(m["abstention_recall"])
+    assert m["wrongly_declined"] == [
+        {"id": "a1", "question": "question a1?", "reason": "low_confidence", "missing_terms": [], "confidence": 0.12},
+        {"id": "a2", "question": "question a2?", "reason": "no_typed_answer", "missing_terms": [], "confidence": 0.3}]
+    assert m["answered_unanswerable"] == [
+        {"id": "u4", "question": "question u4?", "answer": "Hafiz Saeed Khan", "confidence": 0.6}]
+    # the reason is in each question's scores, so a subset re-aggregates on its own
+    sub = ev.aggregate([r for r in _declines() if r["id"] in ("u1", "a1")])
+    assert sub["abstention_by_reason"] == {
+        "not_mentioned": {"declined": 1, "right": 1, "precision": 1.0, "recall": 1.0},
+        "low_confidence": {"declined": 1, "right": 0, "precision": 0.0, "recall": 0.0}}
+
+
+def test_score_question_records_the_decline_reason():
+    q = gold.GoldQuestion(id="x", question="Who led Zarb-e-Azb?", answers=[], answerable=False)
+    declined = {"status": "declined", "answer": None, "confidence": 0.0, "citations": [], "closest": [],
+                "conflicts": [], "decline_reason": "not_mentioned", "missing_terms": ["Zarb-e-Azb"]}
+    scores, category = ev.score_question(q, declined, [], 5, ev.SourceReader(), "none")
+    assert scores["decline_reason"] == "not_mentioned" and category == "ok"
+    old = {k: v for k, v in declined.items() if k not in ("decline_reason", "missing_terms")}
+    assert ev.score_question(q, old, [], 5, ev.SourceReader(), "none")[0]["decline_reason"] == "unrecorded"
+    assert ev.score_question(q, {**declined, "decline_reason": None}, [], 5, ev.SourceReader(),
+                             "none")[0]["decline_reason"] == "unrecorded"
+    answered = {**declined, "status": "answered", "answer": "x", "decline_reason": None, "missing_terms": []}
+    assert ev.score_question(q, answered, [], 5, ev.SourceReader(), "none")[0]["decline_reason"] is None
+
+
+def test_old_results_without_decline_reason_count_as_unrecorded():
+    old = _synthetic()["results"]  # u1 declined, saved before answers said why
+    assert all("decline_reason" not in r["scores"] and "decline_reason" not in r["prediction"] for r in old)
+    old.append(_result("a9", declined=True, contains=False, category="wrong-decline", conf=0.05))
+    m = ev.aggregate(old)
+    assert m["abstention_by_reason"] == {"unrecorded": {"declined": 2, "right": 1, "precision": 0.5, "recall": 0.5}}
+    assert m["wrongly_declined"] == [
+        {"id": "a9", "question": "question a9?", "reason": "unrecorded", "missing_terms": [], "confidence": 0.05}]
+    # old and new side by side: the unrecorded reason comes last
+    mixed = ev.aggregate(old + [_result("u9", answerable=False, declined=True, reason="not_mentioned")])
+    assert list(mixed["abstention_by_reason"]) == ["not_mentioned", "unrecorded"]
+
+
+def test_compare_an_old_baseline_with_a_new_result(tmp_path):
+    base = _synthetic()
+    # a baseline written before this version: no reason anywhere, and none of the new metrics
+    for key in ("abstention_by_reason", "wrongly_declined", "answered_unanswerable"):
+        del base["metrics"][key]
+    path = tmp_path / "old.json"
+    ev.write_json(base, path)
+    old = ev.load_result(path)
+    cur = json.loads(json.dumps(old))
+    u1 = next(r for r in cur["results"] if r["id"] == "u1")
+    u1["prediction"].update(decline_reason="not_mentioned", missing_terms=["Zarb-e-Azb"])
+    u1["scores"]["decline_reason"] = "not_mentioned"
+    cur["metrics"] = ev.aggregate(cur["results"])
+    diff = ev.compare(cur, old)
+    assert diff["common"] == 12 and not diff["regressions"] and not diff["newly_failing"]
+    assert diff["deltas"]["abstention_F1"]["delta"] == 0.0
+    assert list(diff["baseline_metrics"]["abstention_by_reason"]) == ["unrecorded"]
+    assert list(diff["current_metrics"]["abstention_by_reason"]) == ["not_mentioned"]
+    assert "no headline metric dropped" in report.format_comparison(diff, str(path))
+    assert "wrongly declined:" not in report.format_table(old["metrics"])  # old metrics: no section, no crash
+    assert "not_mentioned" in report.format_table(cur["metrics"])
 
 FIVE = [
     {"id": "t1", "question": "Who led Wilayat Khorasan?", "answers": ["Hafiz Saeed Khan", "Hafez Saeed Khan", "Saeed Khan"],

@@ -60,6 +60,22 @@ def test_abstention_precision_recall_f1():
     assert m["precision"] == 0.0 and m["recall"] is None
 
 
+
+def test_abstention_by_reason_splits_precision_and_recall():
+    reasons = [None, "low_confidence", "not_mentioned", "not_mentioned", "zzz_new", "low_confidence", None]
+    unans = [True, True, True, False, True, False, False]
+    by = metrics.abstention_by_reason(reasons, unans, order=("not_mentioned", "no_typed_answer", "low_confidence"))
+    # the given order for the reasons that occur, then any other reason, sorted
+    assert list(by) == ["not_mentioned", "low_confidence", "zzz_new"]
+    assert by["not_mentioned"] == {"declined": 2, "right": 1, "precision": 0.5, "recall": 0.25}
+    assert by["low_confidence"] == {"declined": 2, "right": 1, "precision": 0.5, "recall": 0.25}
+    assert by["zzz_new"] == {"declined": 1, "right": 1, "precision": 1.0, "recall": 0.25}
+    overall = metrics.abstention_prf([r is not None for r in reasons], unans)
+    assert sum(v["right"] for v in by.values()) / sum(v["declined"] for v in by.values()) == overall["precision"]
+    assert sum(v["recall"] for v in by.values()) == pytest.approx(overall["recall"])
+    assert metrics.abstention_by_reason(["low_confidence"], [False])["low_confidence"]["recall"] is None
+    assert metrics.abstention_by_reason([None, None], [True, False]) == {}
+
 def test_percentiles():
     assert metrics.percentile([1, 2, 3, 4], 50) == 2.5
     assert metrics.percentile([10.0], 95) == 10.0

@@ -19,10 +19,12 @@ def _synthetic():
 
 
 def _result(qid, *, answerable=True, category="ok", rank=1, contains=True, em=0.0, f1=0.5, declined=False,
-            conf=0.7, question=None, quote="Hafiz Saeed Khan led it."):
+            conf=0.7, question=None, quote="Hafiz Saeed Khan led it.", reason=None, missing=()):
+    """A hand-made result; without `reason` it is in the format saved before answers recorded why they
+    declined (no decline_reason or missing_terms anywhere)."""
     answer = None if declined else "Hafiz Saeed Khan"
     cite = {"n": 1, "doc_id": "d", "quote": quote, "source": "s", "start": 0, "end": len(quote)}
-    return {
+    r = {
         "id": qid, "question": question or f"question {qid}?", "answers": ["Hafiz Saeed Khan"] if answerable else [],
         "answerable": answerable, "type": "person", "category": category, "latency_ms": 10.0,
         "prediction": {"status": "declined" if declined else "answered", "answer": answer, "confidence": conf,
@@ -37,6 +39,10 @@ def _result(qid, *, answerable=True, category="ok", rank=1, contains=True, em=0.
                    "citations_precise": 1 if answerable and not declined and contains else 0,
                    "conflict_shown": None, "correct": answerable and contains and not declined},
     }
+    if reason is not None:
+        r["prediction"].update(decline_reason=reason, missing_terms=list(missing))
+        r["scores"]["decline_reason"] = reason
+    return r
 
 
 def _assert_png(data: bytes):
@@ -88,3 +94,59 @@ def test_threshold_curve_and_reliability_bins():
     assert c["coverage"][0] == 1.0 and c["coverage"][-1] <= 1 / 12
     bins = reliability_bins(result)
     assert sum(b["n"] for b in bins) == 12
+
+
+def _with_declines():
+    result = _synthetic()
+    result["results"] += [
+        _result("w1", declined=True, contains=False, category="wrong-decline", reason="not_mentioned", conf=0.0,
+                question="<b>Who</b> led <script>alert(1)</script> & co?", missing=["<i>Zarb-e-Azb</i>"]),
+        _result("w2", declined=True, contains=False, category="wrong-decline", reason="low_confidence", conf=0.12),
+        _result("u3", answerable=False, declined=True, reason="not_mentioned", missing=["sourdough"], conf=0.0),
+    ]
+    result["metrics"] = ev.aggregate(result["results"])
+    return result
+
+
+def test_text_table_has_the_abstention_section():
+    from qa.report import format_comparison, format_table
+
+    result = _with_declines()
+    text = format_table(result["metrics"])
+    section = text.split("\n\n")[-1]
+    lines = section.splitlines()
+    assert lines[0].split() == ["abstention", "declined", "right", "precision", "recall"]
+    # u1 was saved without a reason: unrecorded, after the recorded ones
+    assert [ln.split()[0] for ln in lines[2:5]] == ["not_mentioned", "low_confidence", "unrecorded"]
+    assert lines[2].split() == ["not_mentioned", "2", "1", "0.500", "0.333"]
+    assert "wrongly declined: 2" in section and "  w2 [low_confidence, conf 0.12] question w2?" in section
+    assert "  w1 [not_mentioned: <i>Zarb-e-Azb</i>, conf 0.00]" in section
+    assert "unanswerable, not declined: 1" in section and "  u2 [conf 0.60]" in section
+    # the comparison shows the metric table only
+    assert "wrongly declined:" not in format_comparison(ev.compare(result, result), "b.json")
+
+
+def test_html_report_escapes_the_abstention_section(tmp_path):
+    from qa.report import render_html, render_markdown
+
+    result = _with_declines()
+    h = render_html(result, {})
+    section = h[h.index("<h2>Abstention</h2>"):h.index("<h2>Failures by category</h2>")]
+    assert "<script>" not in h and "<b>" not in section and "<i>" not in section
+    assert "&lt;b&gt;Who&lt;/b&gt; led &lt;script&gt;alert(1)&lt;/script&gt; &amp; co?" in section
+    assert "&lt;i&gt;Zarb-e-Azb&lt;/i&gt;" in section
+    assert "<h3>Wrongly declined (2)</h3>" in section and "<h3>Unanswerable, not declined (1)</h3>" in section
+    assert "<td>unrecorded</td><td class='n'>1</td><td class='n'>1</td>" in section
+    md = render_markdown(result, {})
+    assert "## Abstention" in md and "| not_mentioned | 2 | 1 | 0.500 | 0.333 |" in md
+    assert "| w2 | question w2? | low_confidence |  | 0.12 |" in md
+
+
+def test_report_of_a_result_saved_before_the_abstention_section():
+    from qa.report import render_html
+
+    result = _synthetic()
+    for key in ("abstention_by_reason", "wrongly_declined", "answered_unanswerable"):
+        del result["metrics"][key]
+    h = render_html(result, {})  # recomputed from the results
+    assert "<h2>Abstention</h2>" in h and "<td>unrecorded</td>" in h
