@@ -1,5 +1,6 @@
-"""Whether a candidate answer has the type its question needs: a figure for "how many", a date for "when",
-a person or organisation for "who".
+"""Whether a candidate answer has the type its question needs (a figure, a date, a person or organisation).
+
+"How many" needs a figure, "when" a date, "who" a person or an organisation.
 
 A "how many" question answered with a name is wrong whatever its score, so a candidate of the wrong type
 is never shown: the best one of the right type is, and when the evidence holds none the question is
@@ -19,7 +20,8 @@ _NUMBER_WORDS = "|".join(sorted({*NUMBER_WORDS, *SCALES, "dozen", "dozens", "hun
                                 key=len, reverse=True))
 _FIGURE = re.compile(r"\d|\b(?:" + _NUMBER_WORDS + r")\b", re.I)
 _MONEY = re.compile(r"[$£€¥₹]|\b(?:rs\.?|pkr|usd|eur|gbp|inr|afn|dollars?|rupees?|pounds?|euros?|afghanis?|yuan|yen|"
-                    r"francs?|marks?|riyals?|dirhams?|taka|crores?|lakhs?|cents?|pence|shillings?|guineas?|"
+                    r"francs?|marks?|riyals?|dirhams?|taka|crores?|lakhs?|cents?|pence|shillings?|guineas?|crowns?|kronor|krona|"
+                    r"lira|lire|pesos?|rubles?|roubles?|shekels?|baht|rand|dinars?|florins?|ducats?|guilders?|sterling|"
                     r"million|billion|thousand|trillion|bn|mn)\b", re.I)
 _PERCENT = re.compile(r"%|\bper ?cent(?:age)?\b|\bpercentage points?\b", re.I)
 _DATE = re.compile(r"\b(?:1\d{3}|20\d{2}|\d{2,4}s|\d{1,2}(?:st|nd|rd|th))\b|\b(?:january|february|march|april|may|june|"

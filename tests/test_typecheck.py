@@ -45,6 +45,7 @@ def span(text, *ents):
     ("money", span("$2 million"), True),
     ("money", span("Rs 500 million"), True),
     ("money", span("15", ("15", "CARDINAL")), False),
+    ("money", span("3,400 crowns"), True),
     ("percent", span("40 percent"), True),
     ("percent", span("40"), False),
     ("date", span("August 8", ("August 8", "DATE")), True),
