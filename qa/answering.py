@@ -216,9 +216,10 @@ class Answerer:
         def repeats(stem: str) -> bool:  # "Hafez" in the text for the question's "Hafiz"
             return stem in q_stems or (len(stem) >= VARIANT_MIN and skeleton(stem) in q_skeletons)
 
-        def ents(c):
+        def ents(c):  # the entities over the span that do not repeat the question (only those are read)
             text = self.index.documents[c.doc_id].text
-            return [x for x in c.sentence.ents if not all(repeats(t) for t in lexical.tokenize(text[x[0]:x[1]]))]
+            return [x for x in c.sentence.ents if x[0] < c.end and c.start < x[1]
+                    and not all(repeats(t) for t in lexical.tokenize(text[x[0]:x[1]]))]
 
         ok = [has_type(needed, g.best.text, g.best.start, g.best.end, ents(g.best)) for g in groups]
         if not any(ok):

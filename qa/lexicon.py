@@ -31,7 +31,7 @@ VOWELS = frozenset("aeiouy")
 VARIANT_MIN = 4
 ROOT_MIN = 5  # letters a stem needs to stand for a longer or shorter form of itself ("pakistan" ~ "pakistani")
 ROOT_SLACK = 3
-EDIT_MIN = 5  # a stem this long may be a one-letter misspelling of the corpus's ("bismark", "bismarck")
+EDIT_MIN = 7  # a stem this long may be a one-letter misspelling of the corpus's ("bismark", "bismarck")
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
