@@ -4,12 +4,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 from .errors import QAError
 from .settings import PROJECT_ROOT, rel
 
 DEFAULT_QUESTIONS = rel(PROJECT_ROOT / "eval" / "questions.jsonl")
+PROVENANCE = ("derived_from", "method", "changed")  # optional fields of a derived question, in file order
 
 
 @dataclass
@@ -22,12 +23,20 @@ class GoldQuestion:
     type: str = "description"
     split: str = "all"
     conflict: list[dict[str, str]] = field(default_factory=list)
+    # provenance of a question made from another one (scripts/make_negatives.py): kept so that a
+    # result or a report can say which gold question a negative came from and what was changed
+    derived_from: Optional[str] = None
+    method: Optional[str] = None
+    changed: Optional[dict[str, str]] = None
 
     def to_dict(self) -> dict[str, Any]:
         d = {"id": self.id, "question": self.question, "answers": self.answers, "answerable": self.answerable,
              "sources": self.sources, "type": self.type, "split": self.split}
         if self.conflict:
             d["conflict"] = self.conflict
+        for key in PROVENANCE:
+            if getattr(self, key) is not None:
+                d[key] = getattr(self, key)
         return d
 
 
@@ -65,8 +74,16 @@ def parse_question(obj: Any, where: str) -> GoldQuestion:
     if not isinstance(conflict, list) or not all(
             isinstance(c, dict) and isinstance(c.get("value"), str) and c["value"].strip() for c in conflict):
         raise QAError(f"{where}: 'conflict' must be a list of {{\"value\": text, \"source\": doc_id}} objects")
+    derived_from, method, changed = obj.get("derived_from"), obj.get("method"), obj.get("changed")
+    for key, v in (("derived_from", derived_from), ("method", method)):
+        if v is not None and not (isinstance(v, str) and v.strip()):
+            raise QAError(f"{where}: '{key}' must be non-empty text")
+    if changed is not None and not (isinstance(changed, dict) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in changed.items())):
+        raise QAError(f"{where}: 'changed' must be an object of text values, e.g. {{\"from\": ..., \"to\": ...}}")
     return GoldQuestion(str(qid), question, answers, obj["answerable"], sources, qtype, split,
-                        [{"value": c["value"], "source": str(c.get("source", ""))} for c in conflict])
+                        [{"value": c["value"], "source": str(c.get("source", ""))} for c in conflict],
+                        derived_from, method, None if changed is None else dict(changed))
 
 
 def load_questions(paths: Sequence[str | Path], split: str = "all") -> list[GoldQuestion]:

@@ -53,3 +53,34 @@ def test_the_gold_set_loads():
     qs = gold.load_questions([PROJECT_ROOT / "eval" / "questions.jsonl"])
     assert len(qs) == 142 and sum(q.split == "test" for q in qs) == 71
     assert sum(bool(q.conflict) for q in qs) == 5
+
+
+def test_provenance_fields_load_round_trip_and_unknown_keys_are_ignored(tmp_path):
+    row = {"id": "n001", "question": "Who led Wilayat Sindh?", "answers": [], "answerable": False, "sources": [],
+           "type": "person", "split": "dev", "derived_from": "q001", "method": "swap_entity",
+           "changed": {"from": "Wilayat Khorasan", "to": "Wilayat Sindh"}}
+    plain = {"id": "q1", "question": "Q?", "answers": ["x"], "answerable": True, "note": "kept nowhere"}
+    q, p = gold.load_questions([write_jsonl(tmp_path / "n.jsonl", [row, plain])])
+    assert (q.derived_from, q.method, q.changed) == ("q001", "swap_entity", row["changed"])
+    assert q.to_dict() == row  # in the file's own order
+    assert p.derived_from is p.method is p.changed is None
+    assert "note" not in p.to_dict() and set(p.to_dict()) == {"id", "question", "answers", "answerable", "sources",
+                                                             "type", "split"}
+
+
+@pytest.mark.parametrize("extra,needle", [
+    ({"derived_from": 7}, "'derived_from' must be non-empty text"),
+    ({"method": ""}, "'method' must be non-empty text"),
+    ({"changed": "Khorasan"}, "'changed' must be an object of text values"),
+    ({"changed": {"from": "2015", "to": 2017}}, "'changed' must be an object of text values"),
+])
+def test_bad_provenance_fields_raise_clear_errors(tmp_path, extra, needle):
+    f = write_jsonl(tmp_path / "bad.jsonl", [{"id": "n1", "question": "Q?", "answers": [], "answerable": False, **extra}])
+    with pytest.raises(QAError) as e:
+        gold.load_questions([f])
+    assert needle in str(e.value) and "bad.jsonl:1" in str(e.value)
+
+
+def test_the_negatives_load_with_their_provenance():
+    qs = gold.load_questions([PROJECT_ROOT / "eval" / "negatives.jsonl"], "test")
+    assert qs and all(not q.answerable and q.split == "test" and q.derived_from and q.method for q in qs)
