@@ -310,8 +310,8 @@ class Answerer:
         sent = top.sentence
         prev = self.index.sentences[sent.row - 1] if sent.row >= 1 else None
         text = sent.text + (" " + prev.text if prev is not None and prev.doc_id == sent.doc_id else "")
-        return (unsupported(grounding.terms, self._doc_stems(top.doc_id), self.lexicon),
-                unsupported(grounding.terms, frozenset(lexical.tokenize(text)), self.lexicon))
+        return (unsupported(grounding.terms, self._doc_stems(top.doc_id), self.lexicon, self.aliases),
+                unsupported(grounding.terms, frozenset(lexical.tokenize(text)), self.lexicon, self.aliases))
 
     def _doc_stems(self, doc_id: str) -> frozenset:
         # a document's stems, made once: a few ms for a long one, then a set lookup per term

@@ -178,16 +178,24 @@ def _alias_mentioned(text: str, lex: Lexicon, aliases) -> bool:
     return False
 
 
-def unsupported(terms: tuple[Term, ...], stems, lex: Optional[Lexicon]) -> float:
-    """The share of the terms a text (its set of stems) does not hold, in any of their spelling variants:
-    the evidence side of grounding, which lowers confidence rather than declining (0 with no terms)."""
+def unsupported(terms: tuple[Term, ...], stems, lex: Optional[Lexicon], aliases=None) -> float:
+    """The share of the terms a text (its set of stems) does not hold, in any of their spelling variants
+    or, with `aliases`, under another name of their alias group ("Khorasan Province" holds "Wilayat
+    Khorasan"): the evidence side of grounding, which lowers confidence rather than declining."""
     if not terms:
         return 0.0
 
     def held(s: str) -> bool:
         return s in stems or (lex is not None and any(v in stems for v in lex.variants(s)))
 
-    return sum(1 for t in terms if not all(held(s) for s in t.stems)) / len(terms)
+    def named(t: Term) -> bool:
+        if all(held(s) for s in t.stems):
+            return True
+        return aliases is not None and any(
+            all(held(s) for s in lexical.tokenize(name)) for gi, _ in aliases.mentions(t.text) for name in aliases.groups[gi]
+            if lexical.tokenize(name))
+
+    return sum(1 for t in terms if not named(t)) / len(terms)
 
 
 def decline_text(absent: tuple[str, ...]) -> str:
