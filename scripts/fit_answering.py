@@ -235,7 +235,7 @@ def main():
             "date": datetime.date.today().isoformat(),
             "data": [f"gold questions eval/questions.jsonl, dev split only ({len(dev)} questions; the test split is never read)",
                      f"on-topic unanswerable questions eval/negatives.jsonl, dev split only ({len(negatives)}; "
-                     f"the test split is held out)",
+                     f"the test split is never fitted on)",
                      f"SQuAD v1.1 dev, questions on the 16 articles the span reader never trained on, every {args.every}th ({len(s1)})",
                      f"SQuAD v2.0 dev half, every {2 * args.every2}th question from the start (the fit half, {len(fit2)}); "
                      f"the other half ({len(test2)}) checks the thresholds"],

@@ -135,3 +135,19 @@ def test_a_counting_question_the_corpus_answers_gets_a_figure(real_answerer):
 
     a = real_answerer.ask("How many people were killed in the May 2015 attack on Ismailis in Karachi?")
     assert a.status != "declined" and a.decline_reason is None and has_type("number", a.answer, 0, 0, ())
+
+
+@pytest.mark.model
+def test_most_held_out_negatives_and_gold_unanswerables_are_declined(real_answerer):
+    # the targets, as gates: held-out negatives (never fitted on) >= 80% declined, and at least
+    # 7 of the gold test split's 8 unanswerable questions
+    from support import PROJECT_ROOT
+
+    from qa.gold import load_questions
+
+    negatives = load_questions([PROJECT_ROOT / "eval" / "negatives.jsonl"], split="test")
+    declined = [real_answerer.ask(q.question).status == "declined" for q in negatives]
+    assert sum(declined) >= 0.8 * len(declined), f"{sum(declined)} of {len(declined)}"
+    unanswerable = [q for q in load_questions([PROJECT_ROOT / "eval" / "questions.jsonl"], split="test")
+                    if not q.answerable]
+    assert sum(real_answerer.ask(q.question).status == "declined" for q in unanswerable) >= 7
