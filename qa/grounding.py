@@ -179,8 +179,8 @@ def _alias_mentioned(text: str, lex: Lexicon, aliases) -> bool:
 
 
 def unsupported(terms: tuple[Term, ...], stems, lex: Optional[Lexicon], aliases=None) -> float:
-    """The share of the terms a text (its set of stems) does not hold, in any of their spelling variants
-    or, with `aliases`, under another name of their alias group ("Khorasan Province" holds "Wilayat
+    """The share of the terms a text (its set of stems) does not hold, in any of their spelling variants,
+    by a name's last word, or, with `aliases`, under another name of their alias group ("Khorasan Province" holds "Wilayat
     Khorasan"): the evidence side of grounding, which lowers confidence rather than declining."""
     if not terms:
         return 0.0
@@ -189,7 +189,8 @@ def unsupported(terms: tuple[Term, ...], stems, lex: Optional[Lexicon], aliases=
         return s in stems or (lex is not None and any(v in stems for v in lex.variants(s)))
 
     def named(t: Term) -> bool:
-        if all(held(s) for s in t.stems):
+        # a person is often named by their last name alone ("the death of Khan"), a place by its head
+        if all(held(s) for s in t.stems) or (t.kind == "name" and len(t.stems) > 1 and held(t.stems[-1])):
             return True
         return aliases is not None and any(
             all(held(s) for s in lexical.tokenize(name)) for gi, _ in aliases.mentions(t.text) for name in aliases.groups[gi]
