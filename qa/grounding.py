@@ -169,13 +169,17 @@ def ground(question: str, lex: Optional[Lexicon], aliases=None) -> Grounding:
     return Grounding(terms, tuple(dict.fromkeys(absent)))
 
 
-def _alias_mentioned(text: str, lex: Lexicon, aliases) -> bool:
+def _alias_stems(text: str, aliases):
+    """The stems of every name in each alias group the text names (the term's other names)."""
     for gi, _ in aliases.mentions(text):
         for name in aliases.groups[gi]:
             stems = lexical.tokenize(name)
-            if stems and all(lex.mentions(stems)) and lex.phrase_together(stems):
-                return True
-    return False
+            if stems:
+                yield stems
+
+
+def _alias_mentioned(text: str, lex: Lexicon, aliases) -> bool:
+    return any(all(lex.mentions(stems)) and lex.phrase_together(stems) for stems in _alias_stems(text, aliases))
 
 
 def unsupported(terms: tuple[Term, ...], stems, lex: Optional[Lexicon], aliases=None) -> float:
@@ -192,9 +196,7 @@ def unsupported(terms: tuple[Term, ...], stems, lex: Optional[Lexicon], aliases=
         # a person is often named by their last name alone ("the death of Khan"), a place by its head
         if all(held(s) for s in t.stems) or (t.kind == "name" and len(t.stems) > 1 and held(t.stems[-1])):
             return True
-        return aliases is not None and any(
-            all(held(s) for s in lexical.tokenize(name)) for gi, _ in aliases.mentions(t.text) for name in aliases.groups[gi]
-            if lexical.tokenize(name))
+        return aliases is not None and any(all(held(s) for s in stems) for stems in _alias_stems(t.text, aliases))
 
     return sum(1 for t in terms if not named(t)) / len(terms)
 

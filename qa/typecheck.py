@@ -97,7 +97,7 @@ def has_type(needed: str, text: str, start: int, end: int, ents) -> bool:
     if needed == "number":
         return bool(_FIGURE.search(text))
     if needed == "money":
-        return bool(_MONEY.search(text)) and bool(re.search(r"\d|\b(?:" + _NUMBER_WORDS + r")\b", text, re.I))
+        return bool(_MONEY.search(text)) and bool(_FIGURE.search(text))
     if needed == "percent":
         return bool(_PERCENT.search(text))
     if needed == "date":
