@@ -421,7 +421,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--host", default=None, help=f"address to listen on (env QA_HOST; default {DEFAULT_HOST})")
     p.add_argument("--port", type=int, default=None, help=f"port (env QA_PORT; default {DEFAULT_PORT})")
     p.add_argument("--corpus", type=Path, default=None,
-                   help=f"folder of documents: PDF, Word, web pages, text (env QA_CORPUS; default {DEFAULT_CORPUS})")
+                   help=f"folder of documents: PDF, Word, web pages, text (env QA_CORPUS; default: the folder the "
+                        f"index was built from, or {DEFAULT_CORPUS} for a new index)")
     p.add_argument("--index", type=Path, default=None,
                    help=f"index folder, built if missing or stale (env QA_INDEX; default {DEFAULT_INDEX})")
     p.add_argument("--feedback", type=Path, default=None,
@@ -443,11 +444,16 @@ def main(argv=None) -> int:
         debug = settings.debug
         if not 0 < args.max_queue <= 10_000:
             raise QAError(f"--max-queue must be from 1 to 10000, not {args.max_queue}")
-        from qa.build import check_target
+        from qa.build import check_target, choose_corpus
         from qa.corpus import read_examples
         from qa.pipeline import ensure_index, open_answerer
 
-        examples = read_examples(settings.corpus)  # a bad list is refused before any work is done
+        if settings.store:  # a replica builds nothing: its examples come from the folder it is told, if any
+            corpus = settings.corpus or DEFAULT_CORPUS
+        else:
+            check_target(settings.index)  # before anything is built: never replace a folder of the user's
+            corpus = choose_corpus(settings.index, None, settings.corpus)
+        examples = read_examples(corpus)  # a bad list is refused before any work is done
         sink = None
         if settings.store:  # a replica serves what `qa index --store` published; it builds nothing
             from qa.stores.postgres import append_feedback as to_store
@@ -456,10 +462,11 @@ def main(argv=None) -> int:
             say(f"serving the index published in {redact(settings.store)}")
             sink = lambda rec: to_store(settings.store, rec)  # noqa: E731
         else:
-            check_target(settings.index)  # before anything is built: never replace a folder of the user's
-            say(f"checking the index at {settings.index} for the corpus in {settings.corpus}")
-            report = ensure_index(settings.corpus, settings.index, settings, progress=True, log=say)
+            say(f"checking the index at {settings.index} for the corpus in {corpus}")
+            report = ensure_index(corpus, settings.index, settings, progress=True, log=say)
             say(report.summary())
+            for line in report.skipped_lines():
+                say(line.strip())
         answerer = open_answerer(settings.index, settings)
         say("loading the model")
         answerer.ask(examples[0] if examples else WARM_UP)  # the first visitor should not wait for the model

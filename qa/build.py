@@ -18,12 +18,13 @@ import numpy as np
 
 from . import __version__
 from .chunking import ChunkSettings, passage_sentences, sentence_id, split_document
-from .corpus import Skipped, fingerprint, read_corpus
+from .corpus import Skipped, describe_excepted, fingerprint, read_corpus, scan
 from .embedding import Embedder
 from .errors import IndexProblem, QAError
 from .index import (DOCUMENTS, FORMAT_VERSION, INDEX_TYPES, MANIFEST, PASSAGE_INDEX, PASSAGES, SENTENCE_VECTORS,
-                    SENTENCES, _builds_dir, _fsync_dir, _write_jsonl, load_index, read_manifest,
-                    verify_artefacts)
+                    SENTENCES, _builds_dir, _fsync_dir, _write_jsonl, load_index, raw_manifest, read_manifest,
+                    recorded_corpus, verify_artefacts)
+from .settings import DEFAULT_CORPUS
 from .types import Passage, Sentence, file_sha256, text_sha
 
 RENDITIONS = "renditions"
@@ -46,17 +47,27 @@ class BuildReport:
     extracted: int = 0  # renditions extracted in this build (PDF, Word, web pages, re-encoded text)
     renditions_reused: int = 0  # renditions taken unread from the previous build
     extract_seconds: float = 0.0  # of `seconds`, reading and extracting the files
+    corpus: Optional[Path] = None  # the documents folder, absolute
+    excepted: list[str] = field(default_factory=list)  # the folder's own files and hidden ones, not documents
 
     def summary(self) -> str:
-        skipped = f"; skipped {len(self.skipped)} file(s) (`qa docs` lists them)" if self.skipped else ""
+        """One line: what was done, and how every file of the folder was accounted for."""
+        files = f"skipped {len(self.skipped)} file(s)"
+        if self.excepted:
+            files += f", excepted {len(self.excepted)} ({describe_excepted(self.excepted)})"
+        where = f" from {self.corpus}" if self.corpus else ""
         if self.noop:
-            return (f"index at {self.index_dir} is up to date ({self.documents} documents, {self.passages} passages)"
-                    f"{skipped}; nothing to do in {self.seconds:.2f}s")
+            return (f"index at {self.index_dir} is up to date{where} ({self.documents} documents, "
+                    f"{self.passages} passages); {files}; nothing to do in {self.seconds:.2f}s")
         rate = self.evidence / self.seconds if self.seconds > 0 else 0.0
-        return (f"indexed {self.documents} documents: {self.passages} passages ({self.evidence} evidence, "
+        return (f"indexed {self.documents} documents{where}: {self.passages} passages ({self.evidence} evidence, "
                 f"{self.passages - self.evidence} boilerplate), {self.sentences} sentences, {self.tokens} tokens; "
-                f"embedded {self.embedded} texts, reused {self.reused}; {self.seconds:.1f}s, {rate:.1f} passages/s"
-                f"{skipped}")
+                f"embedded {self.embedded} texts, reused {self.reused}; {self.seconds:.1f}s, {rate:.1f} passages/s; "
+                f"{files}")
+
+    def skipped_lines(self) -> list[str]:
+        """One line per file not indexed, with its reason: the console names every one, every time."""
+        return [f"  skipped {s.source}: {s.reason} ({s.message})" for s in self.skipped]
 
 
 def extractor_versions(files: dict[str, list]) -> dict[str, str]:
@@ -96,8 +107,44 @@ def index_is_current(index_dir: Path, wanted: dict[str, Any], corpus_dir: Path) 
 def _is_current(manifest: Optional[dict], wanted: dict[str, Any], corpus_dir: Path) -> bool:
     if manifest is None:
         return False
-    same_folder = manifest.get("corpus", {}).get("absolute_path") == str(corpus_dir.resolve())
+    # both paths: an index that recorded a relative --corpus holds relative sources, which only a
+    # rebuild makes absolute
+    folder = str(corpus_dir.resolve())
+    recorded = manifest.get("corpus", {})
+    same_folder = recorded.get("absolute_path") == folder and recorded.get("path") == folder
     return same_folder and all(manifest.get(k) == v for k, v in wanted.items())
+
+
+def choose_corpus(index_dir: str | Path, store: Optional[str], chosen: Optional[str | Path]) -> Path:
+    """The documents folder a build of the index reads, absolute: the one chosen (--corpus, QA_CORPUS);
+    else the folder the index records, so `qa index --index DIR` rebuilds DIR from its own documents
+    (the command every hint prints); else, for an index not built yet, the default corpus. An index
+    that exists but records no folder (its manifest is damaged) is refused rather than guessed at."""
+    if chosen is not None:
+        return Path(chosen).resolve()
+    target = target_for(Path(index_dir), store)
+    target.check()  # a folder of the user's own is refused as such, not as a damaged index
+    recorded = recorded_corpus(target.recorded())
+    if recorded is not None:
+        if not recorded.is_dir():
+            raise QAError(f"{target.label} was built from {recorded}, which is not there any more",
+                          fix="pass --corpus with the documents' folder (and --force if it holds other documents)")
+        return recorded
+    if target.holds_index():
+        raise QAError(f"{target.label} does not record which folder it was built from (its manifest is damaged)",
+                      fix="pass --corpus with the documents' folder")
+    return Path(DEFAULT_CORPUS).resolve()
+
+
+def check_same_corpus(target, corpus_dir: Path, corpus_h: str, force: bool) -> None:
+    """Refuse to fill an index built from one folder with another folder's documents (the index would
+    be lost to a mistyped or forgotten --corpus), unless `force`. A folder with exactly the recorded
+    contents (the corpus moved or copied) is the same corpus."""
+    m = target.recorded()
+    recorded = recorded_corpus(m)
+    if recorded is not None and recorded != corpus_dir and m.get("corpus_hash") != corpus_h and not force:
+        raise QAError(f"{target.label} is the index of {recorded}, not of {corpus_dir}; refusing to replace it",
+                      fix="choose another --index, or add --force to rebuild it from the new folder")
 
 
 class FolderTarget:
@@ -115,6 +162,16 @@ class FolderTarget:
             return m
         except IndexProblem:
             return None
+
+    def recorded(self) -> Optional[dict]:
+        """The published build's manifest as written, even when the build is damaged (it still says
+        which folder it was made from), else None."""
+        return raw_manifest(self.index_dir)
+
+    def holds_index(self) -> bool:
+        """Whether something is published here (a build, or a folder that is not empty)."""
+        d = self.index_dir
+        return d.is_symlink() or (d.is_dir() and any(d.iterdir()))
 
     def check(self) -> None:
         check_target(self.index_dir)
@@ -340,24 +397,26 @@ def build_index(
 
     t0 = time.perf_counter()
     stages: dict[str, float] = {}  # seconds: read_and_chunk, analyse, embed (side by side), write
-    corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
+    corpus_dir, index_dir = Path(corpus_dir).resolve(), Path(index_dir)
     if index_type not in INDEX_TYPES:
         raise QAError(f"unknown index type {index_type!r}", fix=f"use one of {', '.join(INDEX_TYPES)}")
     target = target_for(index_dir, store)
     current = target.manifest()
     known = (current or {}).get("corpus", {}).get("files")
     chash, files = fingerprint(corpus_dir, known if isinstance(known, dict) else None)
+    check_same_corpus(target, corpus_dir, chash, force)
     wanted = build_settings(embedder, settings, index_type, chash, extractor_versions(files))
     if not force and _is_current(current, wanted, corpus_dir):
         m = current
         skipped = [Skipped(**s) for s in m.get("corpus", {}).get("skipped", [])]
         return BuildReport(target.label, True, documents=m["counts"]["documents"],
-                           passages=m["counts"]["passages"], seconds=time.perf_counter() - t0, skipped=skipped)
+                           passages=m["counts"]["passages"], seconds=time.perf_counter() - t0, skipped=skipped,
+                           corpus=corpus_dir, excepted=scan(corpus_dir).excepted)
 
     target.check()
     with target.lock():
         old = None if force else target.previous()
-        read = read_corpus(corpus_dir, reuse=_rendition_reuser(old), log=log)
+        read = read_corpus(corpus_dir, reuse=_rendition_reuser(old))
         docs = read.documents
         if not docs:
             why = f"; {len(read.skipped)} file(s) skipped, e.g. {read.skipped[0].source} ({read.skipped[0].reason})" \
@@ -430,9 +489,9 @@ def build_index(
                 "build_seconds": round(seconds, 3),
                 "extract_seconds": round(read.seconds, 3),
                 "build_stages": {k: round(v, 3) for k, v in stages.items()},
-                "corpus": {"path": str(corpus_dir), "absolute_path": str(corpus_dir.resolve()),
+                "corpus": {"path": str(corpus_dir), "absolute_path": str(corpus_dir),
                            "documents": [d.source for d in docs], "files": files,
-                           "skipped": [s.to_dict() for s in read.skipped]},
+                           "skipped": [s.to_dict() for s in read.skipped], "excepted": read.excepted},
                 "counts": {"documents": len(docs), "passages": len(passages), "evidence_passages": len(evidence),
                            "sentences": len(sentences), "tokens": sum(p.n_tokens for p in passages),
                            "skipped": len(read.skipped)},
@@ -452,7 +511,7 @@ def build_index(
         return BuildReport(target.label, False, len(docs), len(passages), len(evidence), len(sentences),
                            manifest["counts"]["tokens"], embedded, len(texts) - embedded,
                            time.perf_counter() - t0, getattr(embedder, "loaded", embedded > 0), read.skipped,
-                           len(read.renditions) - read.reused, read.reused, read.seconds)
+                           len(read.renditions) - read.reused, read.reused, read.seconds, corpus_dir, read.excepted)
 
 
 def check_target(index_dir: Path) -> None:

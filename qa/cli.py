@@ -32,10 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("index", help="build or refresh the index of a corpus folder")
     p.add_argument("--corpus", type=Path, default=None,
-                   help=f"folder of .txt, .md, .pdf, .docx and .html documents, subfolders included "
-                        f"(default {DEFAULT_CORPUS}, env QA_CORPUS)")
+                   help=f"folder of .txt, .md, .pdf, .docx and .html documents, subfolders included (env QA_CORPUS; "
+                        f"default: the folder the index was built from, or {DEFAULT_CORPUS} for a new index)")
     _add_index_arg(p)
-    p.add_argument("--force", action="store_true", help="rebuild and re-embed everything")
+    p.add_argument("--force", action="store_true",
+                   help="rebuild and re-embed everything, even from another folder than the index was built from")
     p.add_argument("--index-type", choices=["flat", "hnsw"], default="flat", help="exact (flat) or approximate (hnsw) search")
     p.add_argument("--precision", choices=["fp32", "bf16"], default=None, help="embedding precision (default fp32, env QA_PRECISION)")
     p.add_argument("--strict", action="store_true", help="exit 1 when any file of the folder was skipped")
@@ -141,19 +142,23 @@ def _print_answer(a) -> None:
 
 
 def cmd_index(args, settings: Settings) -> int:
-    from .build import build_index
+    from .build import build_index, choose_corpus
     from .embedding import make_embedder
 
     settings = settings.replace(embed_precision=args.precision)
+    index_dir = args.index or settings.index
+    corpus = choose_corpus(index_dir, settings.store, args.corpus or settings.corpus)
     embedder = make_embedder(settings)
     if args.ray:
         from .distributed import RayEmbedder
 
         embedder = RayEmbedder(args.ray, embedder, model_dir=settings.model_dir)
-    report = build_index(args.corpus or settings.corpus, args.index or settings.index, embedder,
+    report = build_index(corpus, index_dir, embedder,
                          force=args.force, index_type=args.index_type, progress=not args.quiet, store=settings.store,
                          log=(lambda s: None) if args.quiet else (lambda s: print(s, file=sys.stderr)))
     print(report.summary())
+    for line in report.skipped_lines():
+        print(line)
     if args.strict and report.skipped:
         print(f"qa index: {len(report.skipped)} file(s) skipped (--strict)", file=sys.stderr)
         return 1
@@ -273,7 +278,7 @@ def cmd_bench(args, settings: Settings) -> int:
         from .bench.perf import read_questions, run_perf
         from .gold import DEFAULT_QUESTIONS
 
-        corpus = args.corpus or settings.corpus
+        corpus = args.corpus or settings.corpus or DEFAULT_CORPUS
         qfile = args.questions or (DEFAULT_QUESTIONS if args.corpus is None and Path(DEFAULT_QUESTIONS).is_file() else None)
         res = run_perf(settings, corpus, read_questions(qfile, corpus), args.json_out, scale=args.scale,
                        quick=args.quick, precision=args.precision, log=log)

@@ -8,7 +8,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, NamedTuple, Optional
 
 from .errors import QAError
 from .formats import SUFFIXES, Rendition, SkipFile, extract, format_of, version_of
@@ -42,6 +42,7 @@ class CorpusRead:
     skipped: list[Skipped] = field(default_factory=list)
     reused: int = 0
     seconds: float = 0.0  # spent reading and extracting
+    excepted: list[str] = field(default_factory=list)  # the folder's own files and hidden ones (see Scan)
 
 
 def _slug(name: str) -> str:
@@ -49,22 +50,42 @@ def _slug(name: str) -> str:
     return s[:48] or "doc"
 
 
-def scan(corpus_dir: Path) -> tuple[list[Path], list[Path]]:
-    """(document files, other files) of a corpus folder and its subfolders, each sorted by relative path.
-    Hidden files and folders, and the folder's own metadata.json and aliases.json, are neither."""
+class Scan(NamedTuple):
+    """The files of a corpus folder and its subfolders, each list sorted by relative path: the documents
+    an extractor reads, the other files (skipped as unsupported), and what is excepted on purpose: the
+    folder's own metadata.json and aliases.json, and hidden files and folders (a hidden folder counts
+    once, unopened)."""
+    documents: list[Path]
+    other: list[Path]
+    excepted: list[str]
+
+
+def scan(corpus_dir: Path) -> Scan:
+    """Every file under a corpus folder, sorted into documents, other files and excepted ones (see Scan)."""
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
         raise QAError(f"corpus folder not found: {corpus_dir}", fix="pass --corpus DIR with a folder of documents")
-    docs, other = [], []
+    docs, other, excepted = [], [], []
     for root, dirs, files in os.walk(corpus_dir):  # symlinked folders are not followed: no loops
+        here = Path(root)
+        excepted += [(here / d).relative_to(corpus_dir).as_posix() + "/" for d in dirs if d.startswith(".")]
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in files:
-            p = Path(root) / name
-            if name.startswith(".") or (Path(root) == corpus_dir and name in CORPUS_FILES):
+            p = here / name
+            if name.startswith(".") or (here == corpus_dir and name in CORPUS_FILES):
+                excepted.append(p.relative_to(corpus_dir).as_posix())
                 continue
             (docs if format_of(p) is not None else other).append(p)
     key = lambda p: p.relative_to(corpus_dir).as_posix()  # noqa: E731
-    return sorted(docs, key=key), sorted(other, key=key)
+    return Scan(sorted(docs, key=key), sorted(other, key=key), sorted(excepted))
+
+
+def describe_excepted(excepted: list[str]) -> str:
+    """How a summary line names the excepted files: "metadata.json, aliases.json and 2 hidden"."""
+    own = [e for e in excepted if e in CORPUS_FILES]
+    hidden = len(excepted) - len(own)
+    parts = own + ([f"{hidden} hidden"] if hidden else [])
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def _metadata_file(corpus_dir: Path) -> Any:
@@ -152,9 +173,9 @@ def _doc_ids(corpus_dir: Path, files: list[Path], meta: dict[str, dict]) -> dict
 
 
 def read_corpus(corpus_dir: str | Path, reuse: Optional[Callable[[str, str, str], Optional[Rendition]]] = None,
-                max_bytes: int = MAX_DOC_BYTES, log: Callable[[str], None] = lambda s: None) -> CorpusRead:
-    """Every document of a folder and its subfolders, in path order. `source` keeps the folder as given,
-    so citations open as given.
+                max_bytes: int = MAX_DOC_BYTES) -> CorpusRead:
+    """Every document of a folder and its subfolders, in path order. `source` is the file's absolute
+    path, so citations, `qa verify` and freshness checks open it from any working directory.
 
     A UTF-8 .txt/.md file is its own text rendition (exactly `Path.read_text(encoding="utf-8")`: offsets
     index that). PDF, Word and web files, and text files in other encodings, are extracted; `reuse(doc_id,
@@ -163,12 +184,12 @@ def read_corpus(corpus_dir: str | Path, reuse: Optional[Callable[[str, str, str]
     empty, no text layer, too large) or of a kind no extractor reads is skipped and named, never fatal.
     """
     t0 = time.perf_counter()
-    corpus_dir = Path(corpus_dir)
+    corpus_dir = Path(corpus_dir).resolve()
     meta = read_metadata(corpus_dir)
-    files, other = scan(corpus_dir)
-    out = CorpusRead([], skipped=[Skipped(str(corpus_dir / p.relative_to(corpus_dir)), "unsupported",
-                                          f"no extractor reads {p.suffix or 'files without a suffix'} "
-                                          f"(known: {', '.join(sorted(SUFFIXES))})") for p in other])
+    files, other, excepted = scan(corpus_dir)
+    out = CorpusRead([], excepted=excepted, skipped=[
+        Skipped(str(p), "unsupported", f"no extractor reads {p.suffix or 'files without a suffix'} "
+                                       f"(known: {', '.join(sorted(SUFFIXES))})") for p in other])
     ids = _doc_ids(corpus_dir, files, meta)
     for p in files:
         rel = p.relative_to(corpus_dir).as_posix()
@@ -184,11 +205,9 @@ def read_corpus(corpus_dir: str | Path, reuse: Optional[Callable[[str, str, str]
                 rendition = extract(p, max_bytes=max_bytes)
         except SkipFile as e:
             out.skipped.append(Skipped(source, e.reason, e.message))
-            log(f"skipped {source}: {e.reason} ({e.message})")
             continue
         except OSError as e:
             out.skipped.append(Skipped(source, "corrupt", f"cannot read the file ({e.strerror or e})"))
-            log(f"skipped {source}: corrupt (cannot read the file)")
             continue
         m = meta.get(rel) or meta.get(p.name) or {}
 
@@ -222,7 +241,7 @@ def fingerprint(corpus_dir: str | Path, known: Optional[dict[str, list]] = None)
     build's) is not read again, so checking a large folder of unchanged PDFs is cheap. Other files count
     by their names only: they are not indexed, but adding one changes what a build would report."""
     corpus_dir = Path(corpus_dir)
-    files, other = scan(corpus_dir)
+    files, other, _ = scan(corpus_dir)
     known = known or {}
     h = hashlib.sha256()
     info: dict[str, list] = {}

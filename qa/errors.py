@@ -1,6 +1,10 @@
 """The one exception type users see: a one-line problem and the command that fixes it."""
 from __future__ import annotations
 
+import os
+import re
+import shlex
+
 
 class QAError(Exception):
     """A problem the user can act on. The CLI prints `str(err)` on one line and exits with `code`."""
@@ -12,9 +16,25 @@ class QAError(Exception):
         super().__init__(problem if not fix else f"{problem}: {fix}")
 
 
+def redact(url: str) -> str:
+    """A database URL with its password masked, fit to print."""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", str(url))
+
+
+def index_command(where: "str | os.PathLike[str]") -> str:
+    """The command that rebuilds the index at `where` (a folder or a postgresql:// URL), as it can be
+    pasted into a shell from any directory: the folder made absolute (not resolved: an index folder is
+    a symlink to its current build) and quoted, a URL's password masked. Without --corpus, `qa index`
+    rebuilds an index from the folder it records, so this never swaps in another corpus."""
+    w = str(where)
+    if w.startswith(("postgresql://", "postgres://")):
+        return f"qa index --store {shlex.quote(redact(w))}"
+    return f"qa index --index {shlex.quote(os.path.abspath(w))}"
+
+
 class IndexProblem(QAError):
     """The index is missing, stale, corrupt or built for another model; `qa index` fixes it."""
 
-    def __init__(self, problem: str, index_dir: str | None = None):
-        fix = "run `qa index`" if index_dir is None else f"run `qa index --index {index_dir}`"
+    def __init__(self, problem: str, where: "str | os.PathLike[str] | None" = None, fix: str | None = None):
+        fix = fix or ("run `qa index`" if where is None else f"run `{index_command(where)}`")
         super().__init__(problem, fix=fix, code=2)

@@ -11,7 +11,7 @@ import numpy as np
 
 from .corpus import fingerprint
 from .embedding import Embedder
-from .errors import IndexProblem, QAError
+from .errors import IndexProblem, QAError, index_command
 from .types import Document, Passage, Sentence, file_sha256
 from .vectors import FaissVectors, Vectors
 
@@ -113,30 +113,45 @@ def read_manifest(index_dir: Path) -> dict[str, Any]:
     index_dir = Path(index_dir)
     mpath = index_dir / MANIFEST
     if not index_dir.exists():
-        raise IndexProblem(f"no index at {index_dir}", str(index_dir) if str(index_dir) != default_index_str() else None)
+        raise _unknown_corpus(f"no index at {index_dir}", index_dir)
     if not mpath.exists():
-        raise IndexProblem(f"index at {index_dir} has no {MANIFEST}", _fix_arg(index_dir))
-    try:
-        manifest = json.loads(mpath.read_text(encoding="utf-8"))
-        if not isinstance(manifest, dict):
-            raise ValueError("not an object")
-    except (ValueError, UnicodeDecodeError) as e:
-        raise IndexProblem(f"index manifest {mpath} is unreadable ({e.__class__.__name__})", _fix_arg(index_dir)) from None
+        raise _unknown_corpus(f"index at {index_dir} has no {MANIFEST}", index_dir)
+    manifest = raw_manifest(index_dir)
+    if manifest is None:
+        raise _unknown_corpus(f"index manifest {mpath} is unreadable", index_dir)
     if manifest.get("format_version") != FORMAT_VERSION:
         raise IndexProblem(
             f"index at {index_dir} has format version {manifest.get('format_version')!r}, this qa reads {FORMAT_VERSION}",
-            _fix_arg(index_dir))
+            index_dir)
     return manifest
 
 
-def default_index_str() -> str:
+def raw_manifest(index_dir: Path) -> Optional[dict[str, Any]]:
+    """The manifest of the index at `index_dir` as written, unchecked (a damaged index still says which
+    folder it was built from); None when there is none or it is not a JSON object."""
+    try:
+        m = json.loads((Path(index_dir) / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return m if isinstance(m, dict) else None
+
+
+def recorded_corpus(manifest: Optional[dict[str, Any]]) -> Optional[Path]:
+    """The documents folder an index was built from, absolute, as its manifest records it."""
+    corpus = (manifest or {}).get("corpus")
+    path = corpus.get("absolute_path") if isinstance(corpus, dict) else None
+    return Path(path) if isinstance(path, str) and path else None
+
+
+def _unknown_corpus(problem: str, index_dir: Path) -> IndexProblem:
+    """An index that records no documents folder: the fix names one (but for the default index, whose
+    folder is the default corpus), so pasting it never fills a user's index with the bundled corpus."""
     from .settings import DEFAULT_INDEX
 
-    return str(DEFAULT_INDEX)
-
-
-def _fix_arg(index_dir: Path) -> Optional[str]:
-    return None if str(index_dir) == default_index_str() else str(index_dir)
+    if os.path.abspath(index_dir) == os.path.abspath(DEFAULT_INDEX):
+        return IndexProblem(problem, index_dir)
+    cmd = index_command(index_dir).replace("qa index ", "qa index --corpus FOLDER ", 1)
+    return IndexProblem(problem, index_dir, fix=f"build it with `{cmd}`, FOLDER being your documents' folder")
 
 
 def verify_artefacts(index_dir: Path, manifest: dict[str, Any]) -> None:
@@ -146,13 +161,13 @@ def verify_artefacts(index_dir: Path, manifest: dict[str, Any]) -> None:
     """
     arts = manifest.get("artefacts")
     if not isinstance(arts, dict) or not arts:
-        raise IndexProblem(f"index manifest at {index_dir} lists no artefacts", _fix_arg(index_dir))
+        raise IndexProblem(f"index manifest at {index_dir} lists no artefacts", index_dir)
     for name, meta in arts.items():
         p = index_dir / name
         if not p.is_file():
-            raise IndexProblem(f"index artefact {name} is missing from {index_dir}", _fix_arg(index_dir))
+            raise IndexProblem(f"index artefact {name} is missing from {index_dir}", index_dir)
         if p.stat().st_size != meta.get("bytes") or file_sha256(p) != meta.get("sha256"):
-            raise IndexProblem(f"index artefact {name} in {index_dir} is corrupt (checksum mismatch)", _fix_arg(index_dir))
+            raise IndexProblem(f"index artefact {name} in {index_dir} is corrupt (checksum mismatch)", index_dir)
 
 
 def load_index(index_dir: str | Path, embedder: Optional[Embedder] = None, search: bool = True) -> Index:
@@ -167,12 +182,11 @@ def load_index(index_dir: str | Path, embedder: Optional[Embedder] = None, searc
     index_dir = Path(index_dir)
     manifest = read_manifest(index_dir)
     verify_artefacts(index_dir, manifest)
-    fix = _fix_arg(index_dir)
     model = manifest.get("model", {})
     if embedder is not None and (model.get("name") != embedder.name or int(model.get("dim", -1)) != embedder.dim):
         raise IndexProblem(
             f"index at {index_dir} was built with {model.get('name')} (dim {model.get('dim')}), "
-            f"but the embedder is {embedder.name} (dim {embedder.dim})", fix)
+            f"but the embedder is {embedder.name} (dim {embedder.dim})", index_dir)
     try:
         docs = {}
         for d in _read_jsonl(index_dir / DOCUMENTS):
@@ -185,7 +199,7 @@ def load_index(index_dir: str | Path, embedder: Optional[Embedder] = None, searc
         pindex = faiss.read_index(str(index_dir / PASSAGE_INDEX))
         svec = np.load(index_dir / SENTENCE_VECTORS, allow_pickle=False, mmap_mode="r")
     except Exception as e:  # noqa: BLE001 - whatever a parser raises on a damaged file means the same thing
-        raise IndexProblem(f"index at {index_dir} cannot be read ({e.__class__.__name__}: {str(e)[:120]})", fix) from None
+        raise IndexProblem(f"index at {index_dir} cannot be read ({e.__class__.__name__}: {str(e)[:120]})", index_dir) from None
     evidence = [p for p in passages if p.row is not None]
     counts = manifest.get("counts", {})
     problems = []
@@ -209,7 +223,7 @@ def load_index(index_dir: str | Path, embedder: Optional[Embedder] = None, searc
                 problems.append(f"the stored rendition of {d.doc_id} is not its text")
                 break
     if problems:
-        raise IndexProblem(f"index at {index_dir} is inconsistent: {'; '.join(problems)}", fix)
+        raise IndexProblem(f"index at {index_dir} is inconsistent: {'; '.join(problems)}", index_dir)
     idx = Index(index_dir, manifest, docs, passages, evidence, sentences, FaissVectors(pindex, svec), store=str(index_dir))
     if not search:
         return idx
@@ -223,7 +237,7 @@ def load_index(index_dir: str | Path, embedder: Optional[Embedder] = None, searc
     except QAError:
         raise
     except Exception as e:  # noqa: BLE001 - as above: a damaged artefact, whatever the parser raised
-        raise IndexProblem(f"index at {index_dir} cannot be read ({e.__class__.__name__}: {str(e)[:120]})", fix) from None
+        raise IndexProblem(f"index at {index_dir} cannot be read ({e.__class__.__name__}: {str(e)[:120]})", index_dir) from None
     return idx
 
 
@@ -243,7 +257,7 @@ def check_fresh(index: Index) -> None:
         current = None
     if current != index.manifest.get("corpus_hash"):
         raise IndexProblem(f"index at {index.path} is stale: the corpus in {path} changed since it was built",
-                           _fix_arg(index.path))
+                           index.path)
 
 
 # --------------------------------------------------------------------------- building

@@ -74,24 +74,25 @@ def attach(index) -> None:
     from .errors import IndexProblem
 
     d = Path(index.path) / LEXICAL_DIR
+    where = getattr(index, "store", "") or index.path  # what `qa index` rebuilds: a folder or a store
     try:
         stored = json.loads((d / "tokenizer.json").read_text(encoding="utf-8"))
         model = bm25s.BM25.load(str(d), allow_pickle=False, show_progress=False)
         df = json.loads((d / "df.json").read_text(encoding="utf-8"))
     except (OSError, ValueError, KeyError, TypeError) as e:
-        raise IndexProblem(f"lexical index in {index.path} cannot be read ({e.__class__.__name__})") from None
+        raise IndexProblem(f"lexical index in {index.path} cannot be read ({e.__class__.__name__})", where) from None
     if stored != settings():
-        raise IndexProblem(f"lexical index in {index.path} was built with other tokenizer settings")
+        raise IndexProblem(f"lexical index in {index.path} was built with other tokenizer settings", where)
     if int(model.scores["num_docs"]) != len(index.evidence):
-        raise IndexProblem(f"lexical index in {index.path} has {model.scores['num_docs']} rows for {len(index.evidence)} passages")
+        raise IndexProblem(f"lexical index in {index.path} has {model.scores['num_docs']} rows for {len(index.evidence)} passages", where)
     if not (isinstance(df, dict) and df.get("n") == len(index.evidence) and isinstance(df.get("df"), dict)
             and all(isinstance(v, int) for v in df["df"].values())):
-        raise IndexProblem(f"lexical index in {index.path} has malformed document frequencies")
+        raise IndexProblem(f"lexical index in {index.path} has malformed document frequencies", where)
     vocab = getattr(model, "vocab_dict", None)
     indptr = model.scores.get("indptr")
     if not isinstance(vocab, dict) or indptr is None or abs(len(indptr) - len(vocab)) > 1 \
             or any(not isinstance(v, int) or not 0 <= v < len(indptr) - 1 for k, v in vocab.items() if k):
-        raise IndexProblem(f"lexical index in {index.path} has a malformed vocabulary")
+        raise IndexProblem(f"lexical index in {index.path} has a malformed vocabulary", where)
     index.extras["bm25"] = model
     index.extras["df"] = df
 

@@ -162,17 +162,18 @@ def attach(index) -> None:
     from .errors import IndexProblem
 
     d = Path(index.path) / LEXICON_DIR
+    where = getattr(index, "store", "") or index.path  # what `qa index` rebuilds: a folder or a store
     try:
         data = json.loads((d / STEMS_FILE).read_text(encoding="utf-8"))
         pairs = np.load(d / PAIRS_FILE, allow_pickle=False)
     except (OSError, ValueError) as e:
-        raise IndexProblem(f"lexicon in {index.path} cannot be read ({e.__class__.__name__})") from None
+        raise IndexProblem(f"lexicon in {index.path} cannot be read ({e.__class__.__name__})", where) from None
     if not isinstance(data, dict) or {k: data.get(k) for k in settings()} != settings():
-        raise IndexProblem(f"lexicon in {index.path} was built with other settings")
+        raise IndexProblem(f"lexicon in {index.path} was built with other settings", where)
     stems = data.get("stems")
     if not isinstance(stems, list) or not all(isinstance(s, str) for s in stems) \
             or pairs.dtype != np.uint64 or pairs.ndim != 1:
-        raise IndexProblem(f"lexicon in {index.path} is malformed")
+        raise IndexProblem(f"lexicon in {index.path} is malformed", where)
     index.extras["lexicon"] = Lexicon(stems, pairs)
 
 

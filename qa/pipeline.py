@@ -7,7 +7,7 @@ from typing import Optional
 from .answering import Answerer
 from .embedding import Embedder, make_embedder
 from .index import check_fresh, load_index
-from .build import BuildReport, build_index
+from .build import BuildReport, build_index, choose_corpus
 from .reader import make_reader
 from .retrieval import Retriever
 from .stores.postgres import is_store_url
@@ -50,9 +50,11 @@ def open_index(index_dir: str | Path | None = None, settings: Optional[Settings]
     return load_index(location, embedder)
 
 
-def ensure_index(corpus_dir: str | Path, index_dir: str | Path, settings: Optional[Settings] = None,
+def ensure_index(corpus_dir: str | Path | None, index_dir: str | Path, settings: Optional[Settings] = None,
                  embedder: Optional[Embedder] = None, progress: bool = True, **kw) -> BuildReport:
-    """Build the index if it is missing or stale; a no-op (well under a second) otherwise."""
+    """Build the index if it is missing or stale; a no-op (well under a second) otherwise. With no
+    `corpus_dir` it is the folder the index records (qa.build.choose_corpus)."""
     settings = settings or Settings()
-    return build_index(corpus_dir, index_dir, embedder or make_embedder(settings), progress=progress,
+    corpus = choose_corpus(index_dir, settings.store, corpus_dir)
+    return build_index(corpus, index_dir, embedder or make_embedder(settings), progress=progress,
                        store=settings.store, **kw)

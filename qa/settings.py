@@ -354,7 +354,9 @@ TEST_PREFIX = "QA_TEST_"
 class Settings:
     """Where things are, which models run, and every tuned value; see ENVIRONMENT for the variables."""
 
-    corpus: Path = DEFAULT_CORPUS
+    # None: not chosen; `qa index` then rebuilds an index from the folder it records, and a new one
+    # from DEFAULT_CORPUS (qa.build.choose_corpus)
+    corpus: Optional[Path] = None
     index: Path = DEFAULT_INDEX
     store: Optional[str] = None  # postgresql://...: the index (and the chat's feedback) in PostgreSQL
     feedback: Path = DEFAULT_FEEDBACK

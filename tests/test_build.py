@@ -30,11 +30,12 @@ def _ask(index_dir, question, docs=None):
 
 
 def test_a_mixed_folder_indexes_in_one_build_naming_each_skipped_file(mixed, tmp_path):
-    lines = []
-    r = build_index(mixed, tmp_path / "i", HashEmbedder(), log=lines.append)
+    r = build_index(mixed, tmp_path / "i", HashEmbedder())
     assert r.documents == 4 and {Path(s.source).name: s.reason for s in r.skipped} == {"broken.pdf": "corrupt",
                                                                                         "photo.jpg": "unsupported"}
+    lines = r.skipped_lines()
     assert any("skipped" in line and "broken.pdf" in line and "corrupt" in line for line in lines)
+    assert any("skipped" in line and "photo.jpg" in line and "unsupported" in line for line in lines)
     assert "skipped 2 file(s)" in r.summary()
     m = json.loads((tmp_path / "i" / "manifest.json").read_text(encoding="utf-8"))
     assert {s["reason"] for s in m["corpus"]["skipped"]} == {"corrupt", "unsupported"}

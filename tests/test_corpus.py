@@ -81,9 +81,10 @@ def test_subfolders_are_walked_hidden_files_are_not_and_ids_stay_distinct(tmp_pa
         (c / rel).write_text(f"Text of {rel}. It has a sentence.\n", encoding="utf-8")
     (c / "metadata.json").write_text(json.dumps({"documents": {"reports/Q3 2024.txt": {"title": "Quarter three"}}}),
                                      encoding="utf-8")
-    files, other = scan(c)
+    files, other, excepted = scan(c)
     assert [p.relative_to(c).as_posix() for p in files] == ["notes.md", "notes.txt", "reports/Q3 2024.txt"]
     assert other == []
+    assert excepted == ["metadata.json", "reports/.draft.txt", "reports/.git/"]  # a hidden folder once, unopened
     docs = {d.doc_id: d for d in read_corpus(c).documents}
     assert set(docs) == {"notes", "notes-txt", "reports-q3-2024"}  # the second "notes" says its format
     assert docs["reports-q3-2024"].title == "Quarter three" and docs["reports-q3-2024"].source == str(c / "reports/Q3 2024.txt")

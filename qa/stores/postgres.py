@@ -12,14 +12,13 @@ sha256), and serves vectors from PostgreSQL: every replica reads the same build.
 from __future__ import annotations
 
 import json
-import re
 import threading
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..errors import IndexProblem, QAError
+from ..errors import IndexProblem, QAError, redact
 from ..types import Document, Passage, Sentence
 
 SCHEMES = ("postgresql://", "postgres://")
@@ -33,15 +32,6 @@ BOILERPLATE = "boilerplate.jsonl"
 
 def is_store_url(value: Optional[str]) -> bool:
     return bool(value) and str(value).startswith(SCHEMES)
-
-
-def redact(url: str) -> str:
-    """The URL with any password hidden, for messages."""
-    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", str(url))
-
-
-def _fix(url: str) -> str:
-    return f"run `qa index --store {redact(url)}`"
 
 
 def _lib():
@@ -158,6 +148,15 @@ class PgTarget:
         finally:
             conn.close()
 
+    def recorded(self) -> Optional[dict]:
+        """The published build's manifest (unverified: it only has to say which folder it came from)."""
+        return self.manifest()
+
+    def holds_index(self) -> bool:
+        """A store whose published build cannot be read is rebuilt from the folder given (no folder of
+        a user's is at stake: the build goes into a new schema)."""
+        return False
+
     def check(self) -> None:
         connect(self.url).close()  # a wrong URL is refused before any work is done
 
@@ -246,7 +245,7 @@ def load_index(url: str, embedder=None, cache_dir: Optional[Path] = None, search
             raise _problem(url, f"cannot be read ({str(e).strip().splitlines()[0][:160]})") from None
         manifest = body.get("qa") or {}
         local = Path(cache_dir or _cache_root()) / schema
-        _materialise(conn, schema, body.get("files", {}), local)
+        _materialise(conn, schema, body.get("files", {}), local, url)
         found = {}
         for doc_id, source, title, text, meta in conn.execute(
                 pg._q("SELECT doc_id, source, title, text, meta FROM {s}.documents", schema)):
@@ -294,13 +293,10 @@ def load_index(url: str, embedder=None, cache_dir: Optional[Path] = None, search
 
 
 def _problem(url: str, problem: str) -> IndexProblem:
-    err = IndexProblem(f"the index in {redact(url)}: {problem}")
-    err.fix = _fix(url)
-    err.args = (f"{err.problem}: {err.fix}",)
-    return err
+    return IndexProblem(f"the index in {redact(url)}: {problem}", url)
 
 
-def _materialise(conn, schema: str, want: dict[str, str], local: Path) -> None:
+def _materialise(conn, schema: str, want: dict[str, str], local: Path, url: str) -> None:
     """Copy the build's files into `local` (once per build), each checked against its sha256."""
     import hashlib
     import os
@@ -317,7 +313,7 @@ def _materialise(conn, schema: str, want: dict[str, str], local: Path) -> None:
     pg = _lib()
     for name, data in pg.read_files(conn, schema).items():
         if hashlib.sha256(data).hexdigest() != want.get(name):
-            raise IndexProblem(f"file {name} of build {schema} does not match its checksum")
+            raise _problem(url, f"file {name} of build {schema} does not match its checksum")
         p = tmp / name
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(data)
