@@ -166,8 +166,8 @@ def cmd_index(args, settings: Settings) -> int:
 
 
 def cmd_docs(args, settings: Settings) -> int:
+    from .corpus import describe_excepted
     from .index import describe
-
     from .pipeline import open_index
 
     d = describe(open_index(args.index, settings) if settings.store else (args.index or settings.index))
@@ -184,6 +184,8 @@ def cmd_docs(args, settings: Settings) -> int:
         print(f"{len(d['skipped'])} file(s) skipped:")
         for s in d["skipped"]:
             print(f"  {s['source']}: {s['reason']} ({s['message']})")
+    if d["excepted"]:
+        print(f"{len(d['excepted'])} excepted: {describe_excepted(d['excepted'])}")
     return 0
 
 

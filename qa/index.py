@@ -265,7 +265,7 @@ def check_fresh(index: Index) -> None:
 
 def describe(index: "str | Path | Index") -> dict[str, Any]:
     """What `qa docs` shows: each document's id, title, source, format, pages, characters, text source
-    and date, and every file skipped with its reason. Given a folder it reads the manifest and
+    and date, every file skipped with its reason, and the files excepted (the folder's own, hidden). Given a folder it reads the manifest and
     documents.jsonl only (after verifying their checksums), loading no vectors and no model; given a
     loaded Index (a networked store's) it reads that."""
     if isinstance(index, Index):
@@ -283,4 +283,4 @@ def describe(index: "str | Path | Index") -> dict[str, Any]:
             for d in rows]
     corpus = manifest.get("corpus", {})
     return {"index": where, "corpus": corpus.get("path"), "built_at": manifest.get("built_at"),
-            "documents": docs, "skipped": list(corpus.get("skipped", []))}
+            "documents": docs, "skipped": list(corpus.get("skipped", [])), "excepted": list(corpus.get("excepted", []))}

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from formats_fixtures import harbour_docx, mixed_folder
+from support import write_corpus
 from qa.build import build_index
 from qa.embedding import HashEmbedder
 from qa.errors import IndexProblem
@@ -152,3 +153,29 @@ def test_all_31_sample_pdfs_index_in_one_build_or_are_skipped_for_their_reason(t
     assert r.documents == n_pdfs - len(EXPECTED_SKIPS) + 1
     idx = load_index(tmp_path / "i")
     assert sum(d.format == "pdf" and d.pages > 0 for d in idx.documents.values()) == n_pdfs - len(EXPECTED_SKIPS)
+
+
+def test_every_file_of_the_folder_is_accounted_for_on_the_console_and_in_qa_docs(tmp_path, capsys, monkeypatch):
+    """Indexed, or skipped with its reason; the folder's own files and hidden ones are excepted and counted."""
+    from qa.cli import main
+
+    monkeypatch.setenv("QA_EMBEDDER", "fake")
+    c = write_corpus(tmp_path / "c")
+    (c / "memo.rtf").write_text(r"{\rtf1\ansi The memo.}", encoding="utf-8")
+    (c / "sheet.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
+    (c / "LICENSE").write_text("Permission is granted.\n", encoding="utf-8")
+    (c / "metadata.json").write_text("{}", encoding="utf-8")
+    (c / ".DS_Store").write_bytes(b"\x00\x01")
+    (c / ".git").mkdir()
+    (c / ".git" / "HEAD").write_text("ref: refs/heads/main\n", encoding="utf-8")
+    idx = str(tmp_path / "i")
+    for run in ("build", "no-op"):
+        assert main(["index", "--corpus", str(c), "--index", idx, "--quiet"]) == 0, run
+        out = capsys.readouterr().out
+        for name in ("memo.rtf", "sheet.xlsx", "LICENSE"):
+            assert any(name in line and "unsupported" in line for line in out.splitlines()), (run, name, out)
+        assert "skipped 3 file(s), excepted 3 (metadata.json and 2 hidden)" in out, (run, out)
+    assert main(["docs", "--index", idx]) == 0
+    out = capsys.readouterr().out
+    assert "3 file(s) skipped" in out and all(n in out for n in ("memo.rtf", "sheet.xlsx", "LICENSE"))
+    assert "3 excepted: metadata.json and 2 hidden" in out
