@@ -117,27 +117,16 @@ def salient_terms(question: str) -> tuple[Term, ...]:
     return tuple(out)
 
 
-def _absent_part(term: Term, lex: Lexicon) -> Optional[str]:
-    """What of the term the corpus never mentions: the words it lacks (their stretch of the term's
-    text), the whole term when its words occur but never side by side, or None. Some absences are too
-    weak to decline on and count as mentioned: a short acronym (a user's own "WWII", "PO"), words apart
-    that an adjective joins ("North American Huguenot": American here, Huguenot there), and a name the
-    corpus writes as one word or two ("Apple Talk")."""
+def _absent(term: Term, lex: Lexicon) -> bool:
+    """Whether the corpus never mentions the term: it lacks one of its words, or has them all but never
+    side by side. Some absences are too weak to decline on and count as mentioned: a short acronym (a
+    user's own "WWII", "PO"), words apart that an adjective joins ("North American Huguenot": American
+    here, Huguenot there), and a name the corpus writes as one word or two ("Apple Talk")."""
     have = lex.mentions(term.stems, variants=term.kind != "figure")
     if all(have):
-        if lex.phrase_together(term.stems):
-            return None
-        return None if any(_ADJECTIVAL.search(w) for w in re.split(r"[\s-]+", term.text)[:-1]) else term.text
-    if term.kind == "name" and (_SHORT_ACRONYM.fullmatch(term.text) or _written_otherwise(term, lex)):
-        return None
-    if term.kind != "name":
-        return term.text
-    # the stretch of the name from its first to its last word the corpus lacks ("Operation Zarb-e-Azb" -> "Zarb-e-Azb")
-    spans = [(m.start(), m.end()) for m in _WORD.finditer(term.text)]
-    stemmed = [(s, e, lexical.tokenize(term.text[s:e])) for s, e in spans]
-    missing = {st for st, ok in zip(term.stems, have) if not ok}
-    hit = [(s, e) for s, e, st in stemmed if st and set(st) & missing]
-    return term.text[hit[0][0]:hit[-1][1]] if hit else term.text
+        return not lex.phrase_together(term.stems) \
+            and not any(_ADJECTIVAL.search(w) for w in re.split(r"[\s-]+", term.text)[:-1])
+    return not (term.kind == "name" and (_SHORT_ACRONYM.fullmatch(term.text) or _written_otherwise(term, lex)))
 
 
 def _written_otherwise(term: Term, lex: Lexicon) -> bool:
@@ -160,12 +149,13 @@ def ground(question: str, lex: Optional[Lexicon], aliases=None) -> Grounding:
         return Grounding(terms)
     absent: list[str] = []
     for t in terms:
-        part = _absent_part(t, lex)
-        if part is None:
+        if not _absent(t, lex):
             continue
         if aliases is not None and _alias_mentioned(t.text, lex, aliases):
             continue
-        absent.append(part)
+        # the whole term, not the words the corpus lacks: "World" of "the World Cup" is in the corpus,
+        # "Cup" alone is not what the user asked about
+        absent.append(t.text)
     return Grounding(terms, tuple(dict.fromkeys(absent)))
 
 
