@@ -34,14 +34,25 @@ _FIGURE = re.compile(r"\d[\d,.]*\d|\d{2,}")
 _ADJECTIVAL = re.compile(r"(?:an|ian|ean|ish|ese|ic|ch|i)$")  # "American", "British", "Islamic", "French", "Pakistani"
 _SHORT_ACRONYM = re.compile(r"[A-Z]{1,4}(?:-[A-Z]{1,2})?")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_THE_BEFORE = re.compile(r"(?:^|(?<=\s))(the)\s+$", re.I)
+_WORD_AFTER = re.compile(r"\s+([a-z][\w’'-]*)")
+# lower-case words that may follow a noun phrase but not go on with it: after "the World Cup" in "When did
+# the World Cup take place?" the "the" is the name's; before "final" in "the World Cup final" it is not
+_AFTER_PHRASE = frozenset("""is are was were be been being do does did has have had can could will would should shall
+may might must not in on at of for from by to with as about after before during since into against than and or but
+nor that which who whom whose when where while if first last ever also still take took taken begin began begun
+happen happened occur occurred become became win won hold held say said""".split())
 
 
 @dataclass(frozen=True)
 class Term:
-    """A salient term as the question writes it, its kind (name | figure | quoted) and its stems."""
+    """A salient term as the question writes it, its kind (name | figure | quoted) and its stems, and how
+    a reply names it (`named`): the question's own characters, with a quoted title's quotes and a "the"
+    the name takes ("the World Cup", "“Rise of the Khilafah”"); empty for a term made without a question."""
     text: str
     kind: str
     stems: tuple[str, ...]
+    named: str = ""
 
 
 @dataclass(frozen=True)
@@ -55,11 +66,11 @@ class Grounding:
         return not self.absent
 
 
-def _names(question: str) -> list[str]:
-    """Runs of capitalised words (acronyms and hyphenated names included), split at a possessive:
-    "the Islamic State's Khorasan branch" -> "Islamic State", "Khorasan"."""
+def _names(question: str) -> list[tuple[int, int]]:
+    """Where the runs of capitalised words are (acronyms and hyphenated names included), split at a
+    possessive: "the Islamic State's Khorasan branch" -> "Islamic State", "Khorasan"."""
     words = [(m.group(), m.start(), m.end()) for m in _WORD.finditer(question)]
-    out: list[str] = []
+    out: list[tuple[int, int]] = []
     run: list[tuple[str, int, int]] = []
     pending: list[tuple[str, int, int]] = []  # joiners seen since the run's last capitalised word
 
@@ -71,7 +82,7 @@ def _names(question: str) -> list[str]:
             run.pop()
         # a lone capitalised first word is sentence case ("Roughly how many ..."), unless an acronym
         if run and not (run[0][1] == words[0][1] and len(run) == 1 and not run[0][0].isupper()):
-            out.append(question[run[0][1]:run[-1][2]])
+            out.append((run[0][1], run[-1][2]))
         run.clear()
         pending.clear()
 
@@ -100,44 +111,51 @@ def _names(question: str) -> list[str]:
 @lru_cache(maxsize=4096)
 def salient_terms(question: str) -> tuple[Term, ...]:
     """The question's names, figures and quoted titles, each once, in the order it gives them."""
-    found: list[tuple[str, str]] = []
+    found: list[tuple[str, str, int, int]] = []  # text, kind, and where the question writes it
     for m in _QUOTED.finditer(question):
-        found.append((next(g for g in m.groups() if g), "quoted"))
-    unquoted = _QUOTED.sub(" ", question)
-    found += [(n, "name") for n in _names(unquoted)]
-    found += [(m.group(), "figure") for m in _FIGURE.finditer(unquoted)
-              if not any(m.group() in n for n, k in found if k == "name")]
+        found.append((next(g for g in m.groups() if g), "quoted", m.start(), m.end()))
+    # blanked to their length, so that a name's place in it is its place in the question
+    unquoted = _QUOTED.sub(lambda m: " " * len(m.group()), question)
+    found += [(question[s:e], "name", s, e) for s, e in _names(unquoted)]
+    found += [(m.group(), "figure", m.start(), m.end()) for m in _FIGURE.finditer(unquoted)
+              if not any(m.group() in n for n, k, _, _ in found if k == "name")]
     out: list[Term] = []
     seen: set[tuple[str, ...]] = set()
-    for text, kind in found:
+    for text, kind, start, end in found:
         stems = tuple(lexical.tokenize(text))
         if stems and stems not in seen:
             seen.add(stems)
-            out.append(Term(text, kind, stems))
+            out.append(Term(text, kind, stems, _as_written(question, kind, start, end)))
     return tuple(out)
 
 
-def _absent_part(term: Term, lex: Lexicon) -> Optional[str]:
-    """What of the term the corpus never mentions: the words it lacks (their stretch of the term's
-    text), the whole term when its words occur but never side by side, or None. Some absences are too
-    weak to decline on and count as mentioned: a short acronym (a user's own "WWII", "PO"), words apart
-    that an adjective joins ("North American Huguenot": American here, Huguenot there), and a name the
-    corpus writes as one word or two ("Apple Talk")."""
+def _as_written(question: str, kind: str, start: int, end: int) -> str:
+    """How the question writes the term, for the reply to name it so: a quoted title in its quotes, and a
+    name with the "the" before it when the name takes it ("never mention the World Cup"), not when the
+    "the" is a noun's the name qualifies ("the Kohat bus attack": never mention Kohat)."""
+    m = _THE_BEFORE.search(question, 0, start)
+    if m is None or kind == "figure":  # "the 2018 estimate": the "the" is the estimate's
+        return question[start:end]
+    opens = not question[:m.start()].strip()
+    if m.group(1) == "The" and not opens:  # capitalised mid-question, it is the title's ("The Weaving House")
+        return question[m.start():end]
+    after = _WORD_AFTER.match(question, end)
+    if after and after.group(1) not in _AFTER_PHRASE:
+        return question[start:end]
+    # the question's opening "The" is capitalised as a sentence's first word, not as the name's
+    return ("the" if opens else m.group(1)) + question[m.end(1):end]
+
+
+def _absent(term: Term, lex: Lexicon) -> bool:
+    """Whether the corpus never mentions the term: it lacks one of its words, or has them all but never
+    side by side. Some absences are too weak to decline on and count as mentioned: a short acronym (a
+    user's own "WWII", "PO"), words apart that an adjective joins ("North American Huguenot": American
+    here, Huguenot there), and a name the corpus writes as one word or two ("Apple Talk")."""
     have = lex.mentions(term.stems, variants=term.kind != "figure")
     if all(have):
-        if lex.phrase_together(term.stems):
-            return None
-        return None if any(_ADJECTIVAL.search(w) for w in re.split(r"[\s-]+", term.text)[:-1]) else term.text
-    if term.kind == "name" and (_SHORT_ACRONYM.fullmatch(term.text) or _written_otherwise(term, lex)):
-        return None
-    if term.kind != "name":
-        return term.text
-    # the stretch of the name from its first to its last word the corpus lacks ("Operation Zarb-e-Azb" -> "Zarb-e-Azb")
-    spans = [(m.start(), m.end()) for m in _WORD.finditer(term.text)]
-    stemmed = [(s, e, lexical.tokenize(term.text[s:e])) for s, e in spans]
-    missing = {st for st, ok in zip(term.stems, have) if not ok}
-    hit = [(s, e) for s, e, st in stemmed if st and set(st) & missing]
-    return term.text[hit[0][0]:hit[-1][1]] if hit else term.text
+        return not lex.phrase_together(term.stems) \
+            and not any(_ADJECTIVAL.search(w) for w in re.split(r"[\s-]+", term.text)[:-1])
+    return not (term.kind == "name" and (_SHORT_ACRONYM.fullmatch(term.text) or _written_otherwise(term, lex)))
 
 
 def _written_otherwise(term: Term, lex: Lexicon) -> bool:
@@ -160,12 +178,13 @@ def ground(question: str, lex: Optional[Lexicon], aliases=None) -> Grounding:
         return Grounding(terms)
     absent: list[str] = []
     for t in terms:
-        part = _absent_part(t, lex)
-        if part is None:
+        if not _absent(t, lex):
             continue
         if aliases is not None and _alias_mentioned(t.text, lex, aliases):
             continue
-        absent.append(part)
+        # the whole term, not the words the corpus lacks: "World" of "the World Cup" is in the corpus,
+        # "Cup" alone is not what the user asked about
+        absent.append(t.named or t.text)
     return Grounding(terms, tuple(dict.fromkeys(absent)))
 
 
@@ -202,7 +221,7 @@ def unsupported(terms: tuple[Term, ...], stems, lex: Optional[Lexicon], aliases=
 
 
 def decline_text(absent: tuple[str, ...]) -> str:
-    """"The documents never mention Zarb-e-Azb." (two or three terms are listed; more are counted)."""
+    """"The documents never mention the World Cup." (two or three terms are listed; more are counted)."""
     names = list(absent)
     if len(names) == 1:
         listed = names[0]
