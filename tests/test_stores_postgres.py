@@ -144,3 +144,32 @@ def test_the_cli_builds_asks_lists_and_exports_through_the_store(pg, corpus, cap
     monkeypatch.setenv("QA_STORE", "mysql://nope")
     assert main(["ask", QUESTIONS[0]]) == 2
     assert "QA_STORE: a store must be a postgresql:// URL" in capsys.readouterr().err
+
+
+def _database(url: str, name: str, user: str = "postgres") -> str:
+    """The server's URL, for another database and role (pgserver trusts its unix socket)."""
+    return url.replace("postgres:@/postgres?", f"{user}:@/{name}?")
+
+
+def test_pgvector_is_enabled_on_demand_and_refused_in_one_line_where_the_role_may_not(pg, corpus, tmp_path, capsys,
+                                                                                    monkeypatch):
+    import psycopg
+
+    from qa.cli import main
+
+    with psycopg.connect(pg, autocommit=True) as conn:
+        conn.execute("CREATE DATABASE fresh")
+        conn.execute("CREATE DATABASE locked")
+        conn.execute("CREATE ROLE visitor LOGIN")  # no CREATE on `locked`: may not create an extension there
+    fresh, locked = _database(pg, "fresh"), _database(pg, "locked", user="visitor")
+    with psycopg.connect(fresh, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_extension WHERE extname = 'vector'").fetchone()[0] == 0
+    monkeypatch.setenv("QA_EMBEDDER", "fake")
+    assert main(["index", "--corpus", str(corpus), "--store", fresh, "--quiet"]) == 0
+    assert "indexed 3 documents" in capsys.readouterr().out
+    with psycopg.connect(fresh, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_extension WHERE extname = 'vector'").fetchone()[0] == 1
+    assert main(["index", "--corpus", str(corpus), "--store", locked, "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "could not be created" in err[0] and "CREATE EXTENSION vector in that database" in err[0]
+    assert "Traceback" not in err[0], err

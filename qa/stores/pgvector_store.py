@@ -60,8 +60,26 @@ def connect(url: str, **kw):
 
     kw.setdefault("autocommit", True)
     conn = psycopg.connect(url, **kw)
-    register_vector(conn)
+    try:
+        register_vector(conn)
+    except BaseException:
+        conn.close()
+        raise
     return conn
+
+
+def enable_vector(conn) -> None:
+    """Create the pgvector extension in this database where the role may (as haystack's and
+    LlamaIndex's pgvector stores do), so a fresh database needs no manual step; StoreProblem naming
+    PostgreSQL's reason where it may not, or where pgvector is not installed on the server."""
+    import psycopg
+
+    try:
+        with conn.transaction():
+            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+    except psycopg.Error as e:
+        reason = str(e).strip().splitlines()[0][:160] if str(e).strip() else e.__class__.__name__
+        raise StoreProblem(f"the `vector` type is missing and could not be created ({reason})") from None
 
 
 def register_vector(conn) -> None:
@@ -71,6 +89,9 @@ def register_vector(conn) -> None:
     from psycopg.types import TypeInfo
 
     info = TypeInfo.fetch(conn, "vector")
+    if info is None:
+        enable_vector(conn)
+        info = TypeInfo.fetch(conn, "vector")
     if info is None:
         raise StoreProblem("the `vector` type is missing: CREATE EXTENSION vector (pgvector) first")
     info.register(conn)

@@ -53,7 +53,8 @@ def connect(url: str):
         raise QAError(f"cannot connect to {redact(url)} ({str(e).strip().splitlines()[0][:160]})",
                       fix="check the URL and that PostgreSQL runs with pgvector") from None
     except pg.StoreProblem as e:
-        raise QAError(f"{redact(url)}: {e}", fix="CREATE EXTENSION vector in that database") from None
+        raise QAError(f"{redact(url)}: {e}",
+                      fix="CREATE EXTENSION vector in that database, as a role that may (pgvector installed on the server)") from None
 
 
 # --------------------------------------------------------------------------- the vectors, served by PostgreSQL
