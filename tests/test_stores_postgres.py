@@ -64,6 +64,11 @@ def test_a_store_build_answers_exactly_as_the_folder_does_and_a_rebuild_is_a_noo
 
 
 def test_a_change_reuses_the_stores_vectors_and_publishing_never_shows_half_a_build(pg, tmp_path):
+    import psycopg
+
+    with psycopg.connect(pg, autocommit=True) as conn:  # a store of its own: another corpus than the module's
+        conn.execute("CREATE DATABASE changes")
+    pg = _database(pg, "changes")
     c = write_corpus(tmp_path / "c")
     build_index(c, tmp_path / "unused", HashEmbedder(), store=pg)
     before = _answerer(store=pg)
