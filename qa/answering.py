@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Optional, Sequence
-from urllib.parse import quote as urlquote
 
 from .calibration import confidence, reader_features, rule_features
 from .candidates import CandidateFinder
@@ -19,7 +18,7 @@ from .lexicon import of_index as lexicon_of
 from .question import QuestionAnalysis, analyse_question
 from .retrieval import Retriever
 from .settings import DEFAULT_K, MAX_K, MAX_QUESTION_CHARS, AnswerSettings, SpanSettings, load_tuned
-from .text import printable
+from .text import printable, text_fragment_url
 from .timing import stage
 from .typecheck import LACKING, has_type, needed_type
 from .types import DECLINE_TEXT, Answer, Citation, Conflict, Hit
@@ -47,17 +46,6 @@ def clean_question(question: object) -> str:
     if not q:
         raise QAError("the question is empty", fix="ask a question in words")
     return q
-
-
-def text_fragment_url(url: str, quote: str) -> str:
-    """`url` with a `#:~:text=` fragment, so a browser opens the page scrolled to the quote (its first and
-    last words when it is long). Commas, dashes and ampersands are escaped: they are the fragment's syntax."""
-    def enc(t: str) -> str:
-        return urlquote(t, safe="").replace("-", "%2D")
-
-    words = quote.split()
-    frag = enc(" ".join(words)) if len(words) <= 8 else f"{enc(' '.join(words[:4]))},{enc(' '.join(words[-4:]))}"
-    return f"{url.split('#', 1)[0]}#:~:text={frag}"
 
 
 def make_citation(n: int, index, sent_or_passage, score: float, answer_span: Optional[tuple[int, int]] = None) -> Citation:

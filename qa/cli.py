@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_index_arg(p)
     p.add_argument("--json", action="store_true", help="print {documents: [...], skipped: [...]} as JSON")
 
-    p = sub.add_parser("verify", help="re-check every citation of an answer against its original file")
+    p = sub.add_parser("verify", help="re-check every claim of an answer against the original files")
     p.add_argument("answer", help="a file of `qa ask --json` output (or `qa eval --json`), or - for standard input")
 
     p = sub.add_parser("ask", help="answer a question with citations")
@@ -199,11 +199,11 @@ def cmd_verify(args, settings: Settings) -> int:
             text, where = Path(args.answer).read_text(encoding="utf-8"), args.answer
         except (OSError, UnicodeDecodeError) as e:
             raise QAError(f"cannot read {args.answer} ({getattr(e, 'strerror', None) or e.__class__.__name__})") from None
-    n, bad, lines = verify(read_answers(text, where))
-    for line in lines:
+    verdict = verify(read_answers(text, where))
+    for line in verdict.lines:
         print(line)
-    print(f"qa verify: {n - bad} of {n} citation(s) hold", file=sys.stderr)
-    return 1 if bad else 0
+    print(f"qa verify: {verdict.summary()}", file=sys.stderr)
+    return 0 if verdict.ok else 1
 
 
 def cmd_ask(args, settings: Settings) -> int:

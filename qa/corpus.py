@@ -45,7 +45,7 @@ class CorpusRead:
     excepted: list[str] = field(default_factory=list)  # the folder's own files and hidden ones (see Scan)
 
 
-def _slug(name: str) -> str:
+def slug(name: str) -> str:
     s = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     return s[:48] or "doc"
 
@@ -160,7 +160,7 @@ def _doc_ids(corpus_dir: Path, files: list[Path], meta: dict[str, dict]) -> dict
         if p in out:
             continue
         rel = p.relative_to(corpus_dir)
-        base = _slug(rel.with_suffix("").as_posix())
+        base = slug(rel.with_suffix("").as_posix())
         did = base
         if did in taken:
             did = f"{base}-{format_of(p)}"
@@ -210,16 +210,9 @@ def read_corpus(corpus_dir: str | Path, reuse: Optional[Callable[[str, str, str]
             out.skipped.append(Skipped(source, "corrupt", f"cannot read the file ({e.strerror or e})"))
             continue
         m = meta.get(rel) or meta.get(p.name) or {}
-
-        def given(key, found):  # metadata.json wins, even with null: "the text does not say" is a statement
-            return m[key] if key in m else found
-
         doc = Document(
-            doc_id=ids[p], source=source, text=rendition.text,
-            title=str(m.get("title") or rendition.title or _first_line_title(rendition.text, p.stem)),
-            author=given("author", rendition.author), publisher=m.get("publisher"),
-            date=given("date", rendition.date), period=m.get("period"), format=rendition.format,
-            pages=rendition.pages, url=given("url", rendition.url), original_sha256=rendition.source_sha256,
+            doc_id=ids[p], source=source, text=rendition.text, **document_fields(rendition, m, p),
+            format=rendition.format, pages=rendition.pages, original_sha256=rendition.source_sha256,
             extractor=f"{rendition.extractor} {rendition.extractor_version}",
             rendition=f"renditions/{ids[p]}" if rendition.needs_copy else None,
         )
@@ -228,6 +221,18 @@ def read_corpus(corpus_dir: str | Path, reuse: Optional[Callable[[str, str, str]
             out.renditions[doc.doc_id] = rendition
     out.seconds = time.perf_counter() - t0
     return out
+
+
+def document_fields(rendition: Rendition, given: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The title, author, publisher, date, period and url a document is cited with: its entry in the
+    folder's metadata.json (`given`) wins, even with null ("the text does not say" is a statement),
+    else what the file says of itself. `qa verify` derives them again from the original with this."""
+    def pick(key, found):
+        return given[key] if key in given else found
+
+    return {"title": str(given.get("title") or rendition.title or _first_line_title(rendition.text, path.stem)),
+            "author": pick("author", rendition.author), "publisher": given.get("publisher"),
+            "date": pick("date", rendition.date), "period": given.get("period"), "url": pick("url", rendition.url)}
 
 
 def load_corpus(corpus_dir: str | Path) -> list[Document]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from typing import Optional, Sequence
+from urllib.parse import quote as urlquote
 
 # A term, before stop words and stemming: what BM25 indexes and what grouping keys are made of.
 TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -82,3 +83,14 @@ def number_value(text: str) -> Optional[float]:
             continue
         seen = True
     return float(total) if seen else None
+
+
+def text_fragment_url(url: str, quote: str) -> str:
+    """`url` with a `#:~:text=` fragment, so a browser opens the page scrolled to the quote (its first and
+    last words when it is long). Commas, dashes and ampersands are escaped: they are the fragment's syntax."""
+    def enc(t: str) -> str:
+        return urlquote(t, safe="").replace("-", "%2D")
+
+    words = quote.split()
+    frag = enc(" ".join(words)) if len(words) <= 8 else f"{enc(' '.join(words[:4]))},{enc(' '.join(words[-4:]))}"
+    return f"{url.split('#', 1)[0]}#:~:text={frag}"

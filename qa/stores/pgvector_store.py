@@ -9,10 +9,9 @@ reader either resolves the old build or the new one, never a half-built one. The
 kept (readers that resolved it a moment ago keep working) and older ones are dropped.
 
 Search. Passages carry an HNSW index over inner product (`vector_ip_ops`; the vectors are unit
-length, so this is cosine). `search(..., exact=True)` ranks every row
-(the ground truth, and the right plan for a small filtered set) by sorting on an expression no
-index serves. A document filter uses the exact
-plan by default: pgvector 0.6 filters HNSW candidates after the scan, which can return fewer than k.
+length, so this is cosine). `search(..., exact=True)` ranks every row (the ground truth, and the right
+plan for a small filtered set) by sorting on an expression no index serves. A document filter uses the
+exact plan by default: pgvector 0.6 filters HNSW candidates after the scan, which can return fewer than k.
 Lexical: a generated `tsvector` column ('english') with a GIN index and ts_rank/ts_rank_cd top-k.
 
 Integrity. `checksums()` computes, in SQL, per-table row counts, vector dimensions and a sha256 over
@@ -68,29 +67,21 @@ def connect(url: str, **kw):
     return conn
 
 
-def enable_vector(conn) -> None:
-    """Create the pgvector extension in this database where the role may (as haystack's and
-    LlamaIndex's pgvector stores do), so a fresh database needs no manual step; StoreProblem naming
-    PostgreSQL's reason where it may not, or where pgvector is not installed on the server."""
-    import psycopg
-
-    try:
-        with conn.transaction():
-            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-    except psycopg.Error as e:
-        reason = str(e).strip().splitlines()[0][:160] if str(e).strip() else e.__class__.__name__
-        raise StoreProblem(f"the `vector` type is missing and could not be created ({reason})") from None
-
-
 def register_vector(conn) -> None:
     """Teach this connection to send numpy arrays as pgvector `vector` (binary) and read them back."""
+    import psycopg
     from psycopg.adapt import Dumper, Loader
     from psycopg.pq import Format
     from psycopg.types import TypeInfo
 
     info = TypeInfo.fetch(conn, "vector")
-    if info is None:
-        enable_vector(conn)
+    if info is None:  # created where the role may, as haystack's and LlamaIndex's pgvector stores do
+        try:
+            with conn.transaction():
+                conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        except psycopg.Error as e:  # no privilege, or pgvector not installed on the server: PostgreSQL says
+            reason = str(e).strip().splitlines()[0][:160] if str(e).strip() else e.__class__.__name__
+            raise StoreProblem(f"the `vector` type is missing and could not be created ({reason})") from None
         info = TypeInfo.fetch(conn, "vector")
     if info is None:
         raise StoreProblem("the `vector` type is missing: CREATE EXTENSION vector (pgvector) first")
@@ -101,8 +92,7 @@ def register_vector(conn) -> None:
         oid = info.oid
 
         def dump(self, obj):
-            a = np.asarray(obj, dtype=">f4").ravel()
-            return struct.pack(">HH", a.shape[0], 0) + a.tobytes()
+            return vector_bytes(obj)
 
     class VectorBinaryLoader(Loader):
         format = Format.BINARY
