@@ -105,6 +105,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _shown(path: str) -> str:
+    """A recorded (absolute) path as short as the user would type it: relative when it lies below the
+    working directory. The JSON keeps it absolute."""
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return path
+
+
 def _print_answer(a) -> None:
     notes = list(a.notes)
     if a.status == "declined":
@@ -137,7 +146,7 @@ def _print_answer(a) -> None:
         print("Closest material:" if not a.citations else "Sources:")
     for c in cites:
         date = f", {c.date}" if c.date else ""
-        print(f"  [{c.n}] {c.title}{date} — {c.source} chars {c.start}-{c.end}")
+        print(f"  [{c.n}] {c.title}{date} — {_shown(c.source)} chars {c.start}-{c.end}")
         print(f"      “{c.quote}”")
 
 
