@@ -386,3 +386,20 @@ def test_index_of_another_corpus_still_verifies_itself(built):
     m = json.loads((Path(built.other_index) / "manifest.json").read_text())
     assert m["corpus_hash"] != corpus_hash(built.corpus)
     check_index(built.other_index)
+
+
+def test_an_index_that_recorded_a_relative_corpus_is_rebuilt_with_absolute_sources(tmp_path, corpus_copy,
+                                                                                    monkeypatch):
+    """Before sources were recorded absolute, `--corpus docs` stored "docs/a.txt": citations broke from
+    another directory, and re-indexing with the absolute path was a no-op that mended nothing."""
+    monkeypatch.chdir(corpus_copy.parent)
+    idx_dir = tmp_path / "index"
+    build_index(corpus_copy, idx_dir, HashEmbedder())
+    m = json.loads((idx_dir / MANIFEST).read_text())
+    m["corpus"]["path"] = corpus_copy.name  # what an older qa recorded for a relative --corpus
+    (idx_dir / MANIFEST).write_text(json.dumps(m))
+    e = HashEmbedder()
+    r = build_index(corpus_copy, idx_dir, e)
+    assert not r.noop and e.calls == 0  # rebuilt, every vector reused
+    assert all(Path(d.source).is_absolute() for d in load_index(idx_dir).documents.values())
+    assert build_index(Path(corpus_copy.name), idx_dir, HashEmbedder()).noop  # relative or not, the same folder
