@@ -138,6 +138,7 @@ NOT_TITLES = {
     "https://example.org/report": "url", "www.example.org": "url", "file:///home/me/page.html": "url",
     "example.org/news/1": "url",
     "Microsoft Word - minutes.docx": "format-default", "Microsoft PowerPoint - deck": "format-default",
+    "Microsoft Word": "format-default",
     "Document1": "format-default", "Document": "format-default", "Presentation1": "format-default",
     "Book1": "format-default", "Slide 1": "format-default", "Layout 1": "format-default",
     "Untitled document": "format-default", "untitled-1": "format-default", "Word Document": "format-default",

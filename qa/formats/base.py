@@ -315,7 +315,7 @@ def clean_meta(value) -> Optional[str]:
 # "Insert title here"; a converter that knows nothing else writes the file name.
 _FORMAT_DEFAULT = re.compile(
     r"""^(?:
-        microsoft\s+(?:office\s+)?(?:word|powerpoint|excel|publisher)\s*-\s*.*
+        microsoft\s+(?:office\s+)?(?:word|powerpoint|excel|publisher)(?:\s*-\s*.*)?
       | untitled(?:[\s_-]*(?:document|presentation|spreadsheet|page|project|\d+))*
       | (?:document|doc|presentation|book|sheet|slide|drawing|publication|layout|page)\s*\d*
       | new\s+(?:document|presentation|page)(?:\s*\d+)?
@@ -340,7 +340,7 @@ _PAGE_LABEL = re.compile(
 _URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|www\.|mailto:)\S*$|^[\w-]+(?:\.[\w-]+)+/\S*$", re.IGNORECASE)
 _DATE_WORDS = {
     # months and weekdays (English, German, French, Spanish), their abbreviations, and the words a
-    # dateline wraps a date in
+    # dateline wraps a date in ("Published on", "publiziert am", "mis à jour le")
     *"""january february march april may june july august september october november december
         jan feb mar apr jun jul aug sep sept oct nov dec
         monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri sat sun
@@ -348,7 +348,8 @@ _DATE_WORDS = {
         samstag sonntag janvier février mars avril juin juillet août septembre octobre novembre décembre
         enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre
         st nd rd th of the on at as am pm utc gmt published posted updated last modified revised created
-        date dated issued""".split()
+        date dated issued publiziert veröffentlicht aktualisiert vom um uhr publié mis à jour le publicado
+        el de actualizado""".split()
 }
 
 
