@@ -245,21 +245,15 @@ def extract_docx_bytes(data: bytes) -> Rendition:
     text = "\n\n".join(paras)
     if not text.strip():
         raise SkipFile("empty", "the document has no text")
-    title = author = date = None
     try:
         from docx.opc.constants import RELATIONSHIP_TYPE as RT
 
         # asked for properties a file lacks, python-docx makes up its own (titled "Word Document",
-        # modified now), which would date the document by the moment it was read
+        # modified now), which would date the document by the moment it was read: KeyError instead
         doc.part.package.part_related_by(RT.CORE_PROPERTIES)
-    except KeyError:
-        cp = None
-    else:
         cp = doc.core_properties
-    try:
-        if cp is not None:
-            title, author, date = clean_title(cp.title), clean_meta(cp.author), _core_date(cp.created, cp.modified)
-    except Exception:  # a damaged docProps/core.xml is no reason to lose the text
+        title, author, date = clean_title(cp.title), clean_meta(cp.author), _core_date(cp.created, cp.modified)
+    except Exception:  # no or damaged docProps/core.xml is no reason to lose the text
         title = author = date = None
     return Rendition(
         text=text, format="docx", extractor="python-docx", extractor_version=extractor_version(),
