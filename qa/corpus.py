@@ -1,6 +1,7 @@
 """Reading a corpus folder: every document file in it and its subfolders, its metadata, and what was skipped."""
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import os
@@ -12,6 +13,7 @@ from typing import Any, Callable, NamedTuple, Optional
 
 from .errors import QAError
 from .formats import SUFFIXES, Rendition, SkipFile, extract, format_of, version_of
+from .formats.base import clean_title, title_flaw
 from .types import Document
 
 METADATA_FILE = "metadata.json"
@@ -132,12 +134,77 @@ def read_examples(corpus_dir: str | Path) -> list[str]:
     return out
 
 
-def _first_line_title(text: str, fallback: str) -> str:
-    for line in text.splitlines():
-        line = line.strip().lstrip("#").strip()
-        if line:
-            return line[:120]
-    return fallback
+# Headings that open a document's apparatus rather than name it: once one is reached, the title page (if
+# there was one) is behind us, and the next line would be a table of contents or a section's text.
+_SECTION_HEADINGS = {
+    "contents", "table of contents", "abstract", "summary", "executive summary", "introduction", "preface",
+    "foreword", "acknowledgements", "acknowledgments", "index", "references", "bibliography", "appendix",
+    "inhalt", "inhaltsverzeichnis", "vorwort", "einleitung", "zusammenfassung", "sommaire",
+    "table des matières", "résumé",
+}
+MAX_HEADING_CHARS = 150  # a longer line is body text, not a heading
+_TITLE_LINES = 12  # lines of text (furniture aside) a title is looked for in
+_HEADING = re.compile(r"^(#{1,6})\s+(.*\S)")
+_CELLS = " | "  # how DOCX and web renditions join a table row's cells
+
+
+def _fold(s: str) -> str:
+    return " ".join(s.split()).casefold()
+
+
+def _first_heading(rendition: Rendition) -> Optional[str]:
+    """The title a reader would see at the top of the text: the first top-level heading (`# ...`) among
+    its first lines, else its first short line, skipping page furniture (`marks`) and lines that are
+    no title (a page number or label, a date alone, a URL, a program's stamp); None when body text
+    starts before any such line."""
+    text = rendition.text
+    marks = sorted((a, b) for a, b, _ in rendition.marks)
+    starts = [a for a, _ in marks]
+    candidate, seen = None, 0
+    for n, m in enumerate(re.finditer(r"[^\n]+", text)):
+        if seen >= _TITLE_LINES or n >= 20 * _TITLE_LINES:
+            break
+        i = bisect.bisect_right(starts, m.start()) - 1
+        if i >= 0 and marks[i][1] > m.start():
+            continue  # a running head or foot, a page number the extractor marked
+        line = m.group().strip()
+        if not line:
+            continue
+        seen += 1
+        h = _HEADING.match(line)
+        s = h.group(2).strip() if h else line
+        if title_flaw(s) is not None:
+            continue  # furniture nobody marked: "Page 3 of 10", a dateline, a URL
+        if _fold(s) in _SECTION_HEADINGS or len(s) > MAX_HEADING_CHARS:
+            break
+        if h and (len(h.group(1)) == 1 or candidate is None):
+            return s
+        if not h and candidate is None and not s.startswith("- ") and _CELLS not in s:
+            candidate = s  # a document without heading marks (PDF, text) names itself on its first line
+    return candidate
+
+
+def choose_title(rendition: Rendition, given: dict, path: Path) -> str:
+    """The title a document is cited by. `given` is the file's entry in the folder's metadata.json ({}
+    when there is none): its title, when it has one, is used as written. Otherwise the title the file
+    declares (PDF Info/XMP, DOCX core properties, the web page's), unless it is no title at all (a
+    bare number, a page label, a date, a URL, a program's default such as "Microsoft Word - x.docx" or
+    "Document1", see qa.formats.base.title_flaw) or the text of the document's own running head or
+    foot; then the first heading of the text (see _first_heading); then the file name (with its
+    suffix when the name alone is a number or a date, so that "1.pdf" is not cited as "1").
+
+    Depends on nothing but its arguments, so that `qa verify` can re-derive a title from the file."""
+    if given.get("title"):
+        return str(given["title"])
+    furniture = {_fold(rendition.text[a:b]) for a, b, why in rendition.marks}
+    own = clean_title(rendition.title)
+    if own is not None and _fold(own) not in furniture:
+        return own
+    heading = _first_heading(rendition)
+    if heading is not None:
+        return heading
+    path = Path(path)
+    return path.name if title_flaw(path.stem) is not None else path.stem
 
 
 def _doc_ids(corpus_dir: Path, files: list[Path], meta: dict[str, dict]) -> dict[Path, str]:
@@ -230,7 +297,7 @@ def document_fields(rendition: Rendition, given: dict[str, Any], path: Path) -> 
     def pick(key, found):
         return given[key] if key in given else found
 
-    return {"title": str(given.get("title") or rendition.title or _first_line_title(rendition.text, path.stem)),
+    return {"title": choose_title(rendition, given, path),
             "author": pick("author", rendition.author), "publisher": given.get("publisher"),
             "date": pick("date", rendition.date), "period": given.get("period"), "url": pick("url", rendition.url)}
 

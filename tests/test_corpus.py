@@ -127,3 +127,86 @@ def test_metadata_comes_from_the_files_themselves_unless_metadata_json_says(tmp_
                                      encoding="utf-8")
     doc = read_corpus(c).documents[0]
     assert (doc.date, doc.title, doc.author) == ("2023-07-01", "T", "Morag Innes")
+
+
+# --------------------------------------------------------------------------- titles
+
+def _r(text, title=None, marks=(), fmt="pdf"):
+    from qa.formats import Rendition
+
+    return Rendition(text=text, format=fmt, extractor="x", extractor_version="1", source_sha256="0", title=title,
+                     marks=tuple(marks))
+
+
+BODY = "The harbour board met on Tuesday to hear the engineers' report on the north pier and its costs. " * 3
+
+
+def test_a_title_is_the_declared_one_unless_it_is_no_title():
+    from qa.corpus import choose_title
+
+    p = Path("reports/pier-report.pdf")
+    r = _r(f"Pier report\n\n{BODY}", title="North pier survey")
+    assert choose_title(r, {}, p) == "North pier survey"
+    assert choose_title(r, {"title": "Given"}, p) == "Given"  # metadata.json is used as written
+    assert choose_title(r, {"title": None, "date": "2023-01-02"}, p) == "North pier survey"
+    for junk in ("1", "Microsoft Word - pier.docx", "Document1", "untitled", "Page 2 of 9", "2 June 2023"):
+        assert choose_title(_r(f"Pier report\n\n{BODY}", title=junk), {}, p) == "Pier report", junk
+
+
+def test_a_running_head_is_no_title_and_the_first_heading_skips_furniture():
+    from qa.corpus import choose_title
+
+    p = Path("pier-report.pdf")
+    head = "Harbour Board - Minutes 2023"
+    text = f"{head}\n\n1\n\nPage 1 of 3\n\n2 June 2023\n\nhttps://harbour.example/minutes\n\nNorth pier repairs\n\n{BODY}"
+    marks = [(0, len(head), "header"), (len(head) + 2, len(head) + 3, "page-number")]
+    assert choose_title(_r(text, title=head, marks=marks), {}, p) == "North pier repairs"
+    # the same head unmarked (a one-page file) is an ordinary first line
+    assert choose_title(_r(text), {}, p) == head
+
+
+def test_without_a_heading_the_file_name_is_the_title():
+    from qa.corpus import choose_title
+
+    assert choose_title(_r(BODY), {}, Path("a/pier-report.pdf")) == "pier-report"  # body text is no heading
+    assert choose_title(_r(f"1\n\n{BODY}", marks=[(0, 1, "page-number")]), {}, Path("x/3.pdf")) == "3.pdf"
+    assert choose_title(_r(f"Contents\n\n1 Pier 2\n\n{BODY}"), {}, Path("pier.pdf")) == "pier"
+    assert choose_title(_r(""), {}, Path("2023-06-02.txt")) == "2023-06-02.txt"
+
+
+def test_a_top_heading_wins_over_a_first_line_and_a_subheading_does_not():
+    from qa.corpus import choose_title
+
+    p = Path("accounts.docx")
+    assert choose_title(_r(f"CONFIDENTIAL\n\n# Harbour accounts\n\n{BODY}", fmt="docx"), {}, p) == "Harbour accounts"
+    assert choose_title(_r(f"Harbour accounts\n\nPrepared by the treasurer\n\n## Income\n\n{BODY}", fmt="docx"),
+                        {}, p) == "Harbour accounts"
+    assert choose_title(_r(f"## Income\n\n{BODY}", fmt="docx"), {}, p) == "Income"
+    assert choose_title(_r(f"- first item\n\nIncome | 2023\n\n{BODY}", fmt="docx"), {}, p) == "accounts"
+
+
+def test_no_pdf_sample_is_titled_by_a_number():
+    """The issue: pdfTeX files were titled "1", their first page number. Each sample's title now."""
+    from formats_fixtures import SAMPLES, sample_paths, sample_result
+    from qa.corpus import choose_title
+    from qa.formats import SkipFile
+    from qa.formats.base import title_flaw
+
+    got = {}
+    for path in sample_paths():
+        r = sample_result(path)
+        if not isinstance(r, SkipFile):
+            got[path.relative_to(SAMPLES).as_posix()] = choose_title(r, {}, path)
+    assert len(got) == 23 and all(title_flaw(t) is None for t in got.values()), got
+    assert {k: got[k] for k in ("001-trivial/minimal-document.pdf", "004-pdflatex-4-pages/pdflatex-4-pages.pdf",
+                                "006-pdflatex-outline/pdflatex-outline.pdf", "018-base64-image/base64image.pdf",
+                                "026-latex-multicolumn/multicolumn.pdf", "021-pdfa/crazyones-pdfa.pdf",
+                                "009-pdflatex-geotopo/GeoTopo-komprimiert.pdf")} == {
+        "001-trivial/minimal-document.pdf": "minimal-document",  # "1", then body text
+        "004-pdflatex-4-pages/pdflatex-4-pages.pdf": "pdflatex-4-pages",
+        "006-pdflatex-outline/pdflatex-outline.pdf": "pdflatex-outline",  # "1", then "Contents"
+        "018-base64-image/base64image.pdf": "base64image",  # only a trial version's stamp
+        "026-latex-multicolumn/multicolumn.pdf": "Two-Column Document with Lorem Ipsum",
+        "021-pdfa/crazyones-pdfa.pdf": "The Crazy Ones",
+        "009-pdflatex-geotopo/GeoTopo-komprimiert.pdf": "Geometrie und Topologie",  # its Info title
+    }

@@ -125,3 +125,49 @@ def test_rendition_save_load(tmp_path):
     back = Rendition.load(tmp_path / "r")
     assert back == r and back.text == "Hé\r\nthere"
     assert r.page_of(0, 1) is None and r.boxes_for(0, 1) == [] and r.meta()["chars"] == 9
+
+
+# --------------------------------------------------------------------------- metadata helpers
+
+NOT_TITLES = {
+    "1": "number", "  12 ": "number", "2024": "number", "3.": "number", "- 3 -": "number", "[7]": "number",
+    "Page 3": "page-label", "Page 3 of 10": "page-label", "p. 12": "page-label", "Seite 4 von 9": "page-label",
+    "iv": "page-label", "XII": "page-label",
+    "2 June 2023": "date", "June 2, 2023": "date", "Monday, 3 June 2023": "date", "2023-06-02": "number",
+    "12/2/26, 12:55 AM": "date", "Published 2 June 2023": "date", "3. Juni 2023": "date", "Oct 2019": "date",
+    "https://example.org/report": "url", "www.example.org": "url", "file:///home/me/page.html": "url",
+    "example.org/news/1": "url",
+    "Microsoft Word - minutes.docx": "format-default", "Microsoft PowerPoint - deck": "format-default",
+    "Microsoft Word": "format-default",
+    "Document1": "format-default", "Document": "format-default", "Presentation1": "format-default",
+    "Book1": "format-default", "Slide 1": "format-default", "Layout 1": "format-default",
+    "Untitled document": "format-default", "untitled-1": "format-default", "Word Document": "format-default",
+    "PowerPoint Presentation": "format-default", "Insert title here": "format-default",
+    "Header": "format-default", "Q3 report (final).docx": "format-default",
+    r"C:\Users\ines\Desktop\accounts.xlsx": "format-default",
+    "untitled": "placeholder", "Anonymous": "placeholder", "python-docx": "placeholder",
+    "Produced with a Trial Version of PDF Annotator - www.PDFAnnotator.com": "watermark",
+    "Evaluation Warning: The document was created with Spire.Doc for .NET.": "watermark",
+    "": "empty", " \x00 ": "empty",
+}
+TITLES = ["Harbour Survey 2023", "CV", "Civil works", "Node.js", "May 2023 budget", "3.2 Results", "Book of Kells",
+          "Page Layout Guide", "Document management in 2023", "1984", "The Crazy Ones", "1 Your Chapter",
+          "Minutes of 2 June 2023 meeting", "Why PDF (.pdf) files break"]
+
+
+def test_title_flaw_names_what_is_no_title():
+    from qa.formats.base import clean_title, title_flaw
+
+    assert {s: title_flaw(s) for s in NOT_TITLES} == NOT_TITLES
+    assert all(clean_title(s) is None for s in NOT_TITLES)
+    # a year alone is a number; "1984" is listed to show the price: it is not taken as a title
+    assert [s for s in TITLES if title_flaw(s) is not None] == ["1984"]
+    assert clean_title("  Harbour\x00 Survey   2023 ") == "Harbour Survey 2023"
+
+
+def test_a_clocks_zero_is_no_date():
+    from qa.formats.base import is_default_date
+
+    zeros = ["0001-01-01", "1601-01-01", "1899-12-30", "1900-01-01", "1904-01-01", "1970-01-01", "1980-01-01"]
+    assert all(is_default_date(d) for d in zeros)
+    assert not any(is_default_date(d) for d in ["1970-01-02", "1990-04-28", "2013-12-23", "2023-06-02", None, ""])

@@ -118,3 +118,94 @@ def test_skips(tmp_path):
         with pytest.raises(SkipFile) as e:
             extract(tmp_path / name)
         assert e.value.reason == reason, (name, e.value)
+
+
+# --------------------------------------------------------------------------- dates and titles
+
+def _plain(**core) -> bytes:
+    """A document made with python-docx from its default template; `core` sets core properties."""
+    d = docx.Document()
+    for k, v in core.items():
+        setattr(d.core_properties, k, v)
+    d.add_paragraph("The harbour trust met on Tuesday and agreed the moorings fees for next year.")
+    return _save(d)
+
+
+def _rewrite(data: bytes, name: str, new: bytes | None) -> bytes:
+    """The package with one part replaced (or, with None, removed along with its relationship)."""
+    import re
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            body = zin.read(info.filename)
+            if info.filename == name:
+                if new is None:
+                    continue
+                body = new
+            elif new is None and info.filename == "_rels/.rels":
+                body = re.sub(rb"<Relationship [^>]*Target=\"/?" + re.escape(name.encode()) + rb"\"[^>]*/>", b"", body)
+            zout.writestr(info, body)
+    return out.getvalue()
+
+
+# docProps/core.xml as Word writes it
+WORD_CORE = b"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties"
+ xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/"
+ xmlns:dcmitype="http://purl.org/dc/dcmitype/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<dc:title>%(title)s</dc:title><dc:creator>Ines Ferreira</dc:creator><cp:lastModifiedBy>Tom Hay</cp:lastModifiedBy>
+<cp:revision>4</cp:revision>
+<dcterms:created xsi:type="dcterms:W3CDTF">%(created)s</dcterms:created>
+<dcterms:modified xsi:type="dcterms:W3CDTF">%(modified)s</dcterms:modified>
+</cp:coreProperties>"""
+
+
+def test_a_document_made_from_python_docx_s_template_has_no_date_author_or_title():
+    data = _plain()
+    core = zipfile.ZipFile(io.BytesIO(data)).read("docProps/core.xml")
+    assert b"2013-12-23T23:15:00Z" in core and b"<dc:creator>python-docx</dc:creator>" in core  # what it carries
+    r = extract_bytes(data, ".docx")
+    assert (r.title, r.author, r.date) == (None, None, None)
+    # what the program sets is the document's own
+    r = extract_bytes(_plain(created=dt.datetime(2023, 6, 2, 8, 0), author="Ines Ferreira", title="Fees"), ".docx")
+    assert (r.title, r.author, r.date) == ("Fees", "Ines Ferreira", "2023-06-02")
+    # the template's creation stamp with a save of its own (Word keeps `created`, moves `modified`)
+    assert extract_bytes(_plain(modified=dt.datetime(2024, 3, 9, 17, 5)), ".docx").date == "2024-03-09"
+
+
+def test_word_s_core_properties_give_the_creation_date():
+    def core(created, modified, title="Moorings fees 2024"):
+        data = _rewrite(_plain(), "docProps/core.xml", WORD_CORE % {
+            b"title": title.encode(), b"created": created.encode(), b"modified": modified.encode()})
+        r = extract_bytes(data, ".docx")
+        return r.title, r.author, r.date
+
+    assert core("2022-11-03T09:30:00Z", "2023-01-10T16:02:00Z") == ("Moorings fees 2024", "Ines Ferreira", "2022-11-03")
+    assert core("2013-12-23T23:15:00Z", "2023-01-10T16:02:00Z")[2] == "2023-01-10"  # made from the template
+    assert core("2013-12-23T23:15:00Z", "2013-12-23T23:15:00Z")[2] is None
+    assert core("1601-01-01T00:00:00Z", "2023-01-10T16:02:00Z")[2] == "2023-01-10"  # a zero FILETIME
+    assert core("2022-11-03T09:30:00Z", "2022-11-01T09:30:00Z")[2] == "2022-11-03"  # created wins
+    assert core("2022-11-03T09:30:00Z", "2023-01-10T16:02:00Z", title="Document1")[0] is None
+    assert core("2022-11-03T09:30:00Z", "2023-01-10T16:02:00Z", title="Microsoft Word - fees.docx")[0] is None
+
+
+def test_a_file_without_core_properties_is_not_dated_by_its_reading():
+    """python-docx makes up properties a file lacks ("Word Document", modified now): they are not the file's."""
+    data = _rewrite(_plain(), "docProps/core.xml", None)
+    assert "docProps/core.xml" not in zipfile.ZipFile(io.BytesIO(data)).namelist()
+    r = extract_bytes(data, ".docx")
+    assert (r.title, r.author, r.date) == (None, None, None) and "moorings fees" in r.text
+
+
+def test_a_docx_without_a_title_is_cited_by_its_title_paragraph(tmp_path):
+    from qa.corpus import read_corpus
+
+    d = docx.Document()
+    d.add_paragraph("CONFIDENTIAL")
+    d.add_heading("Moorings fees 2024", level=0)
+    d.add_paragraph("The harbour trust met on Tuesday and agreed the moorings fees for next year.")
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "fees.docx").write_bytes(_save(d))
+    (doc,) = read_corpus(tmp_path / "c").documents
+    assert (doc.title, doc.author, doc.date) == ("Moorings fees 2024", None, None)

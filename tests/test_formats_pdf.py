@@ -358,3 +358,63 @@ def test_a_paragraph_running_across_a_page_break_is_one_and_a_close_two_piece_he
     assert "12/2/26" in marked and "Daesh in Pakistan" in marked and "1/3" in marked
     s = r.text.index("networking nexus")
     assert r.page_of(s, s + 10) == 1 and r.page_of(s + 11, s + 16) == 2
+
+
+# --------------------------------------------------------------------------- metadata
+
+def _with_info(pdf: bytes, **entries: str) -> bytes:
+    """`pdf` with an incremental update that gives it a new document information dictionary, as a tool
+    that edits a file's properties writes one (the file's own objects untouched)."""
+    size = int(re.findall(rb"/Size\s+(\d+)", pdf)[-1])
+    root = re.findall(rb"/Root\s+(\d+\s+\d+\s+R)", pdf)[-1]
+    prev = int(re.findall(rb"startxref\s+(\d+)", pdf)[-1])
+    esc = lambda s: s.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")  # noqa: E731
+    body = " ".join(f"/{k} ({esc(v)})" for k, v in entries.items())
+    obj_at = len(pdf) + 1
+    out = pdf + b"\n" + f"{size} 0 obj\n<< {body} >>\nendobj\n".encode("latin-1")
+    xref_at = len(out)
+    out += (f"xref\n0 1\n0000000000 65535 f \n{size} 1\n{obj_at:010d} 00000 n \n"
+            f"trailer\n<< /Size {size + 1} /Root {root.decode()} /Info {size} 0 R /Prev {prev} >>\n"
+            f"startxref\n{xref_at}\n%%EOF\n").encode("latin-1")
+    return out
+
+
+def test_a_title_that_is_no_title_is_dropped_and_the_creation_date_kept():
+    base, _ = report_pdf(n_pages=2)
+    meta = lambda **kw: (lambda r: (r.title, r.author, r.date))(extract_bytes(_with_info(base, **kw), ".pdf"))  # noqa: E731
+    assert meta(Title="North pier survey", Author="Ines Ferreira", CreationDate="D:20230602101500+01'00'") == (
+        "North pier survey", "Ines Ferreira", "2023-06-02")
+    for junk in ("1", "Microsoft Word - pier.docx", "Document1", "Untitled", "https://harbour.example/pier.html"):
+        assert meta(Title=junk, CreationDate="D:20230602101500Z") == (None, None, "2023-06-02"), junk
+    # a clock's zero is no date: the modification date is asked next, and with none the date is unknown
+    assert meta(Title="Pier", CreationDate="D:19700101000000Z", ModDate="D:20230605")[2] == "2023-06-05"
+    assert meta(Title="Pier", CreationDate="D:19700101000000Z")[2] is None
+
+
+def test_a_running_head_in_the_info_title_gives_way_to_the_file_name(tmp_path):
+    from qa.corpus import read_corpus
+
+    head = "Riverside Town Council - Minutes 2024"
+    data, _ = report_pdf(n_pages=3, header=head)
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "minutes-march.pdf").write_bytes(_with_info(data, Title=head))
+    (doc,) = read_corpus(tmp_path / "c").documents
+    assert extract(tmp_path / "c" / "minutes-march.pdf").title == head  # the file does say so
+    assert doc.title == "minutes-march"  # but it is the running head, and the body has no heading
+
+
+def test_metadata_of_the_samples_before_and_after():
+    """What the samples' Info/XMP give (docs/formats.md lists them): no sample has a title that is no
+    title, so every title and date is as it was; the creation dates are kept."""
+    want = {
+        "001-trivial/minimal-document.pdf": (None, "2022-04-03"),
+        "009-pdflatex-geotopo/GeoTopo-komprimiert.pdf": ("Geometrie und Topologie", "2016-12-31"),
+        "011-google-doc-document/google-doc-document.pdf": ("PDF Example Document", None),
+        "015-arabic/habibi.pdf": ("habibi", None),
+        "020-xmp/output_with_metadata_pymupdf.pdf": ("Sample PDF with XMP Metadata", "1990-04-28"),
+        "021-pdfa/crazyones-pdfa.pdf": (None, "2023-04-23"),
+        "024-annotations/annotated_pdf.pdf": ("Annotated PDF", "1990-04-28"),
+        "026-latex-multicolumn/multicolumn.pdf": (None, "2024-01-03"),
+    }
+    got = {k: (lambda r: (r.title, r.date))(sample_result(SAMPLES / k)) for k in want}
+    assert got == want

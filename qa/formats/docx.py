@@ -7,9 +7,9 @@ import zipfile
 from pathlib import Path
 from typing import Iterator, Optional, Union
 
-from .base import MissingLibrary, Rendition, SkipFile, clean_meta, sha256_bytes
+from .base import MissingLibrary, Rendition, SkipFile, clean_meta, clean_title, is_default_date, sha256_bytes
 
-DOCX_RULES_VERSION = 1
+DOCX_RULES_VERSION = 2  # 2: a template's creation date, default titles and authors are no metadata
 MAX_UNZIPPED_BYTES = 512 * 1024 * 1024
 CELL_SEPARATOR = " | "
 
@@ -201,6 +201,39 @@ def _date(dt) -> Optional[str]:
         return None
 
 
+# python-docx's default template (docx/templates/default.docx) was saved at this moment, as created and
+# modified; a document made from it keeps both unless its program sets its own, so the stamp says when
+# the template was made, not the document.
+TEMPLATE_STAMPS = {"2013-12-23T23:15:00"}
+
+
+def _stamp(dt) -> Optional[str]:
+    try:
+        return dt.strftime("%Y-%m-%dT%H:%M:%S") if dt is not None else None
+    except (AttributeError, ValueError):
+        return None
+
+
+def _core_date(created, modified) -> Optional[str]:
+    """The document's date from its core properties: `created`, unless it is a template's stamp or a
+    clock's zero; then `modified` when that is a date of its own and not before the (template's) creation,
+    since the last save by someone who wrote in it is when the text was made; else None."""
+    def real(dt) -> bool:
+        d = _date(dt)
+        return d is not None and _stamp(dt) not in TEMPLATE_STAMPS and not is_default_date(d)
+
+    if real(created):
+        return _date(created)
+    if real(modified):
+        try:
+            later = created is None or modified >= created
+        except TypeError:  # one with a time zone, one without: compare the days
+            later = _date(modified) >= (_date(created) or "")
+        if later:
+            return _date(modified)
+    return None
+
+
 def extract_docx_bytes(data: bytes) -> Rendition:
     """The rendition of a .docx file's bytes."""
     docx = _docx()
@@ -213,9 +246,14 @@ def extract_docx_bytes(data: bytes) -> Rendition:
     if not text.strip():
         raise SkipFile("empty", "the document has no text")
     try:
+        from docx.opc.constants import RELATIONSHIP_TYPE as RT
+
+        # asked for properties a file lacks, python-docx makes up its own (titled "Word Document",
+        # modified now), which would date the document by the moment it was read: KeyError instead
+        doc.part.package.part_related_by(RT.CORE_PROPERTIES)
         cp = doc.core_properties
-        title, author, date = clean_meta(cp.title), clean_meta(cp.author), _date(cp.created)
-    except Exception:  # a damaged docProps/core.xml is no reason to lose the text
+        title, author, date = clean_title(cp.title), clean_meta(cp.author), _core_date(cp.created, cp.modified)
+    except Exception:  # no or damaged docProps/core.xml is no reason to lose the text
         title = author = date = None
     return Rendition(
         text=text, format="docx", extractor="python-docx", extractor_version=extractor_version(),

@@ -9,7 +9,8 @@ from typing import Optional, Union
 
 import numpy as np
 
-from .base import CharMap, MissingLibrary, Rendition, SkipFile, clean_meta, iso_date, sha256_bytes
+from .base import (CharMap, MissingLibrary, Rendition, SkipFile, clean_meta, clean_title, is_default_date, iso_date,
+                   sha256_bytes)
 from .pdf_layout import Line, build, fix_hyphens, mark_furniture, measure_page, page_chars, paragraph_breaks, tidy
 
 # Bumped whenever the rules below change the text they produce for the same file, so stored
@@ -37,7 +38,7 @@ def _pdfium():
 def extractor_version() -> str:
     pdfium, _ = _pdfium()
     build = str(pdfium.version.PDFIUM_INFO).split("@")[0]
-    return f"{pdfium.version.PYPDFIUM_INFO}+pdfium.{build}+layout.{LAYOUT_VERSION}"
+    return f"{pdfium.version.PYPDFIUM_INFO}+pdfium.{build}+layout.{LAYOUT_VERSION}+meta.{META_VERSION}"
 
 
 # --------------------------------------------------------------------------- opening
@@ -64,6 +65,12 @@ def _open(data: bytes, password: Optional[str] = None):
 
 
 # --------------------------------------------------------------------------- metadata
+
+# Bumped whenever the rules below change the title, author or date read from the same file (apart from
+# LAYOUT_VERSION, which is about the text). 1: placeholder, numeric and program-default titles and a
+# clock's zero dates are dropped.
+META_VERSION = 1
+
 
 def _pdf_date(s: Optional[str]) -> Optional[str]:
     m = re.match(r"^\s*(?:D:)?(\d{4})(\d{2})?(\d{2})?", s or "")
@@ -145,11 +152,16 @@ def _metadata(doc, data: bytes) -> dict:
     except Exception:  # a damaged info dictionary is no reason to lose the text
         info = {}
     xmp = _xmp(data)
+    # a writer with no date at hand stamps a clock's zero ("D:19700101..."): that is no date, and the next
+    # source is asked instead
+    dates = (xmp.get("dc_date"), _pdf_date(info.get("CreationDate")), xmp.get("create_date"),
+             _pdf_date(info.get("ModDate")))
     return {
-        "title": clean_meta(info.get("Title")) or xmp.get("title"),
+        # Office's print-to-PDF titles a file "Microsoft Word - x.docx", other tools "Untitled" or a page
+        # number: such a title is dropped here, so that the reader's fallback (a heading of the text) is used
+        "title": clean_title(info.get("Title")) or clean_title(xmp.get("title")),
         "author": clean_meta(info.get("Author")) or xmp.get("author"),
-        "date": xmp.get("dc_date") or _pdf_date(info.get("CreationDate")) or xmp.get("create_date")
-        or _pdf_date(info.get("ModDate")),
+        "date": next((d for d in dates if d and not is_default_date(d)), None),
     }
 
 
