@@ -18,7 +18,7 @@ class QAError(Exception):
 
 def redact(url: str) -> str:
     """A database URL with its password masked, fit to print."""
-    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", str(url))
+    return re.sub(r"(://[^:/@]*:)[^@]+@", r"\1***@", str(url))  # an empty password stays empty
 
 
 def index_command(where: "str | os.PathLike[str]") -> str:

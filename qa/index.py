@@ -11,7 +11,7 @@ import numpy as np
 
 from .corpus import fingerprint
 from .embedding import Embedder
-from .errors import IndexProblem, QAError, index_command
+from .errors import IndexProblem, QAError, index_command, redact
 from .types import Document, Passage, Sentence, file_sha256
 from .vectors import FaissVectors, Vectors
 
@@ -256,8 +256,9 @@ def check_fresh(index: Index) -> None:
     except (QAError, OSError):
         current = None
     if current != index.manifest.get("corpus_hash"):
-        raise IndexProblem(f"index at {index.path} is stale: the corpus in {path} changed since it was built",
-                           index.path)
+        where = index.store or str(index.path)  # a store's files are a local copy: the store is rebuilt
+        raise IndexProblem(f"index at {redact(where)} is stale: the corpus in {path} changed since it was built",
+                           where)
 
 
 # --------------------------------------------------------------------------- building

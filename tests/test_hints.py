@@ -185,3 +185,19 @@ def test_the_printed_command_is_quoted_absolute_and_masks_a_password(tmp_path, m
     assert index_command("my index") == f"qa index --index '{tmp_path / 'my index'}'"
     assert index_command("postgresql://me:secret@db/qa") == "qa index --store 'postgresql://me:***@db/qa'"
     assert "secret" not in str(IndexProblem("stale", "postgresql://me:secret@db/qa"))
+
+
+def test_a_stale_store_prints_a_command_that_rebuilds_it_from_its_own_folder(tmp_path):
+    """The same for a PostgreSQL store: the hint names the store (not its local copy of files)."""
+    from servers import postgres_server
+
+    corpus = write_corpus(tmp_path / "my docs")
+    with postgres_server() as url:
+        assert qa("index", "--corpus", str(corpus), "--store", url, "--quiet", cwd=tmp_path).returncode == 0
+        doc = corpus / sorted(DOCS)[0]
+        doc.write_text(doc.read_text(encoding="utf-8") + "\nA new line.\n", encoding="utf-8")
+        r = qa("ask", "Who surveyed the harbour of Ostland?", "--store", url, cwd=tmp_path)
+        assert r.returncode == 2 and "stale" in r.stderr and "--store" in advice(r.stderr)
+        pasted = paste(advice(r.stderr), tmp_path)
+        assert pasted.returncode == 0, pasted.stderr
+        assert qa("ask", "Who surveyed the harbour of Ostland?", "--store", url, cwd=tmp_path).returncode == 0
