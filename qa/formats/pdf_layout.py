@@ -55,11 +55,13 @@ def _display(box, page_box, rot):
 
 
 def page_chars(raw, tp, page_box):
-    """PDFium's characters of one text page as lines; off-page characters (invisible) are left out."""
+    """PDFium's characters of one text page as lines; off-page characters (invisible) and glyph numbers
+    standing in for unmapped glyphs are left out."""
     n = raw.FPDFText_CountChars(tp)
     if n < 0:
         raise SkipFile("corrupt", "PDFium could not read a page's text")
     get_unicode, get_box, is_hyphen = raw.FPDFText_GetUnicode, raw.FPDFText_GetLooseCharBox, raw.FPDFText_IsHyphen
+    unmapped_error = raw.FPDFText_HasUnicodeMapError
     rect = raw.FS_RECTF()
     bx0, by0, bx1, by1 = page_box
     lo_x, hi_x, lo_y, hi_y = bx0 - 1, bx1 + 1, by0 - 1, by1 + 1
@@ -98,6 +100,13 @@ def page_chars(raw, tp, page_box):
             continue
         if u in _SKIP_CODES or u > 0x10FFFF or 0xFDD0 <= u <= 0xFDEF:
             continue  # control codes and unmapped glyphs are not text
+        if u > 0xFF and unmapped_error(tp, i) == 1:
+            # A glyph with no text (an empty ToUnicode entry: the rest of a cluster whose text sits on
+            # its first glyph) gets its character code as its character. A two-byte code is a glyph
+            # number, never text ("ϲΒϴΒ" inside an Arabic word). One-byte codes are kept: a symbolic
+            # font's codes often are its letters, and TeX's math fonts give "6=" for "≠", which says
+            # more than nothing.
+            continue
         chars.append((i, chr(u), box))
     return [ln for ln in lines if ln.chars or ln.hyphen]
 
