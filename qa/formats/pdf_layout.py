@@ -1,15 +1,19 @@
 """PDF page layout: PDFium's characters into lines, page furniture marked, lines into paragraphs, hyphens joined."""
 from __future__ import annotations
 
+import ctypes
 import difflib
+import math
 import re
 import statistics
+import unicodedata
 from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
 
 from .base import SkipFile
+from .pdf_bidi import has_rtl, logical_order
 
 
 # --------------------------------------------------------------------------- characters and lines
@@ -56,7 +60,8 @@ def _display(box, page_box, rot):
 
 def page_chars(raw, tp, page_box):
     """PDFium's characters of one text page as lines; off-page characters (invisible) and glyph numbers
-    standing in for unmapped glyphs are left out."""
+    standing in for unmapped glyphs are left out, and lines with right-to-left text are put in logical
+    order."""
     n = raw.FPDFText_CountChars(tp)
     if n < 0:
         raise SkipFile("corrupt", "PDFium could not read a page's text")
@@ -68,6 +73,7 @@ def page_chars(raw, tp, page_box):
     lines: list[Line] = [Line([])]
     chars = lines[-1].chars
     pending_high = None
+    unmapped_objects = set()  # text objects in which PDFium put glyph numbers for unmapped glyphs
     for i in range(n):
         u = get_unicode(tp, i)
         if u == 0x0A or u == 0x0D:
@@ -106,9 +112,97 @@ def page_chars(raw, tp, page_box):
             # number, never text ("ϲΒϴΒ" inside an Arabic word). One-byte codes are kept: a symbolic
             # font's codes often are its letters, and TeX's math fonts give "6=" for "≠", which says
             # more than nothing.
+            unmapped_objects.add(_object_id(raw, tp, i))
             continue
         chars.append((i, chr(u), box))
-    return [ln for ln in lines if ln.chars or ln.hyphen]
+    lines = _join_rtl_pieces(raw, tp, [ln for ln in lines if ln.chars or ln.hyphen])
+    for ln in lines:
+        if ln.chars and has_rtl(ln.chars):
+            _to_logical(raw, tp, ln, unmapped_objects)
+    return lines
+
+
+def _join_rtl_pieces(raw, tp, lines: list[Line]) -> list[Line]:
+    """Join the pieces PDFium makes of one visual line with right-to-left text, so that the line is put
+    in order as a whole: PDFium can break such a line in two and give the left piece first (Chromium's
+    pointed Hebrew: "וּבְרָכָה" before "שָׁלוֹם" on the line that starts with it). Pieces join when they
+    share the line's height, do not overlap along it, and lie within three line heights of each other;
+    the space between them is inserted (index -1)."""
+    out: list[Line] = []
+    for line in lines:
+        prev = out[-1] if out else None
+        if (prev is not None and prev.hyphen is None and prev.chars and line.chars
+                and (has_rtl(prev.chars) or has_rtl(line.chars))):
+            gap = _piece_gap(prev.chars, line.chars, _baseline(raw, tp, prev.chars))
+            if gap is not None:
+                prev.chars = prev.chars + [(-1, " ", gap)] + line.chars
+                prev.hyphen = line.hyphen
+                continue
+        out.append(line)
+    return out
+
+
+def _piece_gap(a: list, b: list, direction: tuple[float, float]):
+    """If two pieces lie side by side on one visual line, a point box in the middle of the gap between
+    them, else None."""
+    dx, dy = direction
+
+    def extent(chars):
+        along, across = [], []
+        for _, _, box in chars:
+            if box[2] > box[0] and box[3] > box[1]:
+                for x, y in ((box[0], box[1]), (box[2], box[3])):
+                    along.append(x * dx + y * dy)
+                    across.append(-x * dy + y * dx)
+        return (min(along), max(along), min(across), max(across)) if along else None
+
+    ea, eb = extent(a), extent(b)
+    if ea is None or eb is None:
+        return None
+    height = min(ea[3] - ea[2], eb[3] - eb[2])
+    if height <= 0 or min(ea[3], eb[3]) - max(ea[2], eb[2]) < 0.5 * height:
+        return None
+    lo, hi = (ea[1], eb[0]) if ea[0] < eb[0] else (eb[1], ea[0])
+    if hi < lo - 0.1 * height or hi - lo > 3 * height:
+        return None
+    m, c = (lo + hi) / 2, (ea[2] + ea[3]) / 2
+    x, y = m * dx - c * dy, m * dy + c * dx
+    return (x, y, x, y)
+
+
+def _object_id(raw, tp, i: int):
+    return ctypes.cast(raw.FPDFText_GetTextObject(tp, i), ctypes.c_void_p).value
+
+
+def _to_logical(raw, tp, line: Line, unmapped_objects: set) -> None:
+    """Put a line with right-to-left text into logical order (see pdf_bidi)."""
+    objects: dict[int, object] = {}
+
+    def object_of(i: int):
+        if i not in objects:
+            objects[i] = _object_id(raw, tp, i)
+        return objects[i]
+
+    if unmapped_objects:
+        # PDFium drops its unmapped-glyph flag on a character it passes through its right-to-left
+        # path (a lone glyph number U+02F4 is flagged, the same one after an Arabic word is not). In a
+        # text object where it did flag glyph numbers, a character above U+00FF that is no letter,
+        # mark or digit is taken for one too.
+        line.chars = [c for c in line.chars
+                      if not (ord(c[1]) > 0xFF and unicodedata.category(c[1])[0] not in "LMN"
+                              and object_of(c[0]) in unmapped_objects)]
+    line.chars = logical_order(line.chars, _baseline(raw, tp, line.chars), object_of)
+
+
+def _baseline(raw, tp, chars) -> tuple[float, float]:
+    """The direction of a line's text in page space: the x axis of its first drawn glyph's matrix."""
+    m = raw.FS_MATRIX()
+    for i, _, box in chars:
+        if box[2] > box[0] and raw.FPDFText_GetMatrix(tp, i, m):
+            norm = math.hypot(m.a, m.b)
+            if norm > 0:
+                return (m.a / norm, m.b / norm)
+    return (1.0, 0.0)
 
 
 def tidy(line: Line) -> Optional[Line]:
@@ -382,8 +476,8 @@ class _Builder:
         n = len(chars)
         self.parts.extend(c[1] for c in chars)
         self.index.extend(c[0] for c in chars)
-        self.boxes.extend(c[2] for c in chars)
-        self.pages.extend([page] * n)
+        self.boxes.extend(c[2] if c[0] >= 0 else _NAN_BOX for c in chars)
+        self.pages.extend(page if c[0] >= 0 else 0 for c in chars)  # -1: a space the extractor put there
         self.n += n
 
     def insert(self, s: str):
