@@ -39,6 +39,7 @@ class Line:
     bottom: float = 0.0
     height: float = 0.0
     furniture: Optional[str] = None
+    rtl: bool = False  # put in logical order as right-to-left text (its indent and ragged edge mirrored)
 
     @property
     def text(self) -> str:
@@ -192,6 +193,7 @@ def _to_logical(raw, tp, line: Line, unmapped_objects: set) -> None:
                       if not (ord(c[1]) > 0xFF and unicodedata.category(c[1])[0] not in "LMN"
                               and object_of(c[0]) in unmapped_objects)]
     line.chars = logical_order(line.chars, _baseline(raw, tp, line.chars), object_of)
+    line.rtl = True
 
 
 def _baseline(raw, tp, chars) -> tuple[float, float]:
@@ -390,6 +392,8 @@ _END = re.compile(r"[.!?:;][\"'”’)\]]*$")
 
 def _same_visual_line(a: Line, b: Line) -> bool:
     overlap = min(a.bottom, b.bottom) - max(a.top, b.top)
+    if a.rtl and b.rtl:  # right-to-left text goes on to the left
+        return overlap >= 0.5 * min(a.height, b.height) and b.right <= a.left + 1.0
     return overlap >= 0.5 * min(a.height, b.height) and b.left >= a.right - 1.0
 
 
@@ -420,6 +424,18 @@ def _usual_left(lines: list[Line], k: int) -> float:
     return min(best)
 
 
+def _usual_right(lines: list[Line], k: int) -> float:
+    """The most common right edge among the lines around line k that share its column (where
+    right-to-left lines start)."""
+    b = lines[k]
+    near = [x.right for x in lines[max(0, k - 6):k + 7] if not (x.left > b.right or x.right < b.left)]
+    counts: dict[int, list[float]] = {}
+    for v in near:
+        counts.setdefault(round(v / 2.0), []).append(v)
+    best = max(counts.values(), key=lambda vs: (len(vs), max(vs)))
+    return max(best)
+
+
 def _decide(a: Line, b: Line, pitch, lines, k) -> str:
     if a.furniture or b.furniture:
         return "para"
@@ -438,14 +454,19 @@ def _decide(a: Line, b: Line, pitch, lines, k) -> str:
         return "para"  # extra space between the lines
     if _BULLET.match(b.text):
         return "para"
-    if b.left > a.left + 0.8 * h and abs(a.left - _usual_left(lines, k)) < 0.4 * h:
+    rtl = a.rtl and b.rtl  # right-to-left lines start at the right: indents and short lines mirror
+    if rtl:
+        if b.right < a.right - 0.8 * h and abs(a.right - _usual_right(lines, k)) < 0.4 * h:
+            return "para"
+    elif b.left > a.left + 0.8 * h and abs(a.left - _usual_left(lines, k)) < 0.4 * h:
         # the first line of an indented paragraph; with a hanging indent the indented lines are the
         # usual ones, and the line that sticks out left is the paragraph's first
         return "para"
     neighbours = [x for x in lines[max(0, k - 3):k + 2] if not (x.left > a.right or x.right < a.left)]
     right = max(x.right for x in neighbours)
     left = min(x.left for x in neighbours)
-    if _END.search(a.text) and a.right < right - 0.25 * (right - left):
+    short = a.left > left + 0.25 * (right - left) if rtl else a.right < right - 0.25 * (right - left)
+    if _END.search(a.text) and short:
         return "para"  # a short line ending a sentence: the last line of a paragraph
     return "join"
 
@@ -533,7 +554,8 @@ def build(pages: list[list[Line]], breaks: list[list[str]]):
             keep = _join_hyphen(prev, line)
             if keep is not None:
                 bld.add(keep[2], pno, keep[1], keep[0])
-        elif how == "line" and line.left - prev.right < 0.15 * max(prev.height, line.height):
+        elif how == "line" and (prev.left - line.right if prev.rtl and line.rtl else line.left - prev.right) < 0.15 * max(
+                prev.height, line.height):
             pass  # a super- or subscript PDFium split off: it touches its neighbour
         else:
             bld.insert(" ")
