@@ -13,7 +13,7 @@ from typing import Optional
 import numpy as np
 
 from .base import SkipFile
-from .pdf_bidi import has_rtl, logical_order
+from .pdf_bidi import has_rtl, is_rtl, logical_order
 
 
 # --------------------------------------------------------------------------- characters and lines
@@ -75,6 +75,7 @@ def page_chars(raw, tp, page_box):
     chars = lines[-1].chars
     pending_high = None
     unmapped_objects = set()  # text objects in which PDFium put glyph numbers for unmapped glyphs
+    rtl_seen = False  # a right-to-left letter on the page: only then are its lines looked at for one
     for i in range(n):
         u = get_unicode(tp, i)
         if u == 0x0A or u == 0x0D:
@@ -115,8 +116,13 @@ def page_chars(raw, tp, page_box):
             # more than nothing.
             unmapped_objects.add(_object_id(raw, tp, i))
             continue
+        if u >= 0x0590 and not rtl_seen:
+            rtl_seen = is_rtl(chr(u))
         chars.append((i, chr(u), box))
-    lines = _join_rtl_pieces(raw, tp, [ln for ln in lines if ln.chars or ln.hyphen])
+    lines = [ln for ln in lines if ln.chars or ln.hyphen]
+    if not rtl_seen:
+        return lines
+    lines = _join_rtl_pieces(raw, tp, lines)
     for ln in lines:
         if ln.chars and has_rtl(ln.chars):
             _to_logical(raw, tp, ln, unmapped_objects)
