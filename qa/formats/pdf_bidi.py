@@ -212,6 +212,35 @@ def _own_run(glyph: list, own: str) -> list:
     return [c for k, c in enumerate(glyph[at[0]:at[-1] + 1], at[0]) if kinds[k] not in ("L", "R") or kinds[k] == own]
 
 
+def piece_gap(a: list, b: list, direction: tuple[float, float]):
+    """If two pieces of a line [(index, character, box), ...] lie side by side on one visual line (they
+    share its height, do not overlap along it and lie within three line heights of each other), a
+    point box in the middle of the gap between them, else None."""
+    dx, dy = direction
+
+    def extent(chars):
+        along, across = [], []
+        for _, _, box in chars:
+            if box[2] > box[0] and box[3] > box[1]:
+                for x, y in ((box[0], box[1]), (box[2], box[3])):
+                    along.append(x * dx + y * dy)
+                    across.append(-x * dy + y * dx)
+        return (min(along), max(along), min(across), max(across)) if along else None
+
+    ea, eb = extent(a), extent(b)
+    if ea is None or eb is None:
+        return None
+    height = min(ea[3] - ea[2], eb[3] - eb[2])
+    if height <= 0 or min(ea[3], eb[3]) - max(ea[2], eb[2]) < 0.5 * height:
+        return None
+    lo, hi = (ea[1], eb[0]) if ea[0] < eb[0] else (eb[1], ea[0])
+    if hi < lo - 0.1 * height or hi - lo > 3 * height:
+        return None
+    m, c = (lo + hi) / 2, (ea[2] + ea[3]) / 2
+    x, y = m * dx - c * dy, m * dy + c * dx
+    return (x, y, x, y)
+
+
 def logical_order(chars: list, direction: tuple[float, float], object_of: Callable[[int], Hashable]) -> list:
     """One line's characters [(index, character, box), ...], given in PDFium's order, in logical order.
 

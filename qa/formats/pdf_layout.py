@@ -13,7 +13,7 @@ from typing import Optional
 import numpy as np
 
 from .base import SkipFile
-from .pdf_bidi import has_rtl, is_rtl, logical_order
+from .pdf_bidi import has_rtl, is_rtl, logical_order, piece_gap
 
 
 # --------------------------------------------------------------------------- characters and lines
@@ -140,41 +140,13 @@ def _join_rtl_pieces(raw, tp, lines: list[Line]) -> list[Line]:
         prev = out[-1] if out else None
         if (prev is not None and prev.hyphen is None and prev.chars and line.chars
                 and (has_rtl(prev.chars) or has_rtl(line.chars))):
-            gap = _piece_gap(prev.chars, line.chars, _baseline(raw, tp, prev.chars))
+            gap = piece_gap(prev.chars, line.chars, _baseline(raw, tp, prev.chars))
             if gap is not None:
                 prev.chars = prev.chars + [(-1, " ", gap)] + line.chars
                 prev.hyphen = line.hyphen
                 continue
         out.append(line)
     return out
-
-
-def _piece_gap(a: list, b: list, direction: tuple[float, float]):
-    """If two pieces lie side by side on one visual line, a point box in the middle of the gap between
-    them, else None."""
-    dx, dy = direction
-
-    def extent(chars):
-        along, across = [], []
-        for _, _, box in chars:
-            if box[2] > box[0] and box[3] > box[1]:
-                for x, y in ((box[0], box[1]), (box[2], box[3])):
-                    along.append(x * dx + y * dy)
-                    across.append(-x * dy + y * dx)
-        return (min(along), max(along), min(across), max(across)) if along else None
-
-    ea, eb = extent(a), extent(b)
-    if ea is None or eb is None:
-        return None
-    height = min(ea[3] - ea[2], eb[3] - eb[2])
-    if height <= 0 or min(ea[3], eb[3]) - max(ea[2], eb[2]) < 0.5 * height:
-        return None
-    lo, hi = (ea[1], eb[0]) if ea[0] < eb[0] else (eb[1], ea[0])
-    if hi < lo - 0.1 * height or hi - lo > 3 * height:
-        return None
-    m, c = (lo + hi) / 2, (ea[2] + ea[3]) / 2
-    x, y = m * dx - c * dy, m * dy + c * dx
-    return (x, y, x, y)
 
 
 def _object_id(raw, tp, i: int):
