@@ -166,9 +166,9 @@ def _to_logical(raw, tp, line: Line, unmapped_objects: set) -> None:
         # PDFium drops its unmapped-glyph flag on a character it passes through its right-to-left
         # path (a lone glyph number U+02F4 is flagged, the same one after an Arabic word is not). In a
         # text object where it did flag glyph numbers, a character above U+00FF that is no letter,
-        # mark or digit is taken for one too.
+        # mark, digit or space is taken for one too.
         line.chars = [c for c in line.chars
-                      if not (ord(c[1]) > 0xFF and unicodedata.category(c[1])[0] not in "LMN"
+                      if not (ord(c[1]) > 0xFF and unicodedata.category(c[1])[0] not in "LMNZ"
                               and object_of(c[0]) in unmapped_objects)]
     line.chars = logical_order(line.chars, _baseline(raw, tp, line.chars), object_of)
     line.rtl = True
