@@ -127,15 +127,17 @@ def chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def print_to_pdf(html_path: Path, out: Path, timeout: int = 120) -> None:
-    """Chromium's --print-to-pdf of a local HTML file (headless, no network, a throw-away profile)."""
+def print_to_pdf(html_path: Path, out: Path, timeout: int = 120, header_footer: bool = True) -> None:
+    """Chromium's --print-to-pdf of a local HTML file (headless, no network, a throw-away profile);
+    header_footer=False leaves out the print date, title, URL and page numbers."""
     exe = chromium()
     if exe is None:
         raise RuntimeError("chromium is not installed (apt-get install -y chromium)")
+    extra = [] if header_footer else ["--no-pdf-header-footer"]
     with tempfile.TemporaryDirectory() as profile:
         subprocess.run(
             [exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync", *extra,
              f"--user-data-dir={profile}", f"--print-to-pdf={out}", html_path.resolve().as_uri()],
             check=True, capture_output=True, timeout=timeout,
         )

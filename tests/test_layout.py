@@ -15,7 +15,7 @@ MAX_LINES = 600
 # Bottom to top. A module may import modules of its own layer or below, never above.
 LAYERS = [
     {"types", "errors", "text", "settings", "timing"},
-    {"formats", "formats.base", "formats.pdf", "formats.pdf_layout", "formats.docx", "formats.html", "formats.text",
+    {"formats", "formats.base", "formats.pdf", "formats.pdf_layout", "formats.pdf_bidi", "formats.docx", "formats.html", "formats.text",
      "corpus", "chunking", "analysis"},
     {"onnx_backend", "embedding", "lexical", "lexicon", "aliases", "vectors", "index", "build", "distributed", "stores", "stores.pgvector_store",
      "stores.postgres"},

@@ -15,7 +15,7 @@ from .pdf_layout import Line, build, fix_hyphens, mark_furniture, measure_page, 
 
 # Bumped whenever the rules below change the text they produce for the same file, so stored
 # renditions (and the citations cut from them) are known to need re-extraction.
-LAYOUT_VERSION = 2  # 2: furniture out of the reading order, paragraphs joined across pages
+LAYOUT_VERSION = 3  # 3: glyph numbers of unmapped glyphs dropped; right-to-left lines in logical order
 MAX_PAGES = 10_000
 MAX_CHARS = 20_000_000
 MAX_RENDER_PIXELS = 40_000_000

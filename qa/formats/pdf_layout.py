@@ -1,15 +1,19 @@
 """PDF page layout: PDFium's characters into lines, page furniture marked, lines into paragraphs, hyphens joined."""
 from __future__ import annotations
 
+import ctypes
 import difflib
+import math
 import re
 import statistics
+import unicodedata
 from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
 
 from .base import SkipFile
+from .pdf_bidi import has_rtl, is_rtl, logical_order, piece_gap
 
 
 # --------------------------------------------------------------------------- characters and lines
@@ -35,6 +39,7 @@ class Line:
     bottom: float = 0.0
     height: float = 0.0
     furniture: Optional[str] = None
+    rtl: bool = False  # put in logical order as right-to-left text (its indent and ragged edge mirrored)
 
     @property
     def text(self) -> str:
@@ -55,17 +60,22 @@ def _display(box, page_box, rot):
 
 
 def page_chars(raw, tp, page_box):
-    """PDFium's characters of one text page as lines; off-page characters (invisible) are left out."""
+    """PDFium's characters of one text page as lines; off-page characters (invisible) and glyph numbers
+    standing in for unmapped glyphs are left out, and lines with right-to-left text are put in logical
+    order."""
     n = raw.FPDFText_CountChars(tp)
     if n < 0:
         raise SkipFile("corrupt", "PDFium could not read a page's text")
     get_unicode, get_box, is_hyphen = raw.FPDFText_GetUnicode, raw.FPDFText_GetLooseCharBox, raw.FPDFText_IsHyphen
+    unmapped_error = raw.FPDFText_HasUnicodeMapError
     rect = raw.FS_RECTF()
     bx0, by0, bx1, by1 = page_box
     lo_x, hi_x, lo_y, hi_y = bx0 - 1, bx1 + 1, by0 - 1, by1 + 1
     lines: list[Line] = [Line([])]
     chars = lines[-1].chars
     pending_high = None
+    unmapped_objects = set()  # text objects in which PDFium put glyph numbers for unmapped glyphs
+    rtl_seen = False  # a right-to-left letter on the page: only then are its lines looked at for one
     for i in range(n):
         u = get_unicode(tp, i)
         if u == 0x0A or u == 0x0D:
@@ -98,8 +108,81 @@ def page_chars(raw, tp, page_box):
             continue
         if u in _SKIP_CODES or u > 0x10FFFF or 0xFDD0 <= u <= 0xFDEF:
             continue  # control codes and unmapped glyphs are not text
+        if u > 0xFF and unmapped_error(tp, i) == 1:
+            # A glyph with no text (an empty ToUnicode entry: the rest of a cluster whose text sits on
+            # its first glyph) gets its character code as its character. A two-byte code is a glyph
+            # number, never text ("ϲΒϴΒ" inside an Arabic word). One-byte codes are kept: a symbolic
+            # font's codes often are its letters, and TeX's math fonts give "6=" for "≠", which says
+            # more than nothing.
+            unmapped_objects.add(_object_id(raw, tp, i))
+            continue
+        if u >= 0x0590 and not rtl_seen:
+            rtl_seen = is_rtl(chr(u))
         chars.append((i, chr(u), box))
-    return [ln for ln in lines if ln.chars or ln.hyphen]
+    lines = [ln for ln in lines if ln.chars or ln.hyphen]
+    if not rtl_seen:
+        return lines
+    lines = _join_rtl_pieces(raw, tp, lines)
+    for ln in lines:
+        if ln.chars and has_rtl(ln.chars):
+            _to_logical(raw, tp, ln, unmapped_objects)
+    return lines
+
+
+def _join_rtl_pieces(raw, tp, lines: list[Line]) -> list[Line]:
+    """Join the pieces PDFium makes of one visual line with right-to-left text, so that the line is put
+    in order as a whole: PDFium can break such a line in two and give the left piece first (Chromium's
+    pointed Hebrew: "וּבְרָכָה" before "שָׁלוֹם" on the line that starts with it). Pieces join when they
+    share the line's height, do not overlap along it, and lie within three line heights of each other;
+    the space between them is inserted (index -1)."""
+    out: list[Line] = []
+    for line in lines:
+        prev = out[-1] if out else None
+        if (prev is not None and prev.hyphen is None and prev.chars and line.chars
+                and (has_rtl(prev.chars) or has_rtl(line.chars))):
+            gap = piece_gap(prev.chars, line.chars, _baseline(raw, tp, prev.chars))
+            if gap is not None:
+                prev.chars = prev.chars + [(-1, " ", gap)] + line.chars
+                prev.hyphen = line.hyphen
+                continue
+        out.append(line)
+    return out
+
+
+def _object_id(raw, tp, i: int):
+    return ctypes.cast(raw.FPDFText_GetTextObject(tp, i), ctypes.c_void_p).value
+
+
+def _to_logical(raw, tp, line: Line, unmapped_objects: set) -> None:
+    """Put a line with right-to-left text into logical order (see pdf_bidi)."""
+    objects: dict[int, object] = {}
+
+    def object_of(i: int):
+        if i not in objects:
+            objects[i] = _object_id(raw, tp, i)
+        return objects[i]
+
+    if unmapped_objects:
+        # PDFium drops its unmapped-glyph flag on a character it passes through its right-to-left
+        # path (a lone glyph number U+02F4 is flagged, the same one after an Arabic word is not). In a
+        # text object where it did flag glyph numbers, a character above U+00FF that is no letter,
+        # mark, digit or space is taken for one too.
+        line.chars = [c for c in line.chars
+                      if not (ord(c[1]) > 0xFF and unicodedata.category(c[1])[0] not in "LMNZ"
+                              and object_of(c[0]) in unmapped_objects)]
+    line.chars = logical_order(line.chars, _baseline(raw, tp, line.chars), object_of)
+    line.rtl = True
+
+
+def _baseline(raw, tp, chars) -> tuple[float, float]:
+    """The direction of a line's text in page space: the x axis of its first drawn glyph's matrix."""
+    m = raw.FS_MATRIX()
+    for i, _, box in chars:
+        if box[2] > box[0] and raw.FPDFText_GetMatrix(tp, i, m):
+            norm = math.hypot(m.a, m.b)
+            if norm > 0:
+                return (m.a / norm, m.b / norm)
+    return (1.0, 0.0)
 
 
 def tidy(line: Line) -> Optional[Line]:
@@ -287,6 +370,8 @@ _END = re.compile(r"[.!?:;][\"'”’)\]]*$")
 
 def _same_visual_line(a: Line, b: Line) -> bool:
     overlap = min(a.bottom, b.bottom) - max(a.top, b.top)
+    if a.rtl and b.rtl:  # right-to-left text goes on to the left
+        return overlap >= 0.5 * min(a.height, b.height) and b.right <= a.left + 1.0
     return overlap >= 0.5 * min(a.height, b.height) and b.left >= a.right - 1.0
 
 
@@ -317,6 +402,18 @@ def _usual_left(lines: list[Line], k: int) -> float:
     return min(best)
 
 
+def _usual_right(lines: list[Line], k: int) -> float:
+    """The most common right edge among the lines around line k that share its column (where
+    right-to-left lines start)."""
+    b = lines[k]
+    near = [x.right for x in lines[max(0, k - 6):k + 7] if not (x.left > b.right or x.right < b.left)]
+    counts: dict[int, list[float]] = {}
+    for v in near:
+        counts.setdefault(round(v / 2.0), []).append(v)
+    best = max(counts.values(), key=lambda vs: (len(vs), max(vs)))
+    return max(best)
+
+
 def _decide(a: Line, b: Line, pitch, lines, k) -> str:
     if a.furniture or b.furniture:
         return "para"
@@ -335,14 +432,19 @@ def _decide(a: Line, b: Line, pitch, lines, k) -> str:
         return "para"  # extra space between the lines
     if _BULLET.match(b.text):
         return "para"
-    if b.left > a.left + 0.8 * h and abs(a.left - _usual_left(lines, k)) < 0.4 * h:
+    rtl = a.rtl and b.rtl  # right-to-left lines start at the right: indents and short lines mirror
+    if rtl:
+        if b.right < a.right - 0.8 * h and abs(a.right - _usual_right(lines, k)) < 0.4 * h:
+            return "para"
+    elif b.left > a.left + 0.8 * h and abs(a.left - _usual_left(lines, k)) < 0.4 * h:
         # the first line of an indented paragraph; with a hanging indent the indented lines are the
         # usual ones, and the line that sticks out left is the paragraph's first
         return "para"
     neighbours = [x for x in lines[max(0, k - 3):k + 2] if not (x.left > a.right or x.right < a.left)]
     right = max(x.right for x in neighbours)
     left = min(x.left for x in neighbours)
-    if _END.search(a.text) and a.right < right - 0.25 * (right - left):
+    short = a.left > left + 0.25 * (right - left) if rtl else a.right < right - 0.25 * (right - left)
+    if _END.search(a.text) and short:
         return "para"  # a short line ending a sentence: the last line of a paragraph
     return "join"
 
@@ -373,8 +475,8 @@ class _Builder:
         n = len(chars)
         self.parts.extend(c[1] for c in chars)
         self.index.extend(c[0] for c in chars)
-        self.boxes.extend(c[2] for c in chars)
-        self.pages.extend([page] * n)
+        self.boxes.extend(c[2] if c[0] >= 0 else _NAN_BOX for c in chars)
+        self.pages.extend(page if c[0] >= 0 else 0 for c in chars)  # -1: a space the extractor put there
         self.n += n
 
     def insert(self, s: str):
@@ -430,7 +532,8 @@ def build(pages: list[list[Line]], breaks: list[list[str]]):
             keep = _join_hyphen(prev, line)
             if keep is not None:
                 bld.add(keep[2], pno, keep[1], keep[0])
-        elif how == "line" and line.left - prev.right < 0.15 * max(prev.height, line.height):
+        elif how == "line" and (prev.left - line.right if prev.rtl and line.rtl else line.left - prev.right) < 0.15 * max(
+                prev.height, line.height):
             pass  # a super- or subscript PDFium split off: it touches its neighbour
         else:
             bld.insert(" ")
