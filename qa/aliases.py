@@ -125,4 +125,5 @@ def attach(index) -> None:
     try:
         index.extras["aliases"] = json.loads((Path(index.path) / INDEX_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
-        raise IndexProblem(f"alias table in {index.path} cannot be read ({e.__class__.__name__})", index.store or index.path) from None
+        raise IndexProblem(f"alias table in {index.path} cannot be read ({e.__class__.__name__})",
+                           getattr(index, "store", "") or index.path) from None

@@ -33,8 +33,8 @@ def index_command(where: "str | os.PathLike[str]") -> str:
 
 
 class IndexProblem(QAError):
-    """The index is missing, stale, corrupt or built for another model; `qa index` fixes it."""
+    """The index at `where` (a folder or a store) is missing, stale, corrupt or built for another model;
+    the fix names the command that rebuilds it."""
 
-    def __init__(self, problem: str, where: "str | os.PathLike[str] | None" = None, fix: str | None = None):
-        fix = fix or ("run `qa index`" if where is None else f"run `{index_command(where)}`")
-        super().__init__(problem, fix=fix, code=2)
+    def __init__(self, problem: str, where: "str | os.PathLike[str]", fix: str | None = None):
+        super().__init__(problem, fix=fix or f"run `{index_command(where)}`", code=2)
