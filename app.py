@@ -9,7 +9,7 @@ QA_INDEX), feedback in var/feedback.jsonl (env QA_FEEDBACK); every setting comes
 first, with its progress in the terminal; a bad corpus or an index that cannot be built or loaded
 is a one-line message and exit code 2.
 
-This is the only module that imports gradio (6.x). HTML comes from qa.render, which escapes all
+This is the only module that imports gradio (6.x). HTML comes from qa.chat.render, which escapes all
 corpus and user text; the chatbot renders it as sanitized HTML with Markdown off.
 
 API: one named endpoint, `/ask` (question, k=qa.settings.DEFAULT_K, docs=None: a list of doc ids)
@@ -44,10 +44,10 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # gradio's own switc
 
 import gradio as gr  # noqa: E402
 
-from qa import render  # noqa: E402
+from qa.chat import render  # noqa: E402
 from qa.errors import QAError  # noqa: E402
-from qa.feedback import append_feedback, feedback_record  # noqa: E402
-from qa.pages import PageRenderer  # noqa: E402
+from qa.chat.feedback import append_feedback, feedback_record  # noqa: E402
+from qa.chat.pages import PageRenderer  # noqa: E402
 
 CONCURRENCY = 4  # questions answered at once (the UI and the API share this limit)
 MAX_QUEUE = 64  # questions waiting; beyond that the chat says "busy, try again"
@@ -238,7 +238,7 @@ def build_demo(answerer, feedback_path: str | Path = DEFAULT_FEEDBACK, *, concur
     """The Blocks app around an Answerer (anything with .ask(question, k=, docs=) and .index).
 
     `concurrency` and `max_queue` are applied with demo.queue() here, so tests can make a tiny queue.
-    `examples` are the corpus's own example questions (qa.corpus.read_examples), shown as buttons
+    `examples` are the corpus's own example questions (qa.ingest.corpus.read_examples), shown as buttons
     under "Try:"; with none, that row is left out.
     """
     index = answerer.index
@@ -444,8 +444,8 @@ def main(argv=None) -> int:
         debug = settings.debug
         if not 0 < args.max_queue <= 10_000:
             raise QAError(f"--max-queue must be from 1 to 10000, not {args.max_queue}")
-        from qa.build import check_target, choose_corpus
-        from qa.corpus import read_examples
+        from qa.index.build import check_target, choose_corpus
+        from qa.ingest.corpus import read_examples
         from qa.pipeline import ensure_index, open_answerer
 
         if settings.store:  # a replica builds nothing: its examples come from the folder it is told, if any
@@ -456,8 +456,8 @@ def main(argv=None) -> int:
         examples = read_examples(corpus)  # a bad list is refused before any work is done
         sink = None
         if settings.store:  # a replica serves what `qa index --store` published; it builds nothing
-            from qa.stores.postgres import append_feedback as to_store
-            from qa.stores.postgres import redact
+            from qa.index.stores.postgres import append_feedback as to_store
+            from qa.index.stores.postgres import redact
 
             say(f"serving the index published in {redact(settings.store)}")
             sink = lambda rec: to_store(settings.store, rec)  # noqa: E731

@@ -151,15 +151,15 @@ def _print_answer(a) -> None:
 
 
 def cmd_index(args, settings: Settings) -> int:
-    from .build import build_index, choose_corpus
-    from .embedding import make_embedder
+    from .index.build import build_index, choose_corpus
+    from .neural.embedding import make_embedder
 
     settings = settings.replace(embed_precision=args.precision)
     index_dir = args.index or settings.index
     corpus = choose_corpus(index_dir, settings.store, args.corpus or settings.corpus)
     embedder = make_embedder(settings)
     if args.ray:
-        from .distributed import RayEmbedder
+        from .neural.distributed import RayEmbedder
 
         embedder = RayEmbedder(args.ray, embedder, model_dir=settings.model_dir)
     report = build_index(corpus, index_dir, embedder,
@@ -175,8 +175,8 @@ def cmd_index(args, settings: Settings) -> int:
 
 
 def cmd_docs(args, settings: Settings) -> int:
-    from .corpus import describe_excepted
-    from .index import describe
+    from .ingest.corpus import describe_excepted
+    from .index.load import describe
     from .pipeline import open_index
 
     d = describe(open_index(args.index, settings) if settings.store else (args.index or settings.index))
@@ -199,7 +199,7 @@ def cmd_docs(args, settings: Settings) -> int:
 
 
 def cmd_verify(args, settings: Settings) -> int:
-    from .verify import read_answers, verify
+    from .evaluation.verify import read_answers, verify
 
     if args.answer == "-":
         text, where = sys.stdin.read(), "standard input"
@@ -216,7 +216,7 @@ def cmd_verify(args, settings: Settings) -> int:
 
 
 def cmd_ask(args, settings: Settings) -> int:
-    from .answering import clean_question
+    from .answer.answerer import clean_question
     from .pipeline import open_answerer
 
     clean_question(args.question)  # refuse bad input before loading anything
@@ -229,10 +229,10 @@ def cmd_ask(args, settings: Settings) -> int:
 
 
 def cmd_eval(args, settings: Settings) -> int:
-    from .evaluation import compare, evaluate, load_result, write_json
-    from .gold import DEFAULT_QUESTIONS, load_questions
+    from .evaluation.runner import compare, evaluate, load_result, write_json
+    from .evaluation.gold import DEFAULT_QUESTIONS, load_questions
     from .pipeline import open_answerer
-    from .report import format_comparison, format_table
+    from .evaluation.report import format_comparison, format_table
 
     files = list(args.files) or [DEFAULT_QUESTIONS]
     questions = load_questions(files, args.split)
@@ -251,7 +251,7 @@ def cmd_eval(args, settings: Settings) -> int:
     if args.json_out:
         write_json(result, args.json_out)
     if args.report:
-        from .report import write_report
+        from .evaluation.report import write_report
 
         write_report(result, args.report, diff)
     print(f"{len(questions)} question(s) from {', '.join(map(str, files))} (split {args.split}), "
@@ -270,7 +270,7 @@ def cmd_eval(args, settings: Settings) -> int:
 def cmd_bench(args, settings: Settings) -> int:
     log = (lambda s: None) if getattr(args, "quiet", False) else (lambda s: print(s, file=sys.stderr))
     if args.bench_command == "squad":
-        from .bench.squad import format_result, run_squad
+        from .evaluation.bench.squad import format_result, run_squad
 
         t = args.decline_below
         if t is not None:
@@ -286,8 +286,8 @@ def cmd_bench(args, settings: Settings) -> int:
             print(f"wrote {args.json_out}")
         return 0
     if args.bench_command == "perf":
-        from .bench.perf import read_questions, run_perf
-        from .gold import DEFAULT_QUESTIONS
+        from .evaluation.bench.perf import read_questions, run_perf
+        from .evaluation.gold import DEFAULT_QUESTIONS
 
         corpus = args.corpus or settings.corpus or DEFAULT_CORPUS
         qfile = args.questions or (DEFAULT_QUESTIONS if args.corpus is None and Path(DEFAULT_QUESTIONS).is_file() else None)
@@ -305,11 +305,11 @@ def cmd_bench(args, settings: Settings) -> int:
 def cmd_feedback(args, settings: Settings) -> int:
     if args.feedback_command != "export":
         raise QAError("choose an action: `qa feedback export`")
-    from .feedback import export_cases, read_feedback, write_cases
+    from .chat.feedback import export_cases, read_feedback, write_cases
 
     if settings.store and not args.feedback_file:
-        from .stores.postgres import read_feedback as read_from_store
-        from .stores.postgres import redact
+        from .index.stores.postgres import read_feedback as read_from_store
+        from .index.stores.postgres import redact
 
         src, records = redact(settings.store), read_from_store(settings.store)
     else:

@@ -4,13 +4,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from .answering import Answerer
-from .embedding import Embedder, make_embedder
-from .index import check_fresh, load_index
-from .build import BuildReport, build_index, choose_corpus
-from .reader import make_reader
-from .retrieval import Retriever
-from .stores.postgres import is_store_url
+from .answer.answerer import Answerer
+from .neural.embedding import Embedder, make_embedder
+from .index.load import check_fresh, load_index
+from .index.build import BuildReport, build_index, choose_corpus
+from .neural.reader import make_reader
+from .answer.retrieval import Retriever
+from .index.stores.postgres import is_store_url
 from .settings import Settings
 
 
@@ -44,7 +44,7 @@ def open_index(index_dir: str | Path | None = None, settings: Optional[Settings]
     settings = settings or Settings()
     location = settings.store or (index_dir if index_dir is not None else settings.index)
     if is_store_url(str(location)):
-        from .stores.postgres import load_index as load_from_store
+        from .index.stores.postgres import load_index as load_from_store
 
         return load_from_store(str(location), embedder)
     return load_index(location, embedder)
@@ -53,7 +53,7 @@ def open_index(index_dir: str | Path | None = None, settings: Optional[Settings]
 def ensure_index(corpus_dir: str | Path | None, index_dir: str | Path, settings: Optional[Settings] = None,
                  embedder: Optional[Embedder] = None, progress: bool = True, **kw) -> BuildReport:
     """Build the index if it is missing or stale; a no-op (well under a second) otherwise. With no
-    `corpus_dir` it is the folder the index records (qa.build.choose_corpus)."""
+    `corpus_dir` it is the folder the index records (qa.index.build.choose_corpus)."""
     settings = settings or Settings()
     corpus = choose_corpus(index_dir, settings.store, corpus_dir)
     return build_index(corpus, index_dir, embedder or make_embedder(settings), progress=progress,

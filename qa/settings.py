@@ -20,7 +20,8 @@ from typing import Any, Mapping, Optional
 from .errors import QAError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-TUNED_FILE = Path(__file__).resolve().parent / "models" / "answering.json"
+MODELS_DIR = Path(__file__).resolve().parent / "models"  # shipped weights and tuned values
+TUNED_FILE = MODELS_DIR / "answering.json"
 TUNED_FORMAT = 1
 MAX_QUESTION_CHARS = 1000
 DEFAULT_K = 8
@@ -28,7 +29,7 @@ MAX_K = 50  # passages an answer may be chosen from
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
 
-# The calibration's inputs, in the order its weights are applied (qa.calibration computes them)
+# The calibration's inputs, in the order its weights are applied (qa.answer.calibration computes them)
 RULE_FEATURES = ("sim", "lex", "missing", "type", "margin", "agreement")
 READER_FEATURES = ("sim", "lex", "missing", "read", "read_null", "margin", "agreement", "unseen_doc", "unseen_sent")
 ANSWER_TYPES = ("person", "organisation", "place", "date", "number", "money", "percent", "title", "description",
@@ -184,7 +185,7 @@ class RetrievalSettings(_Tuned):
 
 @dataclass(frozen=True)
 class SpanSettings(_Tuned):
-    """Weights of the answer-span score and the shapes answers take (see qa.candidates)."""
+    """Weights of the answer-span score and the shapes answers take (see qa.answer.candidates)."""
 
     w_type: float = _num(0, 10, "fit of a span's entity label to the expected answer type")
     w_sent: float = _num(0, 10, "cosine of the evidence sentence to the question")
@@ -355,7 +356,7 @@ class Settings:
     """Where things are, which models run, and every tuned value; see ENVIRONMENT for the variables."""
 
     # None: not chosen; `qa index` then rebuilds an index from the folder it records, and a new one
-    # from DEFAULT_CORPUS (qa.build.choose_corpus)
+    # from DEFAULT_CORPUS (qa.index.build.choose_corpus)
     corpus: Optional[Path] = None
     index: Path = DEFAULT_INDEX
     store: Optional[str] = None  # postgresql://...: the index (and the chat's feedback) in PostgreSQL

@@ -17,12 +17,12 @@ import time
 
 from fit_answering import SHIPPED, TUNED, ROOT, CachingEmbedder, CachingReader, memoise_search, squad_items, top_answer
 
-from qa.bench.squad import cache_root, run_squad, squad_scores
-from qa.embedding import SentenceTransformerEmbedder
-from qa.gold import load_questions
-from qa.metrics import contains_any, exact_match, max_over
+from qa.evaluation.bench.squad import cache_root, run_squad, squad_scores
+from qa.neural.embedding import SentenceTransformerEmbedder
+from qa.evaluation.gold import load_questions
+from qa.evaluation.metrics import contains_any, exact_match, max_over
 from qa.pipeline import open_answerer
-from qa.reader import Reader
+from qa.neural.reader import Reader
 from qa.settings import SpanSettings
 
 

@@ -20,13 +20,13 @@ from unittest import mock
 
 from fit_answering import ROOT, CachingEmbedder, CachingReader, memoise_search, squad_items
 
-import qa.answering
-from qa.bench.squad import cache_root, run_squad, squad_scores
-from qa.embedding import SentenceTransformerEmbedder
-from qa.gold import load_questions
-from qa.grounding import Grounding, salient_terms
+import qa.answer.answerer
+from qa.evaluation.bench.squad import cache_root, run_squad, squad_scores
+from qa.neural.embedding import SentenceTransformerEmbedder
+from qa.evaluation.gold import load_questions
+from qa.answer.grounding import Grounding, salient_terms
 from qa.pipeline import open_answerer
-from qa.reader import Reader
+from qa.neural.reader import Reader
 from qa.settings import Settings
 
 SQUAD2_DECLINE_BELOW = 0.55  # the threshold docs/benchmarks.md runs the SQuAD 2.0 bench at
@@ -37,9 +37,9 @@ def no_grounding_decline(question, lex, aliases=None):
 
 
 SIGNALS = {
-    "grounding": lambda: mock.patch.object(qa.answering, "ground", no_grounding_decline),
-    "types": lambda: mock.patch.object(qa.answering, "needed_type", lambda qa_: None),
-    "features": lambda: mock.patch.object(qa.answering.Answerer, "unseen", lambda self, g, top: (0.0, 0.0)),
+    "grounding": lambda: mock.patch.object(qa.answer.answerer, "ground", no_grounding_decline),
+    "types": lambda: mock.patch.object(qa.answer.answerer, "needed_type", lambda qa_: None),
+    "features": lambda: mock.patch.object(qa.answer.answerer.Answerer, "unseen", lambda self, g, top: (0.0, 0.0)),
 }
 VARIANTS = [
     ("**shipped**", ()),

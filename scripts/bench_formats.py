@@ -1,4 +1,4 @@
-"""What qa.formats does with the 31 sample PDFs, and how fast it extracts PDF and web pages.
+"""What qa.ingest.formats does with the 31 sample PDFs, and how fast it extracts PDF and web pages.
 
     python scripts/bench_formats.py                    # table + speeds, printed as Markdown
     python scripts/bench_formats.py --long-pages 300   # size of the generated long PDF
@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from formats_fixtures import SAMPLES, long_pdf, sample_key, sample_paths  # noqa: E402
 
-from qa.formats import SkipFile, extract, extract_bytes  # noqa: E402
+from qa.ingest.formats import SkipFile, extract, extract_bytes  # noqa: E402
 
 
 def samples_table() -> tuple[list[dict], dict]:

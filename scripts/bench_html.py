@@ -1,4 +1,4 @@
-"""Main-text extraction benchmark for web pages: qa.formats.html against trafilatura's defaults.
+"""Main-text extraction benchmark for web pages: qa.ingest.formats.html against trafilatura's defaults.
 
 Reads the copy of the article-extraction benchmark in eval/benchmarks/article-extraction/ (121 pages
 with a person's marking of each page's article body) and scores each extractor as that benchmark does:
@@ -8,7 +8,7 @@ long page weighs no more than a short one), averaged over pages, and precision, 
 from the averages.
 
     python scripts/bench_html.py                  # ours and trafilatura's defaults
-    python scripts/bench_html.py --grid           # also the settings grid behind qa.formats.html.SETTINGS
+    python scripts/bench_html.py --grid           # also the settings grid behind qa.ingest.formats.html.SETTINGS
     python scripts/bench_html.py --json out.json
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from qa.metrics import extraction_prf  # noqa: E402
+from qa.evaluation.metrics import extraction_prf  # noqa: E402
 
 BENCH = ROOT / "eval" / "benchmarks" / "article-extraction"
 
@@ -55,8 +55,8 @@ def run(name: str, fn, pages: dict[str, bytes], truth: dict[str, str]) -> dict:
 
 
 def ours(settings=None):
-    from qa.formats import SkipFile
-    from qa.formats.html import extract_html_bytes
+    from qa.ingest.formats import SkipFile
+    from qa.ingest.formats.html import extract_html_bytes
 
     def fn(html: bytes) -> str:
         try:
@@ -80,7 +80,7 @@ def main() -> None:
     pages, truth = load()
     results = [
         run("trafilatura defaults (extract, txt)", trafilatura_default, pages, truth),
-        run("qa.formats.html (SETTINGS)", ours(), pages, truth),
+        run("qa.ingest.formats.html (SETTINGS)", ours(), pages, truth),
     ]
     if args.grid:
         base = {"include_comments": False, "include_tables": True, "favor_precision": False,

@@ -45,8 +45,8 @@ def session(path, threads: int):
 
 def batched(reader, sess, q, windows):
     """The alternative the issue proposed: all windows of a question in one padded, length-sorted call."""
-    from qa.onnx_backend import pad_batch
-    from qa.reader import decode_spans
+    from qa.neural.onnx import pad_batch
+    from qa.neural.reader import decode_spans
 
     encs = reader._tok.encode_batch([(reader._question(q), w) for w in windows])
     order = sorted(range(len(encs)), key=lambda i: len(encs[i].ids))
@@ -78,12 +78,12 @@ def main(argv=None) -> int:
     set_offline_environment()
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from qa.build import build_index
-    from qa.embedding import make_embedder
-    from qa.gold import load_questions
-    from qa.index import load_index
+    from qa.index.build import build_index
+    from qa.neural.embedding import make_embedder
+    from qa.evaluation.gold import load_questions
+    from qa.index.load import load_index
     from qa.pipeline import open_answerer
-    from qa.reader import OnnxReader
+    from qa.neural.reader import OnnxReader
 
     tmp = Path(tempfile.mkdtemp())
     s = Settings()

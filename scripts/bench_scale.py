@@ -68,7 +68,7 @@ def save(work: Path, name: str, obj: dict) -> None:
 # ------------------------------------------------------------------------------------------------
 def cmd_base(a) -> None:
     """Real MiniLM vectors of SQuAD dev paragraphs, their sentences and 1,000 questions."""
-    from qa.embedding import SentenceTransformerEmbedder
+    from qa.neural.embedding import SentenceTransformerEmbedder
 
     paragraphs, questions = squad()
     sents = [s for p in paragraphs for s in sentences_of(p["text"])]
@@ -130,7 +130,7 @@ def bench_faiss(kind: str, x: np.ndarray, q: np.ndarray, truth: np.ndarray, work
         index = faiss.IndexFlatIP(DIM)
     else:
         index = faiss.IndexHNSWFlat(DIM, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80  # as qa.index.make_faiss
+        index.hnsw.efConstruction = 80  # as qa.index.load.make_faiss
     index.add(x)
     build = time.perf_counter() - t
     if kind == "hnsw":
@@ -154,7 +154,7 @@ def bench_faiss(kind: str, x: np.ndarray, q: np.ndarray, truth: np.ndarray, work
 def bench_pg(url: str, x: np.ndarray, q: np.ndarray, truth: np.ndarray, n_exact: int, compare_loads: bool) -> dict:
     from psycopg import sql
 
-    from qa.stores import pgvector_store as pv
+    from qa.index.stores import pgvector as pv
 
     conn = pv.connect(url)
     res: dict = {}
@@ -270,23 +270,23 @@ def ranks_metrics(ranks: list[int | None]) -> dict:
 def cmd_lexical(a) -> None:
     import bm25s
 
-    from qa import lexical
-    from qa.stores import pgvector_store as pv
+    from qa.index import bm25
+    from qa.index.stores import pgvector as pv
     from servers import postgres_server
 
     paragraphs, questions = squad()
     if a.limit:
         questions = questions[: a.limit]
     out = {"conditions": conditions(), "passages": len(paragraphs), "questions": len(questions), "methods": {}}
-    # bm25s exactly as qa.lexical builds and scores it
+    # bm25s exactly as qa.index.bm25 builds and scores it
     t = time.perf_counter()
-    model = bm25s.BM25(method="lucene", k1=lexical.K1, b=lexical.B)
-    model.index([lexical.tokenize(p["text"]) or [""] for p in paragraphs], show_progress=False)
+    model = bm25s.BM25(method="lucene", k1=bm25.K1, b=bm25.B)
+    model.index([bm25.tokenize(p["text"]) or [""] for p in paragraphs], show_progress=False)
     build = time.perf_counter() - t
     ranks, lat = [], []
     for qtext, gold in questions:
         t = time.perf_counter()
-        ids = model.get_tokens_ids(lexical.tokenize(qtext))
+        ids = model.get_tokens_ids(bm25.tokenize(qtext))
         if ids:
             sc = np.asarray(model.get_scores_from_ids(ids), dtype=np.float32)
             top = np.argsort(-sc, kind="stable")[:10]
@@ -364,7 +364,7 @@ def cmd_lexical(a) -> None:
 # ------------------------------------------------------------------------------------------------
 RAY_DRIVER = r"""
 import json, sys, time
-from qa.distributed import RayEmbedPool
+from qa.neural.distributed import RayEmbedPool
 texts = json.load(open(sys.argv[1]))
 res = {}
 for n_actors in (1, 2):
@@ -383,7 +383,7 @@ print("RESULT " + json.dumps(res))
 
 
 def cmd_ray(a) -> None:
-    from qa.embedding import SentenceTransformerEmbedder
+    from qa.neural.embedding import SentenceTransformerEmbedder
     from servers import ray_cluster
 
     paragraphs, _ = squad()

@@ -71,7 +71,7 @@ def run(log=print) -> dict:
     from app_support import CORPUS, AppProcess, free_port, http_ask
     from servers import postgres_server, ray_cluster
 
-    from qa.gold import DEFAULT_QUESTIONS, load_questions
+    from qa.evaluation.gold import DEFAULT_QUESTIONS, load_questions
     from qa.pipeline import ensure_index, open_answerer
     from qa.settings import Settings
 

@@ -5,7 +5,7 @@
    page numbers) left on, as a real printed document has them; metadata.json and aliases.json follow,
    keyed by the PDF names, so doc_ids, titles and dates are the same.
 2. The PDF folder and the text folder are indexed with the same model and every gold question is asked
-   of both: an answer is "the same" when its normalised text (qa.metrics.normalize_match) and its status
+   of both: an answer is "the same" when its normalised text (qa.evaluation.metrics.normalize_match) and its status
    (declined or not) agree.
 3. Every citation of a PDF answer names a page; poppler's `pdftotext` (a second extractor) must find
    the quote's first words on that page (each of them: its reading order may differ).
@@ -117,10 +117,10 @@ def page_problems(answers, pdf_dir: Path) -> tuple[int, list[str]]:
 
 def compare(text_dir: Path, pdf_dir: Path, work: Path, embedder=None, log=print) -> dict:
     """Index both folders, ask every gold question of both, compare; the result dict."""
-    from qa.build import build_index
-    from qa.embedding import make_embedder
-    from qa.gold import DEFAULT_QUESTIONS, load_questions
-    from qa.metrics import normalize_match
+    from qa.index.build import build_index
+    from qa.neural.embedding import make_embedder
+    from qa.evaluation.gold import DEFAULT_QUESTIONS, load_questions
+    from qa.evaluation.metrics import normalize_match
     from qa.pipeline import open_answerer
     from qa.settings import Settings
 

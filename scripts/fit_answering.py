@@ -38,14 +38,14 @@ set_offline_environment()
 
 import numpy as np  # noqa: E402
 
-from qa.answering import clean_question  # noqa: E402
-from qa.bench.squad import cache_root, held_out_titles, load_squad, run_squad, squad_scores  # noqa: E402
-from qa.embedding import SentenceTransformerEmbedder  # noqa: E402
-from qa.evaluation import evaluate  # noqa: E402
-from qa.gold import load_questions  # noqa: E402
-from qa.metrics import contains_any  # noqa: E402
+from qa.answer.answerer import clean_question  # noqa: E402
+from qa.evaluation.bench.squad import cache_root, held_out_titles, load_squad, run_squad, squad_scores  # noqa: E402
+from qa.neural.embedding import SentenceTransformerEmbedder  # noqa: E402
+from qa.evaluation.runner import evaluate  # noqa: E402
+from qa.evaluation.gold import load_questions  # noqa: E402
+from qa.evaluation.metrics import contains_any  # noqa: E402
 from qa.pipeline import open_answerer  # noqa: E402
-from qa.reader import Reader  # noqa: E402
+from qa.neural.reader import Reader  # noqa: E402
 from qa.settings import READER_FEATURES, Settings, Tuned, load_tuned, write_tuned  # noqa: E402
 
 TUNED = load_tuned()

@@ -36,10 +36,10 @@ from typing import Iterable, Optional, Sequence
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.aliases import corpus_acronyms, read_user_aliases  # noqa: E402
-from qa.chunking import sentence_spans  # noqa: E402
-from qa.corpus import load_corpus  # noqa: E402
-from qa.gold import GoldQuestion, load_questions  # noqa: E402
+from qa.index.aliases import corpus_acronyms, read_user_aliases  # noqa: E402
+from qa.ingest.chunking import sentence_spans  # noqa: E402
+from qa.ingest.corpus import load_corpus  # noqa: E402
+from qa.evaluation.gold import GoldQuestion, load_questions  # noqa: E402
 from qa.text import fold  # noqa: E402
 from qa.types import Document  # noqa: E402
 
@@ -276,7 +276,7 @@ class Corpus:
 # --------------------------------------------------------------------------- questions
 
 def _nlp():
-    from qa.analysis import _nlp as load  # the project's one spaCy pipeline, loaded without torch
+    from qa.ingest.nlp import _nlp as load  # the project's one spaCy pipeline, loaded without torch
 
     return load()
 

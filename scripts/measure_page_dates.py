@@ -18,7 +18,7 @@ from pathlib import Path
 
 import lxml.html
 
-from qa.formats.html import _COPYRIGHT, _parse, _states_day, declared_date, extract_html_bytes
+from qa.ingest.formats.html import _COPYRIGHT, _parse, _states_day, declared_date, extract_html_bytes
 from qa.settings import PROJECT_ROOT
 
 PAGES = PROJECT_ROOT / "eval" / "benchmarks" / "article-extraction"

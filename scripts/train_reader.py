@@ -1,4 +1,4 @@
-"""Fine-tune the span reader (qa/reader.py) on SQuAD v1.1 questions, holding out whole articles.
+"""Fine-tune the span reader (qa/neural/reader.py) on SQuAD v1.1 questions, holding out whole articles.
 
 Training data: every answerable question of the SQuAD v1.1 dev articles that are NOT in the SQuAD 2.0
 half (`eval/benchmarks/`), so the 2.0 half and its 16 articles stay unseen for evaluation and threshold
@@ -11,7 +11,7 @@ About 0.1 s per training window on 2 CPU cores; the default run takes ~35 minute
 
 `--negatives N` adds, per training question, up to N "no answer here" windows of about three sentences
 (the shape the pipeline reads): the sentences of the question's own paragraph and of the other
-paragraphs of its article that share the most word stems (qa.lexical) with the question but do not hold
+paragraphs of its article that share the most word stems (qa.index.bm25) with the question but do not hold
 the answer. They teach the [CLS] ("no answer") score what retrieval's near misses look like, which the calibration reads.
 `--init DIR` continues from weights already trained (e.g. the shipped ones) instead of the bare encoder.
 """
@@ -38,10 +38,10 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from qa.settings import bundled_model_dir  # noqa: E402
-from qa import lexical  # noqa: E402
-from qa.reader import (MAX_LEN, MAX_QUESTION_TOKENS, READER_CARD, READER_WEIGHTS, build_model,  # noqa: E402
+from qa.index import bm25  # noqa: E402
+from qa.neural.reader import (MAX_LEN, MAX_QUESTION_TOKENS, READER_CARD, READER_WEIGHTS, build_model,  # noqa: E402
                        decode_spans, load_weights, trainable_state)
-from qa.bench.squad import squad_scores  # noqa: E402
+from qa.evaluation.bench.squad import squad_scores  # noqa: E402
 
 BENCH = ROOT / "eval" / "benchmarks"
 STRIDE = 64
@@ -79,7 +79,7 @@ def features(tok, items, train: bool):
 def negative_windows(tok, items, paragraphs, per_question, rng):
     """Per question, up to `per_question` windows (a sentence and its neighbours) from its article that
     hold no gold answer, most question words first: one from its own paragraph when it has one."""
-    from qa.chunking import sentence_spans
+    from qa.ingest.chunking import sentence_spans
 
     sents_of = {}
     out = []
@@ -95,7 +95,7 @@ def negative_windows(tok, items, paragraphs, per_question, rng):
                 if any(g and g.lower() in win.lower() for g in it["golds"]):
                     continue
                 own = ctx == it["context"]
-                shared = len(set(lexical.tokenize(win)) & it["qwords"])
+                shared = len(set(bm25.tokenize(win)) & it["qwords"])
                 cands.append((shared + (0.5 if own else 0.0), rng.random(), own, win))
         cands.sort(reverse=True)
         # the best window of its own paragraph first, then the best of the article
@@ -191,7 +191,7 @@ def main():
                 a = qa["answers"][0]
                 it = {"question": qa["question"], "context": par["context"], "answer": a["text"],
                       "answer_start": a["answer_start"], "golds": [x["text"] for x in qa["answers"]],
-                      "article": art["title"], "qwords": set(lexical.tokenize(qa["question"]))}
+                      "article": art["title"], "qwords": set(bm25.tokenize(qa["question"]))}
                 (test if art["title"] in held else train).append(it)
     test = test[::args.eval_every]
     if args.limit:

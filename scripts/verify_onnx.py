@@ -54,12 +54,12 @@ def main(argv=None) -> int:
     set_offline_environment()
     import tempfile
 
-    from qa.build import build_index
-    from qa.embedding import make_embedder
-    from qa.gold import load_questions
-    from qa.index import load_index
+    from qa.index.build import build_index
+    from qa.neural.embedding import make_embedder
+    from qa.evaluation.gold import load_questions
+    from qa.index.load import load_index
     from qa.pipeline import open_answerer
-    from qa.reader import make_reader
+    from qa.neural.reader import make_reader
 
     onnx_s, torch_s = Settings(), Settings(backend="torch")
     emb_o, emb_t = make_embedder(onnx_s), make_embedder(torch_s)

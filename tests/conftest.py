@@ -26,9 +26,9 @@ def _analyse_each_sentence_once():
     re-analyse the same few hundred sentences of the bundled corpus (it was over half their time). The
     first build analyses each sentence for real; the rest reuse that result. Builds in subprocesses
     (the CLI and app tests) analyse for real every time."""
-    import qa.analysis
+    import qa.ingest.nlp
 
-    real, memo = qa.analysis.analyse, {}
+    real, memo = qa.ingest.nlp.analyse, {}
 
     def analyse(texts, batch_size=64, progress=None):
         todo = [t for t in dict.fromkeys(texts) if t not in memo]
@@ -39,7 +39,7 @@ def _analyse_each_sentence_once():
         return [list(memo[t]) for t in texts]
 
     mp = pytest.MonkeyPatch()
-    mp.setattr(qa.analysis, "analyse", analyse)
+    mp.setattr(qa.ingest.nlp, "analyse", analyse)
     yield
     mp.undo()
 
@@ -49,8 +49,8 @@ def _no_model_in_the_fast_tier(request):
     if "not model" not in (request.config.getoption("markexpr") or ""):
         yield
         return
-    from qa.embedding import OnnxEmbedder, SentenceTransformerEmbedder
-    from qa.reader import OnnxReader, Reader
+    from qa.neural.embedding import OnnxEmbedder, SentenceTransformerEmbedder
+    from qa.neural.reader import OnnxReader, Reader
 
     def refuse(*_a, **_k):
         raise RuntimeError("this test loads the real model: mark it @pytest.mark.model")
@@ -68,7 +68,7 @@ def _no_model_in_the_fast_tier(request):
 def real_embedder():
     """The shipped default: all-MiniLM-L6-v2 in ONNX Runtime (its graph exported on first use when the
     cache is empty, as on a fresh clone)."""
-    from qa.embedding import make_embedder
+    from qa.neural.embedding import make_embedder
     from qa.settings import Settings
 
     return make_embedder(Settings())
@@ -77,7 +77,7 @@ def real_embedder():
 @pytest.fixture(scope="session")
 def real_index_dir(tmp_path_factory, real_embedder) -> Path:
     """The bundled corpus indexed with the real model into a session temp folder (never embeddings/)."""
-    from qa.build import build_index
+    from qa.index.build import build_index
 
     d = tmp_path_factory.mktemp("real") / "index"
     build_index(CORPUS, d, real_embedder)

@@ -1,4 +1,4 @@
-"""Helpers for the qa.formats tests: PDFs drawn with PDFium's own editing API (no browser needed), a
+"""Helpers for the qa.ingest.formats tests: PDFs drawn with PDFium's own editing API (no browser needed), a
 realistic web page, and paths to the committed samples."""
 from __future__ import annotations
 
@@ -241,7 +241,7 @@ _CACHE: dict[str, object] = {}
 
 def sample_result(p: Path):
     """extract(p) for a sample, once per test session: a Rendition or the SkipFile it raised."""
-    from qa.formats import SkipFile, extract
+    from qa.ingest.formats import SkipFile, extract
 
     key = sample_key(p)
     if key not in _CACHE:

@@ -99,22 +99,22 @@ def write_corpus(d: Path, docs: dict[str, str] = DOCS, extra: str = "") -> Path:
 
 
 def fake_embedder(dim: int = 32, name: str = "fake/sha256"):
-    from qa.embedding import HashEmbedder
+    from qa.neural.embedding import HashEmbedder
 
     return HashEmbedder(dim=dim, name=name)
 
 
 def build_fake(corpus: Path, index: Path, **kw):
-    from qa.build import build_index
+    from qa.index.build import build_index
 
     emb = kw.pop("embedder", None) or fake_embedder()
     return build_index(corpus, index, emb, **kw)
 
 
 def fake_answerer(index: Path):
-    from qa.answering import Answerer
-    from qa.index import load_index
-    from qa.retrieval import Retriever
+    from qa.answer.answerer import Answerer
+    from qa.index.load import load_index
+    from qa.answer.retrieval import Retriever
 
     emb = fake_embedder()
     return Answerer(Retriever(load_index(index, emb), emb))
@@ -149,9 +149,9 @@ import os, sys, time
 sys.path.insert(0, {here!r})
 corpus, index = sys.argv[1], sys.argv[2]
 os.environ.update({env!r})
-from qa.index import load_index
-from qa.build import build_index
-from qa.embedding import HashEmbedder
+from qa.index.load import load_index
+from qa.index.build import build_index
+from qa.neural.embedding import HashEmbedder
 import faiss, bm25s  # noqa: F401  (imported before forking, so a child starts building at once)
 try:
     from qa import analysis
@@ -259,7 +259,7 @@ class TrialReport:
 
 def check_index(index: Path, question: str = QUESTIONS[0]) -> tuple[str, str]:
     """Load (which verifies every checksum) and answer; returns (build id, answer status)."""
-    from qa.index import load_index
+    from qa.index.load import load_index
 
     idx = load_index(index, fake_embedder())
     a = fake_answerer(index).ask(question)
@@ -408,7 +408,7 @@ class StandInReader:
     def read(self, question, windows, top=5):
         import time
 
-        from qa.reader import SpanGuess
+        from qa.neural.reader import SpanGuess
 
         self.calls += 1
         self.seen.append((question, list(windows)))

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from app_support import PROJECT_ROOT, http_ask, shared_app  # noqa: E402
 
 pytestmark = pytest.mark.model

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from app_support import CORPUS, SCREENSHOTS, free_port, load_app_module, shared_app  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -71,7 +70,7 @@ def last_reply(pg):
 
 @pytest.mark.model
 def test_ask_cite_and_open_the_document(page, server):
-    from qa.corpus import read_examples
+    from qa.ingest.corpus import read_examples
 
     page.goto(server.url)
     # the "Try:" buttons are the corpus's own example questions (corpus/metadata.json), none built in
@@ -178,7 +177,7 @@ class GatedAnswerer:
         self.gate = threading.Event()
 
     def ask(self, question, k=5, docs=None):
-        from qa.answering import clean_question
+        from qa.answer.answerer import clean_question
         from qa.types import Answer, Citation
 
         q = clean_question(question)
@@ -204,9 +203,9 @@ def test_a_full_queue_gets_a_friendly_busy_reply(page, tmp_path):
     """One answer at a time and one waiting: a third question is turned away kindly, with no error toast.
     (No model: a fake embedder indexes the corpus and a gated fake answers.)"""
     from gradio_client import Client
-    from qa.embedding import HashEmbedder
-    from qa.index import load_index
-    from qa.build import build_index
+    from qa.neural.embedding import HashEmbedder
+    from qa.index.load import load_index
+    from qa.index.build import build_index
 
     build_index(CORPUS, tmp_path / "index", HashEmbedder())
     answerer = GatedAnswerer(load_index(tmp_path / "index"))
@@ -256,11 +255,11 @@ def test_a_pdf_citation_opens_its_page_with_the_quote_highlighted(page, tmp_path
 
     from formats_fixtures import report_pdf
     from support import never_decline
-    from qa.answering import Answerer
-    from qa.build import build_index
-    from qa.embedding import HashEmbedder
-    from qa.index import load_index
-    from qa.retrieval import Retriever
+    from qa.answer.answerer import Answerer
+    from qa.index.build import build_index
+    from qa.neural.embedding import HashEmbedder
+    from qa.index.load import load_index
+    from qa.answer.retrieval import Retriever
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()

@@ -13,7 +13,7 @@ sys.path.insert(0, str(PROJECT_ROOT / "scripts"))
 
 import make_negatives  # noqa: E402
 
-from qa.gold import GoldQuestion, load_questions  # noqa: E402
+from qa.evaluation.gold import GoldQuestion, load_questions  # noqa: E402
 from qa.types import Document  # noqa: E402
 
 
@@ -142,8 +142,8 @@ def test_the_committed_file_is_the_generators_output(tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def bundled():
-    from qa.aliases import read_user_aliases
-    from qa.corpus import load_corpus
+    from qa.index.aliases import read_user_aliases
+    from qa.ingest.corpus import load_corpus
 
     corpus_dir = PROJECT_ROOT / "corpus"
     return make_negatives.Corpus(load_corpus(corpus_dir), read_user_aliases(corpus_dir))

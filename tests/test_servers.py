@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from servers import postgres_server, ray_cluster  # noqa: E402
 
 pytestmark = pytest.mark.slow

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 from qa.text import fold, number_value, number_words_to_digits, printable
-from qa.metrics import contains_any, normalize_match
+from qa.evaluation.metrics import contains_any, normalize_match
 
 
 @pytest.mark.parametrize("text,value", [("forty-two", 42), ("Forty-five", 45), ("11", 11), ("twelve", 12),

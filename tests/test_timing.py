@@ -110,7 +110,7 @@ def test_a_stage_with_nothing_recording_never_reads_the_clock(monkeypatch):
 def test_an_answer_records_every_stage_and_they_add_up_to_no_more_than_its_time(tmp_path):
     from support import QUESTIONS, build_fake, fake_answerer, write_corpus
 
-    from qa.answering import Answerer
+    from qa.answer.answerer import Answerer
 
     build_fake(write_corpus(tmp_path / "c"), tmp_path / "i")
     plain = fake_answerer(tmp_path / "i")

@@ -1,0 +1,564 @@
+"""Answer objects -> HTML for the chat app: pure functions, no gradio, no I/O.
+
+Everything that comes from the corpus or the user is escaped here, and highlighting is done by
+character offsets into the document text, never by searching for or injecting corpus markup. The
+escaping also turns every ASCII punctuation mark into a numeric character reference, so the output
+stays inert if a Markdown renderer ever sees it (no `![x](...)` images, `[x](...)` links, autolinks,
+emphasis, tables, code spans or `$$` maths), and if a JS template engine sees it (no `${...}`).
+
+Answers are read with dict access on `Answer.to_dict()` so that fields the answer module has not
+filled in yet (conflicts, agreeing, as_of, closest, answer spans) are simply left out.
+
+Citation links have the form `#qa-cite-<turn>-<n>`: `turn` is the reply's place in the conversation
+and `n` the citation's display number (1, 2, ... in the order the answer lists them), so the same
+answer always renders to the same numbers and ids.
+"""
+from __future__ import annotations
+
+import base64
+import math
+import re
+import string
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Any, Callable, Iterable, Mapping, NamedTuple, Optional
+
+from ..text import printable
+from ..types import REASON_LABELS, decline_headline
+
+STATUS_LABELS = {"answered": "answered", "uncertain": "uncertain", "declined": "not in the corpus"}
+BUSY_TEXT = "The assistant is busy right now, so this question was not answered. Please try again in a moment."
+MAX_SHOWN_QUESTION = 400  # characters of an over-long question echoed back in the chat
+CONTEXT_CHARS = 420  # context shown either side of a quote when its passage is long or unknown
+CITE_HREF = re.compile(r"^#qa-cite-(\d+)-(\d+)$")
+
+# --------------------------------------------------------------------------- escaping
+
+_ESCAPES = {ord(c): f"&#{ord(c)};" for c in string.punctuation}
+_ESCAPES.update({ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;", ord('"'): "&quot;", ord("'"): "&#39;"})
+
+
+def escape(text: object) -> str:
+    """Text as inert HTML: `& < > " '` escaped, other ASCII punctuation as numeric references.
+
+    Control characters become spaces and lone surrogates become "?", so the result can always be
+    sent as JSON and shown by a browser. The browser displays exactly the original characters.
+    """
+    return printable("" if text is None else str(text)).translate(_ESCAPES)
+
+
+def _attr(text: object) -> str:
+    """A value for an HTML attribute in double quotes (escape() already covers quotes)."""
+    return escape(text)
+
+
+# --------------------------------------------------------------------------- citations
+
+def cited(answer: Mapping[str, Any]) -> tuple[list[dict], bool]:
+    """The citations a reply shows and whether they are only "closest material" (a declined answer)."""
+    cites = [c for c in (answer.get("citations") or []) if isinstance(c, Mapping)]
+    if cites:
+        return cites, False
+    return [c for c in (answer.get("closest") or []) if isinstance(c, Mapping)], True
+
+
+def display_numbers(cites: list[Mapping[str, Any]]) -> dict[Any, int]:
+    """The answer's own citation numbers -> sequential display numbers 1, 2, ... in list order."""
+    out: dict[Any, int] = {}
+    for i, c in enumerate(cites, 1):
+        out.setdefault(c.get("n", i), i)
+    return out
+
+
+def cite_href(turn: int, n: int) -> str:
+    return f"#qa-cite-{int(turn)}-{int(n)}"
+
+
+def parse_cite_href(href: str) -> Optional[tuple[int, int]]:
+    m = CITE_HREF.match(href or "")
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def _cite_link(turn: int, n: int, title: str = "", cls: str = "qa-cite") -> str:
+    tip = f' title="{_attr("Open " + title + " at the quote")}"' if title else ""
+    return f'<a class="{cls}" href="{cite_href(turn, n)}"{tip}>[{n}]</a>'
+
+
+def _page_label(c: Mapping[str, Any]) -> str:
+    """"p. 3" for a PDF citation (its first page; "pp. 3–4" when its boxes run onto the next), else ""."""
+    try:
+        first = int(c.get("page"))
+    except (TypeError, ValueError):
+        return ""
+    if first < 1:
+        return ""
+    last = first
+    for b in c.get("boxes") or ():
+        if isinstance(b, Mapping) and isinstance(b.get("page"), int):
+            last = max(last, b["page"])
+    return f"p. {first}" if last == first else f"pp. {first}–{last}"
+
+
+def _source_line(c: Mapping[str, Any]) -> str:
+    parts = [f'<cite class="qa-title">{escape(c.get("title") or c.get("doc_id") or "untitled")}</cite>']
+    page = _page_label(c)
+    if page:
+        parts.append(f'<span class="qa-pageno">{escape(page)}</span>')
+    if c.get("date"):
+        parts.append(f'<span class="qa-date">{escape(c["date"])}</span>')
+    return ", ".join(parts)
+
+
+# --------------------------------------------------------------------------- chat messages
+
+def render_question(question: object) -> str:
+    """The user's message as the chat shows it: escaped, and shortened when it is very long."""
+    q = "" if question is None else str(question)
+    if len(q) > MAX_SHOWN_QUESTION:
+        return (f'<span class="qa-question">{escape(q[:MAX_SHOWN_QUESTION])}… '
+                f'<span class="qa-muted">({len(q):,} characters)</span></span>')
+    return f'<span class="qa-question">{escape(q)}</span>'
+
+
+def _agreement(answer: Mapping[str, Any]) -> str:
+    try:
+        considered = int(answer.get("considered") or 0)
+        agreeing = int(answer.get("agreeing") or 0)
+    except (TypeError, ValueError):
+        return ""
+    if considered <= 0:
+        return ""
+    noun = "source agrees" if considered == 1 else "sources agree"
+    return f'<span class="qa-agree">{agreeing} of {considered} {noun}</span>'
+
+
+def _conflicts(answer: Mapping[str, Any], numbers: Mapping[Any, int], turn: int, titles: Mapping[int, str]) -> str:
+    rows = []
+    for c in answer.get("conflicts") or []:
+        if not isinstance(c, Mapping):
+            continue
+        refs = [numbers[n] for n in (c.get("citations") or []) if n in numbers]
+        links = " ".join(_cite_link(turn, n, titles.get(n, "")) for n in refs) or '<span class="qa-muted">(uncited)</span>'
+        rows.append(f'<li><strong class="qa-conflict-value">{escape(c.get("value"))}</strong> → {links}</li>')
+    if not rows:
+        return ""
+    return f'<div class="qa-conflicts"><span class="qa-label">Sources disagree:</span><ul>{"".join(rows)}</ul></div>'
+
+
+def render_reply(answer: Mapping[str, Any], turn: int) -> str:
+    """One assistant message: bold answer, status badge, agreement, conflicts, as-of date, notes and quotes."""
+    status = str(answer.get("status") or "declined")
+    cites, closest = cited(answer)
+    numbers = display_numbers(cites)
+    titles = {i: str(c.get("title") or c.get("doc_id") or "") for i, c in enumerate(cites, 1)}
+
+    meta = [f'<span class="qa-badge qa-badge-{escape(status)}">{escape(STATUS_LABELS.get(status, status))}</span>']
+    declined = status == "declined" or answer.get("answer") in (None, "")
+    agree = "" if declined else _agreement(answer)  # nothing was agreed on when nothing was answered
+    if agree:
+        meta.append(agree)
+    reason = answer.get("decline_reason") if declined else None
+    if reason:
+        meta.append(f'<span class="qa-reason">{escape(REASON_LABELS.get(str(reason), str(reason)))}</span>')
+    missing = [str(t) for t in (answer.get("missing_terms") or []) if t]
+    if missing:
+        meta.append(f'<span class="qa-missing">never mentioned: {escape(", ".join(missing))}</span>')
+    if answer.get("as_of"):
+        meta.append(f'<span class="qa-asof">as of {escape(answer["as_of"])}</span>')
+    conf = answer.get("confidence")
+    if isinstance(conf, (int, float)):
+        meta.append(f'<span class="qa-conf">confidence {conf:.2f}</span>')
+
+    headline = decline_headline(answer.get("notes"), reason) if declined else None
+    if declined:
+        head = f'<p class="qa-answer"><strong>{escape(headline)}</strong></p>'
+    else:
+        # the citations that contain the answer span; without spans, the first (best) quote
+        support = [i for i, c in enumerate(cites, 1) if c.get("answer_start") is not None] or ([1] if cites else [])
+        marks = "".join(f"<sup>{_cite_link(turn, i, titles[i])}</sup>" for i in support)
+        head = f'<p class="qa-answer"><strong>{escape(answer.get("answer"))}</strong>{marks}</p>'
+
+    notes = [str(n) for n in (answer.get("notes") or []) if n and str(n) != headline]
+    notes_html = "".join(f"<li>{escape(n)}</li>" for n in notes)
+    parts = [f'<div class="qa-reply qa-status-{escape(status)}">', f'<div class="qa-meta">{" ".join(meta)}</div>', head,
+             _conflicts(answer, numbers, turn, titles)]
+    if notes_html:
+        parts.append(f'<ul class="qa-notes">{notes_html}</ul>')
+    if cites:
+        label = "Closest material (it does not answer the question):" if closest else "Sources:"
+        items = []
+        for i, c in enumerate(cites, 1):
+            items.append(f'<li id="qa-q-{int(turn)}-{i}">{_cite_link(turn, i, titles[i])} '
+                         f'<q class="qa-quote-text">{escape(c.get("quote"))}</q> '
+                         f'<span class="qa-src">— {_source_line(c)}</span></li>')
+        parts.append(f'<div class="qa-sources"><span class="qa-label">{escape(label)}</span>'
+                     f'<ol class="qa-quotes">{"".join(items)}</ol></div>')
+    parts.append("</div>")
+    return "".join(p for p in parts if p)
+
+
+def render_refusal(message: object) -> str:
+    """A question the assistant will not take (too long, empty, unknown document): the reason, kindly."""
+    text = str(message).strip().rstrip(".")
+    return f'<div class="qa-reply qa-refusal"><p>Sorry, I can’t take that question: {escape(text)}.</p></div>'
+
+
+def render_busy() -> str:
+    return f'<div class="qa-reply qa-busy"><p>{escape(BUSY_TEXT)}</p></div>'
+
+
+def render_pending() -> str:
+    return '<div class="qa-reply qa-pending"><span class="qa-muted">Searching the corpus…</span></div>'
+
+
+def render_failure() -> str:
+    return ('<div class="qa-reply qa-refusal"><p>Something went wrong while answering this question. '
+            'Please try again.</p></div>')
+
+
+# --------------------------------------------------------------------------- the corpus, as the panels need it
+
+def _no_charmap(doc_id: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Library:
+    """Documents (doc_id -> object with title, text, source, as_of, format), passages (passage_id -> with
+    doc_id/start/end) and `charmap(doc_id)`: a PDF's qa.ingest.formats.CharMap (page geometry and the page each
+    character came from), None for other documents.
+
+    `Library.from_index(index)` wraps a loaded qa.index.load.Index (whose charmap() loads a map once, on first
+    use); tests build one from qa.types records.
+    """
+
+    documents: Mapping[str, Any]
+    passages: Mapping[str, Any]
+    charmap: Callable[[str], Any] = field(default=_no_charmap)
+
+    @classmethod
+    def from_index(cls, index) -> "Library":
+        return cls(index.documents, {p.passage_id: p for p in index.passages}, getattr(index, "charmap", _no_charmap))
+
+    @classmethod
+    def of(cls, documents: Iterable[Any], passages: Iterable[Any] = (), charmaps: Optional[Mapping[str, Any]] = None,
+           ) -> "Library":
+        maps = dict(charmaps or {})
+        return cls({d.doc_id: d for d in documents}, {p.passage_id: p for p in passages}, maps.get)
+
+
+def _span(c: Mapping[str, Any], text: str) -> Optional[tuple[int, int]]:
+    """The quote's (start, end) when its offsets are valid for the document and point at the quote."""
+    try:
+        s, e = int(c.get("start")), int(c.get("end"))
+    except (TypeError, ValueError):
+        return None
+    if not (0 <= s < e <= len(text)):
+        return None
+    quote = c.get("quote")
+    if quote is not None and text[s:e] != quote:
+        return None
+    return s, e
+
+
+def _answer_span(c: Mapping[str, Any], s: int, e: int) -> Optional[tuple[int, int]]:
+    """The answer span clipped to the quote, when the citation has one."""
+    try:
+        a, b = int(c.get("answer_start")), int(c.get("answer_end"))
+    except (TypeError, ValueError):
+        return None
+    a, b = max(a, s), min(b, e)
+    return (a, b) if a < b else None
+
+
+def highlight(text: str, lo: int, hi: int, quote: tuple[int, int], answer: Optional[tuple[int, int]] = None,
+              mark_id: Optional[str] = None) -> str:
+    """text[lo:hi] escaped, with the quote in <mark class="qa-quote"> and the answer inside it in <mark class="qa-ans">.
+
+    All cutting is by offsets; the quote must lie inside [lo, hi).
+    """
+    qs, qe = quote
+    if mark_id and not re.fullmatch(r"[A-Za-z][\w-]*", mark_id):
+        raise ValueError(f"not an element id: {mark_id!r}")
+    ident = f' id="{mark_id}"' if mark_id else ""
+    inner = escape(text[qs:qe])
+    if answer:
+        a, b = answer
+        inner = (escape(text[qs:a]) + f'<mark class="qa-ans">{escape(text[a:b])}</mark>' + escape(text[b:qe]))
+    return (escape(text[lo:qs]) + f'<mark class="qa-quote"{ident}>' + inner + "</mark>" + escape(text[qe:hi]))
+
+
+def _snap_left(text: str, i: int, floor: int) -> int:
+    if i <= floor:
+        return floor
+    j = text.rfind(" ", floor, i)
+    return j + 1 if j > floor else i
+
+
+def _snap_right(text: str, i: int, ceil: int) -> int:
+    if i >= ceil:
+        return ceil
+    j = text.find(" ", i, ceil)
+    return j if j != -1 else i
+
+
+def context_window(text: str, s: int, e: int, passage: Optional[tuple[int, int]] = None,
+                   width: int = CONTEXT_CHARS) -> tuple[int, int]:
+    """The span of text to show around a quote: its passage, trimmed to `width` chars either side at spaces."""
+    lo, hi = passage if passage and passage[0] <= s and e <= passage[1] else (0, len(text))
+    lo2, hi2 = max(lo, s - width), min(hi, e + width)
+    return _snap_left(text, lo2, lo), _snap_right(text, hi2, hi)
+
+
+def _passage_span(c: Mapping[str, Any], lib: Library, doc_id: str, s: int, e: int) -> Optional[tuple[int, int]]:
+    p = lib.passages.get(c.get("passage_id")) if c.get("passage_id") is not None else None
+    if p is not None and getattr(p, "doc_id", doc_id) == doc_id and p.start <= s and e <= p.end:
+        return p.start, p.end
+    for p in lib.passages.values():  # the citation names no (or a stale) passage: find the one holding it
+        if p.doc_id == doc_id and p.start <= s and e <= p.end:
+            return p.start, p.end
+    return None
+
+
+def _doc_meta(doc: Any, c: Mapping[str, Any]) -> tuple[str, str]:
+    title = getattr(doc, "title", None) or c.get("title") or c.get("doc_id") or "untitled"
+    date = c.get("date") or getattr(doc, "as_of", None) or ""
+    return str(title), str(date)
+
+
+EVIDENCE_PLACEHOLDER = ('<div class="qa-evidence qa-empty"><p class="qa-muted">The passages behind the latest answer '
+                        'appear here, with the quoted words highlighted. Click a citation such as [1] to read it in '
+                        'its document.</p></div>')
+DOCUMENT_PLACEHOLDER = ('<div class="qa-doc qa-empty"><p class="qa-muted">Click a citation to open its document '
+                        'here, scrolled to the quote.</p></div>')
+
+
+def render_evidence(answer: Optional[Mapping[str, Any]], turn: int, lib: Library, selected: Optional[int] = None) -> str:
+    """The evidence panel for one reply: each cited passage with its quote (and answer span) highlighted."""
+    if not answer or not isinstance(answer, Mapping):
+        return EVIDENCE_PLACEHOLDER
+    cites, closest = cited(answer)
+    head = (f'<div class="qa-ev-head"><span class="qa-label">{"Closest material" if closest else "Evidence"} for</span> '
+            f'<q>{escape(answer.get("question"))}</q></div>')
+    if not cites:
+        return f'<div class="qa-evidence">{head}<p class="qa-muted">No passages to show: nothing in the corpus came close.</p></div>'
+    items = []
+    for i, c in enumerate(cites, 1):
+        doc_id = str(c.get("doc_id"))
+        doc = lib.documents.get(doc_id)
+        title, date = _doc_meta(doc, c)
+        text = getattr(doc, "text", None)
+        span = _span(c, text) if isinstance(text, str) else None
+        if span:
+            s, e = span
+            passage = _passage_span(c, lib, doc_id, s, e)
+            lo, hi = context_window(text, s, e, passage)
+            plo, phi = passage or (0, len(text))
+            body = (("…" if lo > plo else "") + highlight(text, lo, hi, span, _answer_span(c, s, e))
+                    + ("…" if hi < phi else ""))
+            open_link = f'<a class="qa-open" href="{cite_href(turn, i)}">Open in the document ›</a>'
+        else:  # the document changed or is missing: show the quote on its own, without offsets
+            body = f'<mark class="qa-quote">{escape(c.get("quote"))}</mark>'
+            open_link = '<span class="qa-muted">(this quote is no longer in the indexed document)</span>'
+        sel = " qa-ev-selected" if selected == i else ""
+        page = _page_label(c)
+        items.append(
+            f'<div class="qa-ev-item{sel}" id="qa-ev-{int(turn)}-{i}">'
+            f'<div class="qa-ev-title"><a class="qa-cite qa-cite-btn" href="{cite_href(turn, i)}" role="button" '
+            f'title="{_attr("Open " + title + " at the quote")}">[{i}]</a> <strong>{escape(title)}</strong>'
+            + (f' <span class="qa-pageno">{escape(page)}</span>' if page else "")
+            + (f' <span class="qa-date">{escape(date)}</span>' if date else "") + "</div>"
+            f'<blockquote class="qa-ctx">{body}</blockquote>{open_link}</div>')
+    return f'<div class="qa-evidence">{head}{"".join(items)}</div>'
+
+
+# --------------------------------------------------------------------------- the document panel
+
+MAX_SHOWN_PAGES = 2  # pages drawn for one quote; a longer one gets a note (its text is all in "Text of ...")
+BOX_PAD_PT = 1.0  # highlight boxes reach this far (in points) beyond the glyphs
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+FORMAT_NOTES = {"pdf": "PDF, shown as its extracted text", "docx": "Word document, shown as its text",
+                "html": "web page, shown as its text"}
+
+
+class PageImage(NamedTuple):
+    """A PDF page drawn by qa.ingest.formats.pdf.render_page_png: PNG bytes and their size in pixels."""
+
+    png: bytes
+    width: int
+    height: int
+
+
+class PageUnavailable(Exception):
+    """A page cannot be shown as an image (the original PDF is missing or changed, ...): the message says
+    why, in words for the reader, and the panel shows the text rendition instead."""
+
+
+# (doc_id, 1-based page) -> (png_bytes, width_px, height_px); raises PageUnavailable. qa.chat.pages.PageRenderer is one.
+PageFetcher = Callable[[str, int], tuple]
+
+
+def _box_percent(cmap: Any, page: int, rect: Any, scale: float, width: int, height: int) -> Optional[tuple]:
+    """A quote rectangle in page space as (left, top, width, height) in % of the page image, via
+    CharMap.to_pixels (origin top-left, /Rotate applied), padded a little and clipped to the page."""
+    try:
+        x0, y0, x1, y1 = (float(v) for v in rect)
+    except (TypeError, ValueError):
+        return None
+    if not all(math.isfinite(v) for v in (x0, y0, x1, y1)) or x1 <= x0 or y1 <= y0:
+        return None
+    p = BOX_PAD_PT
+    left, top, right, bottom = cmap.to_pixels(page, [x0 - p, y0 - p, x1 + p, y1 + p], scale)
+    lo_x, lo_y = max(0.0, 100.0 * left / width), max(0.0, 100.0 * top / height)
+    hi_x, hi_y = min(100.0, 100.0 * right / width), min(100.0, 100.0 * bottom / height)
+    if not (hi_x > lo_x and hi_y > lo_y):
+        return None
+    return lo_x, lo_y, hi_x - lo_x, hi_y - lo_y
+
+
+def _quote_pages(c: Mapping[str, Any], cmap: Any, s: int, e: int) -> tuple[list[int], dict[int, list]]:
+    """The pages the quote is on, in order, and each page's rectangles (from the citation, else the map)."""
+    groups = c.get("boxes")
+    if not isinstance(groups, (list, tuple)) or not groups:
+        groups = cmap.boxes_for(s, e)
+    rects: dict[int, list] = {}
+    for g in groups:
+        page = g.get("page") if isinstance(g, Mapping) else None
+        if isinstance(page, int) and 1 <= page <= cmap.pages:
+            rects.setdefault(page, []).extend(r for r in (g.get("rects") or ()) if isinstance(r, (list, tuple)))
+    pages = list(rects)
+    if not pages:
+        first = c.get("page") if isinstance(c.get("page"), int) else cmap.page_of(s, e)
+        if not isinstance(first, int) or not 1 <= first <= cmap.pages:
+            raise PageUnavailable("This quote has no place on a page of the PDF, so the text is shown instead.")
+        pages = [first]
+    return pages, rects
+
+
+def _page_figure(doc_id: str, page: int, file_name: str, cmap: Any, rects: list, page_image: PageFetcher,
+                 focus: bool) -> tuple[str, bool]:
+    """One page image with a highlight per quote rectangle; the first highlight (when `focus`) is qa-doc-focus."""
+    try:
+        png, width, height = page_image(doc_id, page)
+    except PageUnavailable:
+        raise
+    except Exception as e:  # noqa: BLE001 - a page image that fails is a page not shown, not a broken panel
+        raise PageUnavailable(f"Page {page} could not be drawn ({e.__class__.__name__}), "
+                              "so the text is shown instead.") from None
+    pw, _ = cmap.page_size(page)
+    if (not isinstance(png, (bytes, bytearray)) or not bytes(png[:8]) == PNG_SIGNATURE or not isinstance(width, int)
+            or not isinstance(height, int) or width <= 0 or height <= 0 or pw <= 0):
+        raise PageUnavailable(f"Page {page} could not be drawn, so the text is shown instead.")
+    scale = width / pw
+    boxes = []
+    for r in rects:
+        pct = _box_percent(cmap, page, r, scale, width, height)
+        if pct is None:
+            continue
+        ident = ' id="qa-doc-focus"' if focus else ""
+        focus = False
+        boxes.append(f'<span class="qa-box"{ident} style="left:{pct[0]:.3f}%;top:{pct[1]:.3f}%;'
+                     f'width:{pct[2]:.3f}%;height:{pct[3]:.3f}%"></span>')
+    uri = "data:image/png;base64," + base64.b64encode(bytes(png)).decode("ascii")
+    alt = f"Page {page} of {file_name}"
+    return (f'<div class="qa-page-wrap"><div class="qa-page-cap">{escape(f"Page {page} of {cmap.pages}")} · '
+            f'<span class="qa-file">{escape(file_name)}</span></div>'
+            f'<div class="qa-page" data-page="{int(page)}" style="aspect-ratio:{width}/{height}">'
+            f'<img class="qa-page-img" src="{uri}" width="{width}" height="{height}" alt="{_attr(alt)}" '
+            f'draggable="false">{"".join(boxes)}</div></div>'), focus
+
+
+def _pdf_view(c: Mapping[str, Any], doc_id: str, text: str, span: tuple[int, int], lib: Library,
+              page_image: PageFetcher, file_name: str) -> tuple[str, str]:
+    """The quote's page(s) as images with the quote's boxes over them, and the text of those pages in a
+    collapsed section: (html, "page 3 of 12"). Raises PageUnavailable when no image can be shown."""
+    cmap = lib.charmap(doc_id)
+    if cmap is None:
+        raise PageUnavailable("The index holds no page map for this PDF, so its text is shown instead.")
+    s, e = span
+    pages, rects = _quote_pages(c, cmap, s, e)
+    shown = pages[:MAX_SHOWN_PAGES]
+    figures, focus = [], True
+    for p in shown:
+        fig, focus = _page_figure(doc_id, p, file_name, cmap, rects.get(p, []), page_image, focus)
+        figures.append(fig)
+    if focus:  # no rectangle to highlight: scroll to the page itself
+        figures[0] = figures[0].replace('<div class="qa-page-wrap">', '<div class="qa-page-wrap" id="qa-doc-focus">', 1)
+    more = ""
+    if len(pages) > len(shown):
+        rest = pages[len(shown):]
+        where = f"page {rest[0]}" if len(rest) == 1 else f"pages {rest[0]}–{rest[-1]}"
+        words = f"The quote goes on to {where}; its whole text is below."
+        more = f'<p class="qa-muted qa-page-more">{escape(words)}</p>'
+    spans = [sp for sp in (cmap.page_span(p) for p in shown) if sp]
+    lo, hi = min([s] + [sp[0] for sp in spans]), max([e] + [sp[1] for sp in spans])
+    label = f"page {shown[0]}" if len(shown) == 1 else f"pages {shown[0]}–{shown[-1]}"
+    body = highlight(text, lo, hi, span, _answer_span(c, s, e))
+    details = (f'<details class="qa-page-text"><summary>{escape("Text of " + label)}</summary>'
+               f'<div class="qa-doc-body qa-page-text-body">{body}</div></details>')
+    return f'<div class="qa-doc-pages">{"".join(figures)}{more}</div>{details}', f"{label} of {cmap.pages}"
+
+
+def _original_link(c: Mapping[str, Any], doc: Any) -> str:
+    """A web page's original, opened at the quote (its #:~:text= link), in a new tab; http(s) links only."""
+    url = c.get("url") or getattr(doc, "url", None)
+    if not isinstance(url, str) or not re.match(r"https?://[^\s/]", url, flags=re.I):
+        return ""
+    words = "Open the original page at the quote ↗" if c.get("url") else "Open the original page ↗"
+    return (f'<a class="qa-orig" href="{_attr(url)}" target="_blank" rel="noopener noreferrer">'
+            f'{escape(words)}</a>')
+
+
+def render_document(answer: Optional[Mapping[str, Any]], n: int, lib: Library, nonce: object = "",
+                    page_image: Optional[PageFetcher] = None) -> str:
+    """The document behind citation n of a reply, scrolled to the quote (the element with id qa-doc-focus).
+
+    A PDF quote, given `page_image`, shows its page(s) drawn as images with a highlight box per quote line,
+    and the text of those pages in a collapsed section; when no image can be had (the original is missing
+    or changed, see qa.chat.pages) the panel says why and shows the text rendition. Any other document shows
+    its whole text with the quote marked, and a web page a link to its original at the quote."""
+    if not answer or not isinstance(answer, Mapping):
+        return DOCUMENT_PLACEHOLDER
+    cites, _ = cited(answer)
+    if not (1 <= n <= len(cites)):
+        return DOCUMENT_PLACEHOLDER
+    c = cites[n - 1]
+    doc_id = str(c.get("doc_id"))
+    doc = lib.documents.get(doc_id)
+    title, date = _doc_meta(doc, c)
+    text = getattr(doc, "text", None)
+    if not isinstance(text, str):
+        return (f'<div class="qa-doc"><div class="qa-doc-head"><strong>{escape(title)}</strong></div>'
+                f'<p class="qa-muted">This document is not in the loaded index.</p></div>')
+    span = _span(c, text)
+    fmt = str(getattr(doc, "format", None) or "txt")
+    source = str(getattr(doc, "source", None) or c.get("source") or "")
+    meta = [f'<span class="qa-label">[{n}]</span> <strong>{escape(title)}</strong>']
+    if date:
+        meta.append(f'<span class="qa-date">{escape(date)}</span>')
+    note = ""
+    if span and fmt == "pdf" and page_image is not None:
+        file_name = PurePath(source).name or source or title
+        try:
+            view, where = _pdf_view(c, doc_id, text, span, lib, page_image, file_name)
+        except PageUnavailable as e:
+            note = f'<p class="qa-note">{escape(e)}</p>'
+        else:
+            meta += [f'<span class="qa-file">{escape(file_name)}</span>',
+                     f'<span class="qa-where">{escape(where)}</span>']
+            return (f'<div class="qa-doc qa-doc-pdf" data-nonce="{_attr(nonce)}"><div class="qa-doc-head">'
+                    f'{" · ".join(meta)}</div>{view}</div>')
+    if source:
+        meta.append(f'<span class="qa-muted">{escape(source)}</span>')
+    if fmt in FORMAT_NOTES:
+        meta.append(f'<span class="qa-muted qa-format">{escape(FORMAT_NOTES[fmt])}</span>')
+    if span:
+        meta.append(f'<span class="qa-muted">characters {span[0]:,}–{span[1]:,}</span>')
+        body = highlight(text, 0, len(text), span, _answer_span(c, *span), mark_id="qa-doc-focus")
+    else:
+        meta.append('<span class="qa-muted">(the quote is no longer at its recorded place in this document)</span>')
+        body = escape(text)
+    link = _original_link(c, doc) if fmt == "html" else ""
+    link = f'<div class="qa-doc-links">{link}</div>' if link else ""
+    return (f'<div class="qa-doc" data-nonce="{_attr(nonce)}"><div class="qa-doc-head">{" · ".join(meta)}</div>'
+            f'{note}{link}<div class="qa-doc-body">{body}</div></div>')

@@ -1,0 +1,1 @@
+"""Ingestion: files to text renditions (formats/), a folder read (corpus), passages and sentences (chunking), spaCy at index time (nlp)."""

@@ -1,0 +1,61 @@
+"""qa.answer.conflicts: the chosen answer's anchor among the entity groups."""
+from __future__ import annotations
+
+import pytest
+
+from qa.index.aliases import AliasTable
+from qa.answer.candidates import Candidate
+from qa.answer.conflicts import anchor, rivals
+from qa.answer.grouping import Group, Keys
+from qa.settings import load_tuned
+
+
+def test_a_reader_span_around_a_number_is_anchored_on_the_first_number_inside_it():
+    from types import SimpleNamespace
+
+    def cand(text, doc, start, score=4.0):
+        return Candidate(text, start, start + len(text), "CARDINAL", SimpleNamespace(doc_id=doc), 0.5, 0, score, key=text)
+
+    span = Group("11 of 12", [cand("11 of the 12", "a", 100)], 5.0, 0.6)
+    eleven, twelve, nine = (Group("11", [cand("11", "a", 100)], 4.6, 0.6), Group("12", [cand("12", "a", 110, 4.9)], 4.9, 0.6),
+                            Group("9", [cand("nine", "b", 50)], 4.0, 0.6))
+    entity = [twelve, eleven, nine]
+    assert anchor(span, entity, value=True) is eleven  # the first inside, not the best-scored
+    assert anchor(span, entity, value=False) is None  # names are anchored only by the same key
+    assert anchor(Group("9", [cand("nine", "b", 50)], 4.0, 0.6), entity, value=True) is nine
+
+
+@pytest.mark.parametrize("rival_text,rival_score,want", [
+    ("The attack in May 2015 killed 45 people.", 4.5, ["45"]),  # close in score: a rival
+    ("The attack in May 2015 killed 45 people.", 3.5, ["45"]),  # weaker, but the same frame ("May 2015")
+    ("The attack killed 45 people, police said.", 3.5, []),  # weaker and no shared frame
+    ("The attack in May 2015 killed 42 people.", 4.5, []),  # the same value is agreement, not conflict
+    ("It was founded in 1990.", 4.5, []),  # a year against a count is another question
+])
+def test_a_rival_value_needs_credible_evidence_in_another_document(rival_text, rival_score, want):
+    from types import SimpleNamespace
+
+    texts = {"a": "In May 2015 gunmen killed forty-two people in Karachi.", "b": rival_text}
+
+    def ents(t):
+        out = []
+        for v, lab in (("May 2015", "DATE"), ("forty-two", "CARDINAL"), ("45", "CARDINAL"), ("42", "CARDINAL"),
+                       ("1990", "DATE")):
+            if v in t:
+                out.append((t.index(v), t.index(v) + len(v), lab))
+        return tuple(out)
+
+    index = SimpleNamespace(documents={d: SimpleNamespace(text=t) for d, t in texts.items()})
+    keys = Keys(AliasTable([]))
+
+    def group_of(doc, value, score):
+        t = texts[doc]
+        sent = SimpleNamespace(doc_id=doc, ents=ents(t))
+        c = Candidate(value, t.index(value), t.index(value) + len(value), "CARDINAL", sent, 0.5, 0, score,
+                      key=keys(value), features={"prox": 1.0, "type": 1.0})
+        return Group(c.key, [c], score, 0.6)
+
+    best = group_of("a", "forty-two", 5.0)
+    value = next(v for v in ("45", "42", "1990") if v in rival_text)
+    found = rivals(index, keys, best, [best, group_of("b", value, rival_score)], load_tuned().answer)
+    assert [c.text for _, c in found] == want
