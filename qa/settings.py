@@ -390,10 +390,6 @@ class Settings:
         if not isinstance(self.port, int) or not 0 < self.port < 65536:
             raise QAError(f"port {self.port} is out of range", fix="choose a port from 1 to 65535")
 
-    @property
-    def reader_off(self) -> bool:
-        return self.reader == "off"
-
     def replace(self, **changes) -> "Settings":
         """A copy with some values changed; None values are ignored (an option the user did not give)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})

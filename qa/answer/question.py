@@ -5,7 +5,6 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from ..settings import ANSWER_TYPES as TYPES  # noqa: F401  (re-exported: the types analyse_question gives)
 
 # the types answered by a clause or sentence, not a short span
 LONG_TYPES = ("description", "reason", "yes/no")

@@ -5,6 +5,8 @@
 # file of their format is read, so importing this package stays cheap. See docs/formats.md.
 from __future__ import annotations
 
+from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 from typing import Callable, Union
 
@@ -12,6 +14,32 @@ from .base import SKIP_REASONS, CharMap, MissingLibrary, Rendition, SkipFile
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 
+
+@dataclass(frozen=True)
+class Extractor:
+    """Where a format's extractor lives: a module of this package, imported on first use, whose
+    `function(data, **options)` turns a file's bytes into a Rendition. A versioned extractor's module
+    also has `extractor_version()`: a stored rendition made by another version is extracted again."""
+    module: str
+    function: str
+    options: tuple[tuple[str, str], ...] = ()
+    versioned: bool = True
+
+    def load(self) -> Callable[[bytes], Rendition]:
+        run = getattr(import_module(f"{__name__}.{self.module}"), self.function)
+        options = dict(self.options)
+        return (lambda data: run(data, **options)) if options else run
+
+
+# The table a new format joins: a row here (its name and extractor) and its suffixes below.
+EXTRACTORS: dict[str, Extractor] = {
+    "pdf": Extractor("pdf", "extract_pdf_bytes"),
+    "docx": Extractor("docx", "extract_docx_bytes"),
+    "html": Extractor("html", "extract_html_bytes"),
+    # text files are cheap to read again every time: no stored rendition to invalidate
+    "txt": Extractor("text", "extract_text_bytes", (("fmt", "txt"),), versioned=False),
+    "md": Extractor("text", "extract_text_bytes", (("fmt", "md"),), versioned=False),
+}
 # suffix (lower case) -> format name
 SUFFIXES: dict[str, str] = {
     ".pdf": "pdf",
@@ -23,8 +51,8 @@ SUFFIXES: dict[str, str] = {
 }
 
 __all__ = [
-    "SUFFIXES", "DEFAULT_MAX_BYTES", "SKIP_REASONS", "CharMap", "MissingLibrary", "Rendition", "SkipFile",
-    "extract", "extract_bytes", "format_of", "is_supported", "version_of",
+    "SUFFIXES", "EXTRACTORS", "Extractor", "DEFAULT_MAX_BYTES", "SKIP_REASONS", "CharMap", "MissingLibrary",
+    "Rendition", "SkipFile", "extract", "extract_bytes", "format_of", "is_supported", "version_of",
 ]
 
 
@@ -41,29 +69,10 @@ def version_of(fmt: str) -> str | None:
     """The version string the extractor of `fmt` stamps on its renditions (library, engine and rule
     versions): a stored rendition with another version must be extracted again. None for text files,
     which are cheap to read again every time."""
-    if fmt == "pdf":
-        from .pdf import extractor_version
-    elif fmt == "docx":
-        from .docx import extractor_version
-    elif fmt == "html":
-        from .html import extractor_version
-    else:
+    extractor = EXTRACTORS[fmt]
+    if not extractor.versioned:
         return None
-    return extractor_version()
-
-
-def _extractor(fmt: str) -> Callable[[bytes], Rendition]:
-    if fmt == "pdf":
-        from .pdf import extract_pdf_bytes
-        return extract_pdf_bytes
-    if fmt == "docx":
-        from .docx import extract_docx_bytes
-        return extract_docx_bytes
-    if fmt == "html":
-        from .html import extract_html_bytes
-        return extract_html_bytes
-    from .text import extract_text_bytes
-    return lambda data: extract_text_bytes(data, fmt)
+    return import_module(f"{__name__}.{extractor.module}").extractor_version()
 
 
 def extract_bytes(data: bytes, suffix: str, max_bytes: int = DEFAULT_MAX_BYTES) -> Rendition:
@@ -73,7 +82,7 @@ def extract_bytes(data: bytes, suffix: str, max_bytes: int = DEFAULT_MAX_BYTES) 
         raise SkipFile("unsupported", f"no extractor for {suffix!r} files (known: {', '.join(sorted(SUFFIXES))})")
     if len(data) > max_bytes:
         raise SkipFile("too-large", f"{len(data):,} bytes, over the limit of {max_bytes:,}")
-    run = _extractor(fmt)  # outside the net below: a missing library or a bug of ours is not a bad file
+    run = EXTRACTORS[fmt].load()  # outside the net below: a missing library or a bug of ours is not a bad file
     try:
         return run(data)
     except (SkipFile, MissingLibrary):

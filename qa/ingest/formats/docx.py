@@ -4,8 +4,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from pathlib import Path
-from typing import Iterator, Optional, Union
+from typing import Iterator, Optional
 
 from .base import MissingLibrary, Rendition, SkipFile, clean_meta, clean_title, is_default_date, sha256_bytes
 
@@ -259,7 +258,3 @@ def extract_docx_bytes(data: bytes) -> Rendition:
         text=text, format="docx", extractor="python-docx", extractor_version=extractor_version(),
         source_sha256=sha256_bytes(data), pages=None, title=title, author=author, date=date, needs_copy=True,
     )
-
-
-def extract_docx(path: Union[str, Path]) -> Rendition:
-    return extract_docx_bytes(Path(path).read_bytes())

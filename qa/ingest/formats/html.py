@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
-from typing import Optional, Union
+from typing import Optional
 
 from .base import MissingLibrary, Rendition, SkipFile, clean_meta, clean_title, is_default_date, iso_date, sha256_bytes, title_flaw
 
@@ -442,7 +441,3 @@ def extract_html_bytes(data: bytes, settings: Optional[dict] = None) -> Renditio
         source_sha256=sha256_bytes(data), title=title, author=author, date=page_date(tree, url, text), url=url,
         needs_copy=True,
     )
-
-
-def extract_html(path: Union[str, Path], settings: Optional[dict] = None) -> Rendition:
-    return extract_html_bytes(Path(path).read_bytes(), settings=settings)

@@ -246,31 +246,6 @@ def _extract(doc, data: bytes, raw, max_pages: int) -> Rendition:
     )
 
 
-def extract_pdf(path: Union[str, Path], max_pages: int = MAX_PAGES) -> Rendition:
-    return extract_pdf_bytes(Path(path).read_bytes(), max_pages=max_pages)
-
-
-def page_characters(source: Union[str, Path, bytes], page: int) -> list[str]:
-    """PDFium's own characters of a page (1-based), index by index, as this module reads them (the
-    end-of-line hyphen mark reads as "-"): what a check compares a rendition's characters against."""
-    pdfium, raw = _pdfium()
-    data = source if isinstance(source, bytes) else Path(source).read_bytes()
-    with _LOCK:
-        doc = _open(data)
-        try:
-            pg = doc[page - 1]
-            tp = pg.get_textpage()
-            out = []
-            for i in range(raw.FPDFText_CountChars(tp.raw)):
-                u = raw.FPDFText_GetUnicode(tp.raw, i)
-                out.append("-" if raw.FPDFText_IsHyphen(tp.raw, i) else (chr(u) if u <= 0x10FFFF else ""))
-            tp.close()
-            pg.close()
-            return out
-        finally:
-            doc.close()
-
-
 def render_page_png(source: Union[str, Path, bytes], page: int, scale: float = 2.0) -> bytes:
     """Page `page` (1-based) drawn as a PNG at `scale` pixels per point, /Rotate applied: the image
     CharMap.to_pixels maps boxes onto. The scale is lowered if the image would pass 40 megapixels."""

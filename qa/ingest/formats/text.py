@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import codecs
 import unicodedata
-from pathlib import Path
-from typing import Union
 
 from .base import MissingLibrary, Rendition, SkipFile, sha256_bytes
 
@@ -102,8 +100,3 @@ def extract_text_bytes(data: bytes, fmt: str = "txt") -> Rendition:
         text=text, format=fmt, extractor=extractor, extractor_version=version, source_sha256=sha256_bytes(data),
         encoding=enc, needs_copy=not is_utf8,
     )
-
-
-def extract_text(path: Union[str, Path]) -> Rendition:
-    p = Path(path)
-    return extract_text_bytes(p.read_bytes(), "md" if p.suffix.lower() == ".md" else "txt")

@@ -54,7 +54,8 @@ def test_library_errors_become_corrupt(monkeypatch):
     def boom(data):
         raise KeyError("word/document.xml")
 
-    monkeypatch.setattr(F, "_extractor", lambda fmt: boom)
+    monkeypatch.setitem(F.EXTRACTORS, "docx", F.Extractor("docx", "boom"))
+    monkeypatch.setattr("qa.ingest.formats.docx.boom", boom, raising=False)
     with pytest.raises(SkipFile) as e:
         extract_bytes(b"PK..", ".docx")
     assert e.value.reason == "corrupt" and "KeyError" in e.value.message
@@ -171,3 +172,14 @@ def test_a_clocks_zero_is_no_date():
     zeros = ["0001-01-01", "1601-01-01", "1899-12-30", "1900-01-01", "1904-01-01", "1970-01-01", "1980-01-01"]
     assert all(is_default_date(d) for d in zeros)
     assert not any(is_default_date(d) for d in ["1970-01-02", "1990-04-28", "2013-12-23", "2023-06-02", None, ""])
+
+
+def test_every_format_has_an_extractor_and_every_suffix_a_format():
+    """A new format is a row of EXTRACTORS and its suffixes: nothing else dispatches on formats."""
+    import qa.ingest.formats as F
+    from qa.ingest.formats.base import FORMATS
+
+    assert set(F.EXTRACTORS) == set(FORMATS) == set(F.SUFFIXES.values())
+    for fmt, ex in F.EXTRACTORS.items():
+        assert callable(ex.load())
+        assert (F.version_of(fmt) is None) == (not ex.versioned)
