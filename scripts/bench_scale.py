@@ -24,11 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.settings import set_offline_environment
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+sys.path.insert(0, str(ROOT / "tests"))  # its helpers (tests is not a package)
+set_offline_environment()
 SQUAD = ROOT / "eval" / "benchmarks" / "squad-v1.1-dev.json.gz"
 DIM = 384
 

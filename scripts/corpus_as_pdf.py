@@ -27,7 +27,6 @@ import unicodedata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 from qa.settings import set_offline_environment  # noqa: E402
 

@@ -31,7 +31,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 from qa.settings import set_offline_environment  # noqa: E402
 
 set_offline_environment()

@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 from qa.index.aliases import corpus_acronyms, read_user_aliases  # noqa: E402
 from qa.ingest.chunking import sentence_spans  # noqa: E402

@@ -24,12 +24,10 @@ import json
 import math
 import os
 import random
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 from qa.settings import set_offline_environment  # noqa: E402
 
 set_offline_environment()

@@ -18,7 +18,6 @@ from typing import Sequence
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 from qa.settings import Settings, set_offline_environment  # noqa: E402
 

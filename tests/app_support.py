@@ -19,6 +19,8 @@ import threading
 import time
 from pathlib import Path
 
+from qa.settings import OFFLINE_ENV
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CORPUS = PROJECT_ROOT / "corpus"
 SCREENSHOTS = PROJECT_ROOT / "var" / "screenshots"
@@ -35,8 +37,7 @@ def free_port() -> int:
 
 def app_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-                "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"})
+    env.update({**OFFLINE_ENV, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"})
     for k in ("QA_EMBEDDER", "QA_HOST", "QA_PORT", "QA_FEEDBACK", "QA_INDEX", "QA_CORPUS"):
         env.pop(k, None)
     env.update(extra)

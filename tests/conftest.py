@@ -5,17 +5,14 @@ loaded at all: a test that needs it and lacks `@pytest.mark.model` fails, naming
 """
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from qa.settings import PROJECT_ROOT, set_offline_environment
 
-from qa.settings import PROJECT_ROOT  # noqa: E402
+set_offline_environment()
 
 CORPUS = PROJECT_ROOT / "corpus"
 

@@ -30,6 +30,8 @@ import time
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from qa.settings import OFFLINE_ENV
+
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -265,8 +267,7 @@ def ray_cluster(num_workers: int = 1, cpus_per_node: int = 1, object_store_bytes
         port = 6379  # the namespace is new and empty, so the default port is free
         address = f"127.0.0.1:{port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
-        env.update({"RAY_USAGE_STATS_ENABLED": "0", "RAY_ADDRESS": address, "HF_HUB_OFFLINE": "1",
-                    "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+        env.update({"RAY_USAGE_STATS_ENABLED": "0", "RAY_ADDRESS": address, **OFFLINE_ENV,
                     "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)})
         common = [f"--num-cpus={cpus_per_node}", f"--object-store-memory={object_store_bytes}",
                   f"--memory={memory_bytes}", "--node-ip-address=127.0.0.1", "--disable-usage-stats",

@@ -21,10 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
+from qa.settings import OFFLINE_ENV
+
 HERE = Path(__file__).resolve().parent
 PROJECT_ROOT = HERE.parent
 
-FAKE_ENV = {"QA_EMBEDDER": "fake", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+FAKE_ENV = {"QA_EMBEDDER": "fake", **OFFLINE_ENV}
 
 # A small corpus of prose paragraphs: enough passages and sentences for real chunking, quick to index.
 DOCS = {

@@ -9,10 +9,8 @@
 from __future__ import annotations
 
 import collections
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 

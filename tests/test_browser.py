@@ -7,10 +7,8 @@ Screenshots go to var/screenshots/ (git-ignored).
 """
 import json
 import os
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
