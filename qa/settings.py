@@ -7,6 +7,9 @@ the environment, so `open_answerer(index_dir)` from Python behaves the same wher
 The tuned values (retrieval weights, answer-span weights, entity-type fits, calibration, thresholds)
 are data: `scripts/fit_answering.py` writes them, with the command and data that produced them, and
 `load_tuned()` refuses a file with an unknown, missing or out-of-range value, naming it.
+
+Long because every setting and tuned value is declared here once, with its range and meaning, so that
+one validator checks them all and the README's configuration table is read off ENVIRONMENT.
 """
 from __future__ import annotations
 

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import lxml.html
 
-from qa.ingest.formats.html import _COPYRIGHT, _parse, _states_day, declared_date, extract_html_bytes
+from qa.ingest.formats.html import _parse, extract_html_bytes
+from qa.ingest.formats.html_dates import _COPYRIGHT, _states_day, declared_date
 from qa.settings import PROJECT_ROOT
 
 PAGES = PROJECT_ROOT / "eval" / "benchmarks" / "article-extraction"

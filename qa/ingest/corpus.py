@@ -13,7 +13,7 @@ from typing import Any, Callable, NamedTuple, Optional
 
 from ..errors import QAError
 from .formats import SUFFIXES, Rendition, SkipFile, extract, format_of, version_of
-from .formats.base import clean_title, title_flaw
+from .formats.metadata import clean_title, title_flaw
 from ..types import Document
 
 METADATA_FILE = "metadata.json"
@@ -189,7 +189,7 @@ def choose_title(rendition: Rendition, given: dict, path: Path) -> str:
     when there is none): its title, when it has one, is used as written. Otherwise the title the file
     declares (PDF Info/XMP, DOCX core properties, the web page's), unless it is no title at all (a
     bare number, a page label, a date, a URL, a program's default such as "Microsoft Word - x.docx" or
-    "Document1", see qa.ingest.formats.base.title_flaw) or the text of the document's own running head or
+    "Document1", see qa.ingest.formats.metadata.title_flaw) or the text of the document's own running head or
     foot; then the first heading of the text (see _first_heading); then the file name (with its
     suffix when the name alone is a number or a date, so that "1.pdf" is not cited as "1").
 

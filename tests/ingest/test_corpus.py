@@ -190,7 +190,7 @@ def test_no_pdf_sample_is_titled_by_a_number():
     from formats_fixtures import SAMPLES, sample_paths, sample_result
     from qa.ingest.corpus import choose_title
     from qa.ingest.formats import SkipFile
-    from qa.ingest.formats.base import title_flaw
+    from qa.ingest.formats.metadata import title_flaw
 
     got = {}
     for path in sample_paths():

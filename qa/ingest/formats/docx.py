@@ -6,7 +6,9 @@ import re
 import zipfile
 from typing import Iterator, Optional
 
-from .base import MissingLibrary, Rendition, SkipFile, clean_meta, clean_title, is_default_date, sha256_bytes
+from .base import MissingLibrary, Rendition, SkipFile, sha256_bytes
+
+from .metadata import clean_meta, clean_title, is_default_date
 
 DOCX_RULES_VERSION = 2  # 2: a template's creation date, default titles and authors are no metadata
 MAX_UNZIPPED_BYTES = 512 * 1024 * 1024

@@ -9,7 +9,9 @@ from typing import Optional, Union
 
 import numpy as np
 
-from .base import CharMap, MissingLibrary, Rendition, SkipFile, clean_meta, clean_title, is_default_date, iso_date, sha256_bytes
+from .base import CharMap, MissingLibrary, Rendition, SkipFile, sha256_bytes
+
+from .metadata import clean_meta, clean_title, is_default_date, iso_date
 from .pdf_layout import Line, build, fix_hyphens, mark_furniture, measure_page, page_chars, paragraph_breaks, tidy
 
 # Bumped whenever the rules below change the text they produce for the same file, so stored

@@ -1,4 +1,9 @@
-"""PDF page layout: PDFium's characters into lines, page furniture marked, lines into paragraphs, hyphens joined."""
+"""PDF page layout: PDFium's characters into lines, page furniture marked, lines into paragraphs, hyphens joined.
+
+Long because it is one pipeline over one page model: lines, columns, furniture, paragraphs and joined
+hyphens share their measures (line height, gaps, the page's text box), and each step's thresholds are
+read against the others'; right-to-left reordering, which stands alone, is in pdf_bidi.
+"""
 from __future__ import annotations
 
 import ctypes

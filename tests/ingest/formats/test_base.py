@@ -157,7 +157,7 @@ TITLES = ["Harbour Survey 2023", "CV", "Civil works", "Node.js", "May 2023 budge
 
 
 def test_title_flaw_names_what_is_no_title():
-    from qa.ingest.formats.base import clean_title, title_flaw
+    from qa.ingest.formats.metadata import clean_title, title_flaw
 
     assert {s: title_flaw(s) for s in NOT_TITLES} == NOT_TITLES
     assert all(clean_title(s) is None for s in NOT_TITLES)
@@ -167,7 +167,7 @@ def test_title_flaw_names_what_is_no_title():
 
 
 def test_a_clocks_zero_is_no_date():
-    from qa.ingest.formats.base import is_default_date
+    from qa.ingest.formats.metadata import is_default_date
 
     zeros = ["0001-01-01", "1601-01-01", "1899-12-30", "1900-01-01", "1904-01-01", "1970-01-01", "1980-01-01"]
     assert all(is_default_date(d) for d in zeros)

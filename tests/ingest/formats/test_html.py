@@ -142,7 +142,7 @@ def test_the_declared_publication_date_comes_first():
 def test_declared_dates_as_real_pages_write_them():
     from trafilatura.utils import load_html
 
-    from qa.ingest.formats.html import declared_date
+    from qa.ingest.formats.html_dates import declared_date
 
     url = "https://news.example/story/news/2019/11/19/pier-plan/4241375002/"
     # a CMS's unset fields ("0001-01-01T00:00:00Z") are no date: the URL's is
@@ -181,7 +181,7 @@ def test_benchmark_pages_keep_their_dates_and_lose_copyright_years():
 
 
 def test_date_helpers():
-    from qa.ingest.formats.html import _date_value, _states_day, text_dateline
+    from qa.ingest.formats.html_dates import _date_value, _states_day, text_dateline
 
     assert [_date_value(v) for v in ("2023-06-02T23:30:00-05:00", "20230602", "2023/6/2", "Fri, 02 Jun 2023 10:00:00 GMT",
                                      "June 2nd, 2023", "2. Juni 2023", "2023", "June 2023", "0001-01-01", "1970-01-01T00:00Z",
