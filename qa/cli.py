@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -276,7 +277,6 @@ def cmd_bench(args, settings: Settings) -> int:
         if t is not None:
             if not 0.0 <= t <= 1.0:
                 raise QAError(f"--decline-below must be between 0 and 1, not {t}")
-            from dataclasses import replace
 
             settings = replace(settings, answer=settings.answer.with_decline_below(t))
         r = run_squad(args.squad_version, args.limit, args.mode, json_out=args.json_out, progress=not args.quiet,

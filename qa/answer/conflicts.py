@@ -31,7 +31,7 @@ def value_keys(index, keys: Callable[[str], str], sentence: Sentence) -> set[str
     return {keys(text[s:e]) for s, e, lab in sentence.ents if lab in VALUE_LABELS}
 
 
-def rivals(index, keys: Callable[[str], str], best: Group, groups: list[Group], settings: AnswerSettings) -> list:
+def rivals(index, keys: Callable[[str], str], best: Group, groups: list[Group], answer: AnswerSettings) -> list:
     """Other values of a number or date that credible evidence in other documents states, as
     (group, candidate) pairs, strongest first.
 
@@ -49,14 +49,14 @@ def rivals(index, keys: Callable[[str], str], best: Group, groups: list[Group], 
     per_doc: dict[str, list] = {}
     for g in groups:
         for c in g.members:
-            if (c.doc_id not in best_docs and c.features.get("prox", 0) >= settings.conflict_min_prox
-                    and c.features.get("type", 0) >= settings.conflict_min_type):
+            if (c.doc_id not in best_docs and c.features.get("prox", 0) >= answer.conflict_min_prox
+                    and c.features.get("type", 0) >= answer.conflict_min_type):
                 per_doc.setdefault(c.doc_id, []).append((g, c))
     options = [gc for lst in per_doc.values()
-               for gc in sorted(lst, key=lambda gc: -gc[1].score)[:settings.conflict_per_doc]]
+               for gc in sorted(lst, key=lambda gc: -gc[1].score)[:answer.conflict_per_doc]]
     out: list = []
     for g, c in sorted(options, key=lambda gc: -gc[1].score):
-        if c.score < settings.framed_conflict_ratio * best_c.score or any(r[1].doc_id == c.doc_id for r in out):
+        if c.score < answer.framed_conflict_ratio * best_c.score or any(r[1].doc_id == c.doc_id for r in out):
             continue
         v = number_value(c.text)
         if v is None or best_val is None or v == best_val or any(number_value(r[1].text) == v for r in out):
@@ -64,7 +64,7 @@ def rivals(index, keys: Callable[[str], str], best: Group, groups: list[Group], 
         rival_keys = value_keys(index, keys, c.sentence)
         if g.key in best_sentence_keys or best.key in rival_keys:
             continue
-        if c.score < settings.conflict_ratio * best_c.score and \
+        if c.score < answer.conflict_ratio * best_c.score and \
                 not (rival_keys & best_sentence_keys) - {g.key, best.key}:
             continue  # a weaker rival needs a shared frame
         if (v >= YEAR_FLOOR) != (best_val >= YEAR_FLOOR):

@@ -38,7 +38,7 @@ def search_vectors(
     qvec: np.ndarray,
     k: int = 5,
     lexical_scores: Optional[np.ndarray] = None,
-    settings: Optional[RetrievalSettings] = None,
+    retrieval: Optional[RetrievalSettings] = None,
     rows: Optional[np.ndarray] = None,
 ) -> list[Hit]:
     """Pure ranking from a question vector (and BM25 scores): no model call happens here.
@@ -46,21 +46,21 @@ def search_vectors(
     `rows` restricts the search to those evidence rows (a document filter). Ties keep row order, so
     results are deterministic.
     """
-    settings = settings or load_tuned().retrieval
+    retrieval = retrieval or load_tuned().retrieval
     n = len(index.evidence)
     if n == 0 or k <= 0:
         return []
     q = np.ascontiguousarray(qvec, dtype=np.float32).reshape(1, -1)
-    mode = settings.mode
+    mode = retrieval.mode
     dense: dict[int, float] = {}
     if mode != "bm25":
         if rows is None:
-            want = min(n, max(settings.candidates, k))
+            want = min(n, max(retrieval.candidates, k))
             dense = dict(index.vectors.search(q[0], want))
         elif len(rows):
             vecs = index.vectors.passages(rows)
             sims = vecs @ q[0]
-            dense = {int(rows[j]): float(sims[j]) for j in _top(sims, max(settings.candidates, k))}
+            dense = {int(rows[j]): float(sims[j]) for j in _top(sims, max(retrieval.candidates, k))}
     lex_rank: dict[int, float] = {}
     lex = lexical_scores
     if mode != "dense" and lex is not None and len(lex):
@@ -68,7 +68,7 @@ def search_vectors(
             masked = np.full(n, -np.inf, dtype=np.float32)
             masked[rows] = lex[rows]
             lex = masked
-        for r in _top(lex, max(settings.candidates, k)):
+        for r in _top(lex, max(retrieval.candidates, k)):
             if lex[r] > 0:
                 lex_rank[int(r)] = float(lex[r])
     cands = list(dict.fromkeys([*dense.keys(), *lex_rank.keys()]))
@@ -101,22 +101,22 @@ def search_vectors(
         d_order = sorted(dense, key=lambda r: (-dense[r], r))
         l_order = sorted(lex_rank, key=lambda r: (-lex_rank[r], r))
         for rank, r in enumerate(d_order):
-            fused[r] = fused.get(r, 0.0) + 1.0 / (settings.rrf_k + rank + 1)
+            fused[r] = fused.get(r, 0.0) + 1.0 / (retrieval.rrf_k + rank + 1)
         for rank, r in enumerate(l_order):
-            fused[r] = fused.get(r, 0.0) + 1.0 / (settings.rrf_k + rank + 1)
+            fused[r] = fused.get(r, 0.0) + 1.0 / (retrieval.rrf_k + rank + 1)
     elif mode == "dense":
         fused = {r: dense[r] for r in cands}
     elif mode == "bm25":
         fused = {r: lex_rank.get(r, 0.0) for r in cands}
     else:
         for r in cands:
-            fused[r] = (settings.w_lexical * lex_rank.get(r, 0.0) / lex_max
-                        + settings.w_dense * dense.get(r, 0.0)
-                        + settings.w_sentence * best_sent[r])
+            fused[r] = (retrieval.w_lexical * lex_rank.get(r, 0.0) / lex_max
+                        + retrieval.w_dense * dense.get(r, 0.0)
+                        + retrieval.w_sentence * best_sent[r])
     order = sorted(cands, key=lambda r: (-fused[r], r))[:k]
     return [
         Hit(index.evidence[r], fused[r], dense=dense.get(r, 0.0), lexical=lex_rank.get(r, 0.0),
-            sentences=tuple(sent_scores[r][:settings.sentences_per_hit]))
+            sentences=tuple(sent_scores[r][:retrieval.sentences_per_hit]))
         for r in order
     ]
 
@@ -124,35 +124,35 @@ def search_vectors(
 class Retriever:
     """Embeds the question (once) and ranks evidence. The model is passed in, never built here."""
 
-    def __init__(self, index: Index, embedder: Embedder, settings: Optional[RetrievalSettings] = None,
+    def __init__(self, index: Index, embedder: Embedder, retrieval: Optional[RetrievalSettings] = None,
                  aliases: Optional[AliasTable] = None):
         self.index = index
         self.embedder = embedder
-        self.settings = settings or load_tuned().retrieval
+        self.settings = retrieval or load_tuned().retrieval
         self.aliases = aliases if aliases is not None else AliasTable.from_index(index)
 
     def embed(self, question: str) -> np.ndarray:
         return self.embedder.encode([question])[0]
 
     def search(self, question: str, k: int = 5, docs: Optional[Sequence[str]] = None,
-               settings: Optional[RetrievalSettings] = None, qvec: Optional[np.ndarray] = None) -> list[Hit]:
+               retrieval: Optional[RetrievalSettings] = None, qvec: Optional[np.ndarray] = None) -> list[Hit]:
         """Top-k evidence passages for a question, best first, each with its best sentences."""
-        settings = settings or self.settings
+        retrieval = retrieval or self.settings
         if qvec is None:
             with stage("embed"):
                 qvec = self.embed(question)
         with stage("bm25"):
-            lex = self.lexical_scores(question, settings) if settings.mode != "dense" else None
+            lex = self.lexical_scores(question, retrieval) if retrieval.mode != "dense" else None
         with stage("search"):
-            return search_vectors(self.index, qvec, k, lex, settings, allowed_rows(self.index, docs))
+            return search_vectors(self.index, qvec, k, lex, retrieval, allowed_rows(self.index, docs))
 
-    def lexical_scores(self, question: str, settings: Optional[RetrievalSettings] = None) -> np.ndarray:
+    def lexical_scores(self, question: str, retrieval: Optional[RetrievalSettings] = None) -> np.ndarray:
         """BM25 of the question plus, down-weighted, BM25 of the other names of what it mentions."""
-        settings = settings or self.settings
+        retrieval = retrieval or self.settings
         lex = bm25.scores(self.index, question)
         extra = self.aliases.expand(question)[len(question):]
-        if extra.strip() and settings.w_alias:
-            lex = lex + settings.w_alias * bm25.scores(self.index, extra)
+        if extra.strip() and retrieval.w_alias:
+            lex = lex + retrieval.w_alias * bm25.scores(self.index, extra)
         return lex
 
     def with_settings(self, **changes) -> "Retriever":

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Iterable, Optional, Sequence
 
+from ..settings import bundled_model_dir
 from ..types import Document, Passage, content_id
 
 # Bumped whenever the rules below change what passages come out, so a stale index is rebuilt.
@@ -27,8 +28,6 @@ def _tiktoken():
 @lru_cache(maxsize=1)
 def _wordpiece_tokenizer():
     from tokenizers import Tokenizer
-
-    from ..settings import bundled_model_dir
 
     tok = Tokenizer.from_file(str(bundled_model_dir() / "tokenizer.json"))
     tok.no_truncation()  # we want the true length, to split rather than let the model truncate
@@ -283,7 +282,7 @@ class ChunkSettings:
                 "chunker_version": self.version, "token_encoding": TIKTOKEN_ENCODING}
 
 
-def split_document(doc: Document, settings: ChunkSettings = ChunkSettings(),
+def split_document(doc: Document, chunking: ChunkSettings = ChunkSettings(),
                    marks: Sequence[tuple[int, int, str]] = ()) -> list[Passage]:
     """Passages of one document, in order. Every passage's text is doc.text[start:end] exactly.
 
@@ -302,7 +301,7 @@ def split_document(doc: Document, settings: ChunkSettings = ChunkSettings(),
                 break
 
     def fits(t: str) -> bool:
-        return count_tokens(t) <= settings.max_tokens and count_wordpieces(t) <= settings.max_wordpieces
+        return count_tokens(t) <= chunking.max_tokens and count_wordpieces(t) <= chunking.max_wordpieces
 
     passages: list[Passage] = []
     section: Optional[str] = None

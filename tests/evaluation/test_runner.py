@@ -329,8 +329,8 @@ def test_fail_on_regression_with_a_broken_retriever(tmp_path, real_index_dir, sh
 
     original = Retriever.search
 
-    def reversed_search(self, question, k=5, docs=None, settings=None, qvec=None):
-        hits = original(self, question, k=len(self.index.evidence), docs=docs, settings=settings, qvec=qvec)
+    def reversed_search(self, question, k=5, docs=None, retrieval=None, qvec=None):
+        hits = original(self, question, k=len(self.index.evidence), docs=docs, retrieval=retrieval, qvec=qvec)
         return list(reversed(hits))[:k]  # the worst passages first
 
     monkeypatch.setattr(Retriever, "search", reversed_search)

@@ -4,10 +4,10 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from importlib.metadata import version
 from typing import Iterator, Optional
 
 from .base import MissingLibrary, Rendition, SkipFile, sha256_bytes
-
 from .metadata import clean_meta, clean_title, is_default_date
 
 DOCX_RULES_VERSION = 2  # 2: a template's creation date, default titles and authors are no metadata
@@ -41,8 +41,6 @@ def _docx():
 
 def extractor_version() -> str:
     try:
-        from importlib.metadata import version
-
         v = version("python-docx")
     except Exception:
         v = "unknown"

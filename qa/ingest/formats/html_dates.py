@@ -1,8 +1,11 @@
 """A web page's publication date: what the page declares about itself, else a dateline, never a copyright year."""
 from __future__ import annotations
 
+import datetime as _dt
+import json
 import re
 from copy import deepcopy
+from email.utils import parsedate_tz
 from typing import Optional
 
 from lxml import etree
@@ -51,8 +54,6 @@ def _date_value(value) -> Optional[str]:
     if m:
         d = iso_date(*m.groups())
     else:
-        from email.utils import parsedate_tz
-
         parsed = parsedate_tz(v) if re.search(r"\d{1,2} [A-Za-z]{3} \d{4}", v) else None
         if parsed:
             d = iso_date(*parsed[:3])
@@ -72,8 +73,6 @@ def _json_ld_dates(tree) -> list[tuple[bool, str, str]]:
     """(is an article, datePublished, the value as written) of the objects a page describes itself by in
     JSON-LD, in order: the top-level objects, their @graph and their main entity (not the lists of other
     pages they link to)."""
-    import json
-
     out = []
 
     def visit(obj, depth=0):
@@ -141,8 +140,6 @@ def declared_date(tree, url: Optional[str] = None) -> Optional[str]:
         return None
     d, raw = cands[0]
     if _UTC_STAMP.search(raw):
-        import datetime as _dt
-
         first = _dt.date.fromisoformat(d)
         for d2, raw2 in cands[1:]:
             if not _UTC_STAMP.search(raw2) and abs((_dt.date.fromisoformat(d2) - first).days) == 1:

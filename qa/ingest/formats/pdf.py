@@ -1,6 +1,7 @@
 """PDF files (pypdfium2): a text rendition built from PDFium's characters with a page and box for each."""
 from __future__ import annotations
 
+import io
 import re
 import threading
 import xml.etree.ElementTree as ET
@@ -10,7 +11,6 @@ from typing import Optional, Union
 import numpy as np
 
 from .base import CharMap, MissingLibrary, Rendition, SkipFile, sha256_bytes
-
 from .metadata import clean_meta, clean_title, is_default_date, iso_date
 from .pdf_layout import Line, build, fix_hyphens, mark_furniture, measure_page, page_chars, paragraph_breaks, tidy
 
@@ -252,7 +252,6 @@ def render_page_png(source: Union[str, Path, bytes], page: int, scale: float = 2
     """Page `page` (1-based) drawn as a PNG at `scale` pixels per point, /Rotate applied: the image
     CharMap.to_pixels maps boxes onto. The scale is lowered if the image would pass 40 megapixels."""
     pdfium, _ = _pdfium()
-    import io
 
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
     with _LOCK:
