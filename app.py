@@ -23,7 +23,7 @@ Load: answers run on Gradio's queue, at most CONCURRENCY at once (UI and API sha
 at most MAX_QUEUE waiting. Gradio 6 refuses a join to a full queue with HTTP 503, and its browser
 client then shows a red "Error" toast ("This application is currently busy. Please try again.").
 Here the answer event's .failure() handler turns the pending reply into a friendly "busy, try again"
-message in the chat, and a few lines of page script hide that one toast (see BRIDGE_JS). API
+message in the chat, and a few lines of page script hide that one toast (qa/chat/static/bridge.js). API
 clients get gradio_client's own error for a full queue.
 """
 import argparse
@@ -45,6 +45,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # gradio's own switc
 import gradio as gr  # noqa: E402
 
 from qa.chat import render  # noqa: E402
+from qa.chat.assets import BRIDGE_JS, CSS, DOC_JS  # noqa: E402
 from qa.errors import QAError  # noqa: E402
 from qa.chat.feedback import append_feedback, feedback_record  # noqa: E402
 from qa.chat.pages import PageRenderer  # noqa: E402
@@ -53,126 +54,6 @@ CONCURRENCY = 4  # questions answered at once (the UI and the API share this lim
 MAX_QUEUE = 64  # questions waiting; beyond that the chat says "busy, try again"
 MAX_K = 20
 WARM_UP = "What do the documents say?"  # any question loads the models; examples come from the corpus
-
-# --------------------------------------------------------------------------- browser-side code
-
-# Installed once by the evidence panel (a gr.HTML, so `trigger` is its event hook). Citation links
-# are plain hash links (#qa-cite-<turn>-<n>): the chatbot's sanitizer keeps href/class/id but drops
-# data-* attributes and handlers, so one document-level listener turns any such click, in a chat
-# reply or in the evidence panel, into the panel's custom "cite" event.
-# A full queue makes Gradio's client show a red "Error" toast ("This application is currently busy.
-# Please try again."); the failed event's .failure() handler already says so in the chat, kindly,
-# so that toast (and only that one) is hidden.
-BRIDGE_JS = r"""
-window.__qaCiteTrigger = trigger;
-if (!window.__qaCiteBridge) {
-  window.__qaCiteBridge = true;
-  document.addEventListener('click', (ev) => {
-    const a = ev.target instanceof Element ? ev.target.closest('a[href^="#qa-cite-"]') : null;
-    if (!a) return;
-    const m = /^#qa-cite-(\d+)-(\d+)$/.exec(a.getAttribute('href') || '');
-    if (!m) return;
-    ev.preventDefault();
-    ev.stopPropagation();
-    window.__qaCiteTrigger('cite', {turn: Number(m[1]), n: Number(m[2])});
-  }, true);
-  const hideBusyToasts = () => {
-    document.querySelectorAll('[data-testid="toast-body"]').forEach((t) => {
-      if (/currently busy/i.test(t.textContent || '')) {
-        const item = t.closest('.toast-item') || t;
-        if (item.style.display !== 'none') item.style.display = 'none';
-      }
-    });
-  };
-  new MutationObserver(hideBusyToasts).observe(document.body, {childList: true, subtree: true});
-}
-// keep the selected evidence item in view inside the panel's own scroll box
-watch('value', () => {
-  const sel = element.querySelector('.qa-ev-selected');
-  const box = element.querySelector('.qa-evidence');
-  const head = element.querySelector('.qa-ev-head');
-  if (sel && box) box.scrollTop += sel.getBoundingClientRect().top - box.getBoundingClientRect().top
-                                   - (head ? head.offsetHeight : 0) - 6;
-});
-"""
-
-# The document view scrolls its highlighted quote (a PDF page's first highlight box) into view whenever
-# a citation opens it. A page image's box has its size before the image decodes (aspect-ratio in CSS).
-DOC_JS = r"""
-const focusQuote = () => {
-  const m = element.querySelector('#qa-doc-focus');
-  if (!m) return;
-  const box = m.closest('.qa-doc-body, .qa-doc-pages');
-  if (box) {  // scroll the document's own box so the quote sits a third of the way down...
-    const offset = m.getBoundingClientRect().top - box.getBoundingClientRect().top;
-    box.scrollTop += offset - box.clientHeight / 3;
-  }
-  // ...then move the page only as far as needed to show the document view
-  (element.querySelector('.qa-doc') || m).scrollIntoView({block: 'nearest', inline: 'nearest'});
-};
-watch('value', focusQuote);
-focusQuote();
-"""
-
-CSS = r"""
-.qa-title-bar h1 { margin-bottom: 0.1rem; }
-.qa-reply { line-height: 1.5; }
-.qa-meta { display: flex; flex-wrap: wrap; gap: 0.45rem; align-items: center; font-size: 0.85em;
-           color: var(--body-text-color-subdued); margin-bottom: 0.3rem; }
-.qa-badge { border-radius: 999px; padding: 0.05em 0.6em; font-weight: 600; border: 1px solid; }
-.qa-badge-answered { background: #dcfce7; color: #166534; border-color: #86efac; }
-.qa-badge-uncertain { background: #fef3c7; color: #92400e; border-color: #fcd34d; }
-.qa-badge-declined { background: #e5e7eb; color: #374151; border-color: #d1d5db; }
-.qa-answer { margin: 0.15rem 0 0.45rem 0; font-size: 1.05em; }
-.qa-reply strong, .qa-evidence strong, .qa-doc strong { font-weight: 600; }
-.qa-answer sup { margin-left: 0.15em; }
-a.qa-cite { text-decoration: none; font-weight: 600; color: var(--link-text-color, #2563eb);
-            cursor: pointer; white-space: nowrap; }
-a.qa-cite:hover { text-decoration: underline; }
-.qa-label { font-weight: 600; font-size: 0.9em; }
-.qa-quotes { margin: 0.2rem 0 0 1.1rem; padding: 0; font-size: 0.93em; list-style: none; }
-.qa-quotes li { margin: 0.3rem 0 0.3rem -1.1rem; }
-.qa-src { color: var(--body-text-color-subdued); font-size: 0.92em; }
-.qa-conflicts ul, .qa-notes { margin: 0.15rem 0 0.4rem 1.2rem; padding: 0; }
-.qa-notes { font-size: 0.92em; color: #b45309; }
-.qa-muted { color: var(--body-text-color-subdued); }
-.qa-missing { font-style: italic; }
-mark.qa-quote { background: #fef08a; color: #111827; padding: 0 0.1em; border-radius: 2px; }
-mark.qa-ans { background: #fbbf24; color: #111827; font-weight: 700; padding: 0; }
-.qa-evidence { max-height: 40vh; overflow-y: auto; padding-right: 0.3rem; }
-.qa-evidence .qa-ev-head { margin-bottom: 0.5rem; position: sticky; top: 0; z-index: 1;
-                           background: var(--background-fill-primary); padding: 0.15rem 0; }
-.qa-ev-item { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.5rem 0.75rem;
-              margin-bottom: 0.6rem; background: var(--background-fill-primary); }
-.qa-ev-item.qa-ev-selected { border-color: var(--color-accent); box-shadow: 0 0 0 1px var(--color-accent); }
-.qa-ev-title { font-size: 0.95em; }
-.qa-date, .qa-score { color: var(--body-text-color-subdued); font-size: 0.85em; margin-left: 0.3em; }
-blockquote.qa-ctx { margin: 0.4rem 0; padding: 0 0 0 0.6rem; border-left: 3px solid var(--border-color-primary);
-                    font-size: 0.92em; white-space: pre-wrap; font-style: normal; }
-a.qa-open { font-size: 0.85em; text-decoration: none; color: var(--link-text-color, #2563eb); }
-.qa-doc-head { margin-bottom: 0.4rem; font-size: 0.92em; display: flex; flex-wrap: wrap; gap: 0.2rem 0.5rem; }
-.qa-doc-body { white-space: pre-wrap; max-height: 46vh; overflow-y: auto; border: 1px solid var(--border-color-primary);
-               border-radius: 8px; padding: 0.7rem 0.9rem; font-size: 0.92em; line-height: 1.55;
-               background: var(--background-fill-primary); }
-#qa-doc-focus { scroll-margin: 3rem; }
-.qa-doc-pages { max-height: 64vh; overflow-y: auto; border: 1px solid var(--border-color-primary); border-radius: 8px;
-                padding: 0.5rem; background: var(--background-fill-secondary); }
-.qa-page-wrap + .qa-page-wrap { margin-top: 0.8rem; }
-.qa-page-cap { font-size: 0.82em; color: var(--body-text-color-subdued); margin: 0 0 0.25rem 0.1rem; }
-.qa-page { position: relative; width: 100%; background: #fff; box-shadow: 0 1px 4px rgba(0, 0, 0, 0.25);
-           line-height: 0; }
-.qa-page-img { display: block; width: 100%; height: 100%; user-select: none; }
-.qa-box { position: absolute; background: rgba(250, 204, 21, 0.45); outline: 1.5px solid rgba(217, 119, 6, 0.85);
-          border-radius: 2px; mix-blend-mode: multiply; pointer-events: none; }
-.qa-page-text { margin-top: 0.5rem; font-size: 0.92em; }
-.qa-page-text summary { cursor: pointer; color: var(--link-text-color, #2563eb); }
-.qa-page-text .qa-doc-body { margin-top: 0.35rem; max-height: 30vh; }
-.qa-note { color: #b45309; font-size: 0.9em; margin: 0.2rem 0 0.4rem 0; }
-.qa-doc-links { margin: 0 0 0.4rem 0; font-size: 0.9em; }
-a.qa-orig { color: var(--link-text-color, #2563eb); }
-.qa-pageno { color: var(--body-text-color-subdued); font-size: 0.9em; }
-"""
-
 
 # --------------------------------------------------------------------------- the conversation (server side)
 
