@@ -29,7 +29,6 @@ clients get gradio_client's own error for a full queue.
 import argparse
 import os
 import sys
-import threading
 import time
 import traceback
 import uuid
@@ -46,6 +45,7 @@ import gradio as gr  # noqa: E402
 
 from qa.chat import render  # noqa: E402
 from qa.chat.assets import BRIDGE_JS, CSS, DOC_JS  # noqa: E402
+from qa.chat.conversation import Conversation, clean_docs, clean_k  # noqa: E402
 from qa.errors import QAError  # noqa: E402
 from qa.chat.feedback import append_feedback, feedback_record  # noqa: E402
 from qa.chat.pages import PageRenderer  # noqa: E402
@@ -54,63 +54,6 @@ CONCURRENCY = 4  # questions answered at once (the UI and the API share this lim
 MAX_QUEUE = 64  # questions waiting; beyond that the chat says "busy, try again"
 MAX_K = 20
 WARM_UP = "What do the documents say?"  # any question loads the models; examples come from the corpus
-
-# --------------------------------------------------------------------------- the conversation (server side)
-
-class Conversation:
-    """One browser session's turns. The chat's messages are always rebuilt from here, so answers that
-    finish out of order never overwrite each other, and each reply's HTML (its citation numbers and
-    ids) is made once and stays the same on every re-render."""
-
-    def __init__(self):
-        self.turns: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
-
-    def __deepcopy__(self, memo):
-        # gr.State deep-copies its initial value for each new session: that copy starts empty (and a
-        # lock cannot be copied anyway)
-        return Conversation()
-
-    def messages(self) -> list[dict[str, str]]:
-        out = []
-        for t in self.turns:
-            out.append({"role": "user", "content": render.render_question(t["question"])})
-            out.append({"role": "assistant", "content": t["html"]})
-        return out
-
-    def busy(self) -> bool:
-        return any(t["status"] in ("queued", "running") for t in self.turns)
-
-    def turn_for_message(self, index: Any) -> Optional[dict[str, Any]]:
-        if isinstance(index, (list, tuple)):
-            index = index[0] if index else None
-        if not isinstance(index, int) or index < 1 or index % 2 == 0:
-            return None
-        i = index // 2
-        return self.turns[i] if i < len(self.turns) else None
-
-
-def _clean_docs(docs: Any) -> Optional[list[str]]:
-    if docs is None or docs == "":
-        return None
-    if isinstance(docs, str):
-        docs = [docs]
-    if not isinstance(docs, (list, tuple)) or not all(isinstance(d, str) for d in docs):
-        raise QAError("docs must be a list of document ids")
-    return list(docs) or None
-
-
-def _clean_k(k: Any) -> int:
-    if k is None or k == "":
-        return DEFAULT_K
-    try:
-        kf = float(k)
-    except (TypeError, ValueError):
-        raise QAError(f"k must be a whole number, not {k!r}") from None
-    if kf != int(kf):
-        raise QAError(f"k must be a whole number, not {k!r}")
-    return int(kf)
-
 
 # --------------------------------------------------------------------------- the app
 
@@ -134,7 +77,7 @@ def build_demo(answerer, feedback_path: str | Path = DEFAULT_FEEDBACK, *, concur
         try:
             if not isinstance(question, str):
                 raise QAError("the question must be text")
-            return answerer.ask(question, k=_clean_k(k), docs=_clean_docs(docs)).to_dict()
+            return answerer.ask(question, k=clean_k(k), docs=clean_docs(docs)).to_dict()
         except QAError as e:
             return {"error": str(e)}
 
@@ -171,7 +114,7 @@ def build_demo(answerer, feedback_path: str | Path = DEFAULT_FEEDBACK, *, concur
             turn["status"] = "running"
         evidence: Any = gr.skip()
         try:
-            a = answerer.ask(turn["question"], k=_clean_k(k), docs=_clean_docs(docs)).to_dict()
+            a = answerer.ask(turn["question"], k=clean_k(k), docs=clean_docs(docs)).to_dict()
             turn.update(status="done", answer=a, html=render.render_reply(a, i))
             evidence = render.render_evidence(a, i, lib)
         except QAError as e:  # too long, unknown document...: say why, in the chat
