@@ -33,7 +33,7 @@ import time
 import traceback
 import uuid
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, NamedTuple, Optional, Sequence
 
 from qa.settings import (DEFAULT_CORPUS, DEFAULT_FEEDBACK, DEFAULT_HOST, DEFAULT_INDEX, DEFAULT_K,  # noqa: E402
                          DEFAULT_PORT, Settings, set_offline_environment)
@@ -57,6 +57,32 @@ WARM_UP = "What do the documents say?"  # any question loads the models; example
 
 # --------------------------------------------------------------------------- the app
 
+class Layout(NamedTuple):
+    """The components the events connect."""
+
+    conv: gr.State
+    chat: gr.Chatbot
+    box: gr.Textbox
+    send: gr.Button
+    example_buttons: list
+    clear_btn: gr.Button
+    k_slider: gr.Slider
+    docs_pick: gr.Dropdown
+    evidence: gr.HTML
+    document: gr.HTML
+
+
+class Handlers(NamedTuple):
+    """The server side of the chat's events."""
+
+    submit: Callable
+    respond: Callable
+    on_failure: Callable
+    clear: Callable
+    on_cite: Callable
+    on_like: Callable
+
+
 def build_demo(answerer, feedback_path: str | Path = DEFAULT_FEEDBACK, *, concurrency: int = CONCURRENCY,
                max_queue: int = MAX_QUEUE, examples: Sequence[str] = (), feedback_sink=None) -> gr.Blocks:
     """The Blocks app around an Answerer (anything with .ask(question, k=, docs=) and .index).
@@ -69,8 +95,86 @@ def build_demo(answerer, feedback_path: str | Path = DEFAULT_FEEDBACK, *, concur
     lib = render.Library.from_index(index)
     pages = PageRenderer(index)  # PDF pages for the document panel, drawn once, shared by every session
     build_id = index.manifest.get("build_id") if isinstance(getattr(index, "manifest", None), dict) else None
-    feedback_path = Path(feedback_path)
+    handlers = Handlers(*_conversation_handlers(answerer, lib), on_cite=_document_handler(lib, pages),
+                        on_like=_feedback_handler(build_id, Path(feedback_path), feedback_sink))
+    theme = gr.themes.Default(primary_hue="blue", neutral_hue="slate")
+    with gr.Blocks(title="Ask the corpus", fill_width=True) as demo:
+        demo.qa_launch_kwargs = {"theme": theme, "css": CSS}
+        ui = _layout(index, examples)
+        _wire(ui, handlers, examples, concurrency)
+        gr.api(_api_endpoint(answerer), api_name="ask", concurrency_id="answer", concurrency_limit=concurrency)
+    demo.queue(default_concurrency_limit=concurrency, max_size=max_queue)
+    return demo
+
+
+def _layout(index, examples: Sequence[str]) -> Layout:
+    """The page, inside the open Blocks: the conversation and its controls on the left, the evidence and
+    document panels on the right."""
     doc_choices = sorted(((d.title or d.doc_id, d.doc_id) for d in index.documents.values()), key=lambda t: t[0].lower())
+    conv_state = gr.State(Conversation())  # deep-copied per session: a fresh one each
+    gr.Markdown("# Ask the corpus\nAnswers are quoted from the documents, with numbered citations. "
+                "Click a citation to read the passage in its document.", elem_classes=["qa-title-bar"])
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=420):
+            chat = gr.Chatbot(label="Conversation", elem_id="qa-chat", height=560, render_markdown=False,
+                              sanitize_html=True, latex_delimiters=[], buttons=[], layout="bubble",
+                              feedback_options=("Like", "Dislike"),
+                              placeholder="Ask about the documents in the corpus. Every answer quotes its sources.")
+            with gr.Row():
+                box = gr.Textbox(show_label=False, placeholder="Type a question and press Enter", lines=1,
+                                 max_lines=6, scale=5, elem_id="qa-question", autofocus=True)
+                send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="qa-send")
+            example_buttons = []
+            if examples:
+                gr.Markdown("**Try:**")
+                with gr.Row():
+                    example_buttons = [gr.Button(q, size="sm", variant="secondary", elem_classes=["qa-example"])
+                                       for q in examples]
+            with gr.Row():
+                clear_btn = gr.Button("Clear conversation", size="sm", variant="secondary", scale=0,
+                                      min_width=180, elem_id="qa-clear")
+            with gr.Accordion("Settings", open=False, elem_id="qa-settings"):
+                k_slider = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Passages to read (k)",
+                                     info="How many retrieved passages the answer is chosen from.")
+                docs_pick = gr.Dropdown(choices=doc_choices, value=[], multiselect=True,
+                                        label="Only search these documents",
+                                        info="Leave empty to search the whole corpus.")
+        with gr.Column(scale=2, min_width=360):
+            evidence = gr.HTML(render.EVIDENCE_PLACEHOLDER, js_on_load=BRIDGE_JS, elem_id="qa-evidence",
+                               label="Evidence", padding=True)
+            document = gr.HTML(render.DOCUMENT_PLACEHOLDER, js_on_load=DOC_JS, elem_id="qa-document",
+                               label="Document", padding=True)
+    return Layout(conv_state, chat, box, send, example_buttons, clear_btn, k_slider, docs_pick, evidence, document)
+
+
+def _wire(ui: Layout, h: Handlers, examples: Sequence[str], concurrency: int) -> None:
+    """The events: a question (Enter, Ask or an example) is taken at once and answered on the queue; a
+    citation opens its document; a thumb is saved; clearing cancels the answers still being worked out.
+    All are private: the one API endpoint is `ask` (see _api_endpoint)."""
+    answer_events = []
+
+    def wire(trigger, question_input):
+        step = trigger(h.submit, [question_input, ui.conv], [ui.box, ui.chat, ui.conv], queue=False,
+                       api_visibility="private")
+        ans = step.then(h.respond, [ui.conv, ui.k_slider, ui.docs_pick], [ui.chat, ui.conv, ui.evidence, ui.document],
+                        concurrency_id="answer", concurrency_limit=concurrency, api_visibility="private",
+                        show_progress="hidden")
+        ans.failure(h.on_failure, [ui.conv], [ui.chat, ui.conv], queue=False, api_visibility="private")
+        answer_events.append(ans)
+
+    wire(ui.box.submit, ui.box)
+    wire(ui.send.click, ui.box)
+    for b, q in zip(ui.example_buttons, examples):
+        wire(b.click, gr.State(q))
+    ui.evidence.cite(h.on_cite, [ui.conv], [ui.evidence, ui.document], queue=False, api_visibility="private")
+    ui.chat.like(h.on_like, [ui.conv], None, queue=False, api_visibility="private")
+    clear_outputs = [ui.chat, ui.conv, ui.evidence, ui.document, ui.box]
+    ui.clear_btn.click(h.clear, [ui.conv], clear_outputs, queue=False, api_visibility="private", cancels=answer_events)
+    ui.chat.clear(h.clear, [ui.conv], clear_outputs, queue=False, api_visibility="private", cancels=answer_events)
+
+
+def _api_endpoint(answerer) -> Callable:
+    """The `/ask` API function, typed so gradio_client documents it."""
 
     def answer_dict(question: Any, k: Any, docs: Any) -> dict:
         """answerer.ask as JSON; QAError (bad input) becomes {"error": message}."""
@@ -81,8 +185,6 @@ def build_demo(answerer, feedback_path: str | Path = DEFAULT_FEEDBACK, *, concur
         except QAError as e:
             return {"error": str(e)}
 
-    # ---- API: one named endpoint, typed so gradio_client documents it
-
     def ask(question: str, k: int = DEFAULT_K, docs: Optional[list[str]] = None) -> dict:
         """Answer a question from the corpus. Returns the answer object (status, answer, confidence,
         citations with document offsets, notes, conflicts, ...) or {"error": message}."""
@@ -92,7 +194,12 @@ def build_demo(answerer, feedback_path: str | Path = DEFAULT_FEEDBACK, *, concur
             traceback.print_exc()
             return {"error": f"internal error while answering ({e.__class__.__name__}); see the server log"}
 
-    # ---- chat handlers
+    return ask
+
+
+def _conversation_handlers(answerer, lib: render.Library) -> tuple[Callable, Callable, Callable, Callable]:
+    """submit (a question joins the conversation at once), respond (its answer, on the queue), on_failure
+    (the answer event never ran) and clear."""
 
     def submit(question: Any, conv: Conversation):
         if not isinstance(question, str) or not question.strip():
@@ -137,6 +244,18 @@ def build_demo(answerer, feedback_path: str | Path = DEFAULT_FEEDBACK, *, concur
                     t.update(status="busy", error="busy", html=render.render_busy())
             return conv.messages(), conv
 
+    def clear(conv: Conversation):
+        with conv.lock:  # in place, so an answer still being worked out cannot bring the old turns back
+            conv.turns.clear()
+        return [], conv, render.EVIDENCE_PLACEHOLDER, render.DOCUMENT_PLACEHOLDER, ""
+
+    return submit, respond, on_failure, clear
+
+
+def _document_handler(lib: render.Library, pages: PageRenderer) -> Callable:
+    """on_cite: a citation clicked in a reply or in the evidence panel selects it there and opens its
+    document at the quote."""
+
     def on_cite(conv: Conversation, evt: gr.EventData):
         data = getattr(evt, "_data", None) or {}
         try:
@@ -148,6 +267,13 @@ def build_demo(answerer, feedback_path: str | Path = DEFAULT_FEEDBACK, *, concur
         a = conv.turns[i]["answer"]
         return (render.render_evidence(a, i, lib, selected=n),
                 render.render_document(a, n, lib, nonce=time.monotonic_ns(), page_image=pages))
+
+    return on_cite
+
+
+def _feedback_handler(build_id: Optional[str], feedback_path: Path, feedback_sink) -> Callable:
+    """on_like: a thumb up, down or taken back, saved as one feedback record (to `feedback_sink` when given,
+    else appended to `feedback_path`); a record that cannot be saved is logged, never shown."""
 
     def on_like(conv: Conversation, evt: gr.LikeData):
         turn = conv.turn_for_message(evt.index)
@@ -161,73 +287,7 @@ def build_demo(answerer, feedback_path: str | Path = DEFAULT_FEEDBACK, *, concur
         except (OSError, QAError) as e:
             print(f"app: could not save feedback: {e}", file=sys.stderr)
 
-    def clear(conv: Conversation):
-        with conv.lock:  # in place, so an answer still being worked out cannot bring the old turns back
-            conv.turns.clear()
-        return [], conv, render.EVIDENCE_PLACEHOLDER, render.DOCUMENT_PLACEHOLDER, ""
-
-    theme = gr.themes.Default(primary_hue="blue", neutral_hue="slate")
-    with gr.Blocks(title="Ask the corpus", fill_width=True) as demo:
-        demo.qa_launch_kwargs = {"theme": theme, "css": CSS}
-        conv_state = gr.State(Conversation())  # deep-copied per session: a fresh one each
-        gr.Markdown("# Ask the corpus\nAnswers are quoted from the documents, with numbered citations. "
-                    "Click a citation to read the passage in its document.", elem_classes=["qa-title-bar"])
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3, min_width=420):
-                chat = gr.Chatbot(label="Conversation", elem_id="qa-chat", height=560, render_markdown=False,
-                                  sanitize_html=True, latex_delimiters=[], buttons=[], layout="bubble",
-                                  feedback_options=("Like", "Dislike"),
-                                  placeholder="Ask about the documents in the corpus. Every answer quotes its sources.")
-                with gr.Row():
-                    box = gr.Textbox(show_label=False, placeholder="Type a question and press Enter", lines=1,
-                                     max_lines=6, scale=5, elem_id="qa-question", autofocus=True)
-                    send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="qa-send")
-                example_buttons = []
-                if examples:
-                    gr.Markdown("**Try:**")
-                    with gr.Row():
-                        example_buttons = [gr.Button(q, size="sm", variant="secondary", elem_classes=["qa-example"])
-                                           for q in examples]
-                with gr.Row():
-                    clear_btn = gr.Button("Clear conversation", size="sm", variant="secondary", scale=0,
-                                          min_width=180, elem_id="qa-clear")
-                with gr.Accordion("Settings", open=False, elem_id="qa-settings"):
-                    k_slider = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Passages to read (k)",
-                                         info="How many retrieved passages the answer is chosen from.")
-                    docs_pick = gr.Dropdown(choices=doc_choices, value=[], multiselect=True,
-                                            label="Only search these documents",
-                                            info="Leave empty to search the whole corpus.")
-            with gr.Column(scale=2, min_width=360):
-                evidence = gr.HTML(render.EVIDENCE_PLACEHOLDER, js_on_load=BRIDGE_JS, elem_id="qa-evidence",
-                                   label="Evidence", padding=True)
-                document = gr.HTML(render.DOCUMENT_PLACEHOLDER, js_on_load=DOC_JS, elem_id="qa-document",
-                                   label="Document", padding=True)
-
-        answer_events = []
-
-        def wire(trigger, question_input):
-            step = trigger(submit, [question_input, conv_state], [box, chat, conv_state], queue=False,
-                           api_visibility="private")
-            ans = step.then(respond, [conv_state, k_slider, docs_pick], [chat, conv_state, evidence, document],
-                            concurrency_id="answer", concurrency_limit=concurrency, api_visibility="private",
-                            show_progress="hidden")
-            ans.failure(on_failure, [conv_state], [chat, conv_state], queue=False, api_visibility="private")
-            answer_events.append(ans)
-
-        wire(box.submit, box)
-        wire(send.click, box)
-        for b, q in zip(example_buttons, examples):
-            wire(b.click, gr.State(q))
-        evidence.cite(on_cite, [conv_state], [evidence, document], queue=False, api_visibility="private")
-        chat.like(on_like, [conv_state], None, queue=False, api_visibility="private")
-        clear_outputs = [chat, conv_state, evidence, document, box]
-        clear_btn.click(clear, [conv_state], clear_outputs, queue=False, api_visibility="private", cancels=answer_events)
-        chat.clear(clear, [conv_state], clear_outputs, queue=False, api_visibility="private", cancels=answer_events)
-
-        gr.api(ask, api_name="ask", concurrency_id="answer", concurrency_limit=concurrency)
-
-    demo.queue(default_concurrency_limit=concurrency, max_size=max_queue)
-    return demo
+    return on_like
 
 
 def launch(demo: gr.Blocks, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> str:
