@@ -46,9 +46,13 @@ import gradio as gr  # noqa: E402
 from qa.chat import render  # noqa: E402
 from qa.chat.assets import BRIDGE_JS, CSS, DOC_JS  # noqa: E402
 from qa.chat.conversation import Conversation, clean_docs, clean_k  # noqa: E402
-from qa.errors import QAError  # noqa: E402
 from qa.chat.feedback import append_feedback, feedback_record  # noqa: E402
 from qa.chat.pages import PageRenderer  # noqa: E402
+from qa.errors import QAError  # noqa: E402
+from qa.index.build import check_target, choose_corpus  # noqa: E402
+from qa.index.stores.postgres import append_feedback as to_store, redact  # noqa: E402
+from qa.ingest.corpus import read_examples  # noqa: E402
+from qa.pipeline import ensure_index, open_answerer  # noqa: E402
 
 CONCURRENCY = 4  # questions answered at once (the UI and the API share this limit)
 MAX_QUEUE = 64  # questions waiting; beyond that the chat says "busy, try again"
@@ -328,10 +332,6 @@ def main(argv=None) -> int:
         debug = settings.debug
         if not 0 < args.max_queue <= 10_000:
             raise QAError(f"--max-queue must be from 1 to 10000, not {args.max_queue}")
-        from qa.index.build import check_target, choose_corpus
-        from qa.ingest.corpus import read_examples
-        from qa.pipeline import ensure_index, open_answerer
-
         if settings.store:  # a replica builds nothing: its examples come from the folder it is told, if any
             corpus = settings.corpus or DEFAULT_CORPUS
         else:
@@ -340,9 +340,6 @@ def main(argv=None) -> int:
         examples = read_examples(corpus)  # a bad list is refused before any work is done
         sink = None
         if settings.store:  # a replica serves what `qa index --store` published; it builds nothing
-            from qa.index.stores.postgres import append_feedback as to_store
-            from qa.index.stores.postgres import redact
-
             say(f"serving the index published in {redact(settings.store)}")
             sink = lambda rec: to_store(settings.store, rec)  # noqa: E731
         else:

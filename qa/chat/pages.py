@@ -23,6 +23,8 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
+from ..ingest.formats import MissingLibrary, SkipFile
+from ..ingest.formats.pdf import render_page_png
 from .render import PNG_SIGNATURE, PageImage, PageUnavailable
 
 DEFAULT_SCALE = 1.5  # pixels per point: a letter page is 918 x 1188 px
@@ -141,9 +143,6 @@ class PageRenderer:
         return min(self.scale, self.max_side / max(w, h, 1.0))
 
     def _draw(self, doc_id: str, page: int, data: bytes) -> PageImage:
-        from ..ingest.formats import MissingLibrary, SkipFile
-        from ..ingest.formats.pdf import render_page_png
-
         try:
             png = render_page_png(data, page, scale=self._scale(doc_id, page))
             width, height = png_size(png)
