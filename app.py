@@ -9,8 +9,8 @@ QA_INDEX), feedback in var/feedback.jsonl (env QA_FEEDBACK); every setting comes
 first, with its progress in the terminal; a bad corpus or an index that cannot be built or loaded
 is a one-line message and exit code 2.
 
-This is the only module that imports gradio (6.x). HTML comes from qa.chat.render, which escapes all
-corpus and user text; the chatbot renders it as sanitized HTML with Markdown off.
+This is the only module that imports gradio (6.x). HTML comes from qa.chat.render and qa.chat.docview, which
+escape all corpus and user text; the chatbot renders it as sanitized HTML with Markdown off.
 
 API: one named endpoint, `/ask` (question, k=qa.settings.DEFAULT_K, docs=None: a list of doc ids)
 -> the answer object as JSON (Answer.to_dict()), or {"error": message} for a question it will not take:
@@ -43,7 +43,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # gradio's own switc
 
 import gradio as gr  # noqa: E402
 
-from qa.chat import render  # noqa: E402
+from qa.chat import docview, render  # noqa: E402
 from qa.chat.assets import BRIDGE_JS, CSS, DOC_JS  # noqa: E402
 from qa.chat.conversation import Conversation, clean_docs, clean_k  # noqa: E402
 from qa.chat.feedback import append_feedback, feedback_record  # noqa: E402
@@ -146,7 +146,7 @@ def _layout(index, examples: Sequence[str]) -> Layout:
         with gr.Column(scale=2, min_width=360):
             evidence = gr.HTML(render.EVIDENCE_PLACEHOLDER, js_on_load=BRIDGE_JS, elem_id="qa-evidence",
                                label="Evidence", padding=True)
-            document = gr.HTML(render.DOCUMENT_PLACEHOLDER, js_on_load=DOC_JS, elem_id="qa-document",
+            document = gr.HTML(docview.DOCUMENT_PLACEHOLDER, js_on_load=DOC_JS, elem_id="qa-document",
                                label="Document", padding=True)
     return Layout(conv_state, chat, box, send, example_buttons, clear_btn, k_slider, docs_pick, evidence, document)
 
@@ -237,7 +237,7 @@ def _conversation_handlers(answerer, lib: render.Library) -> tuple[Callable, Cal
             msgs = conv.messages()
             if not any(t is turn for t in conv.turns):  # the conversation was cleared meanwhile
                 return msgs, conv, gr.skip(), gr.skip()
-        doc = render.DOCUMENT_PLACEHOLDER if turn["status"] == "done" else gr.skip()
+        doc = docview.DOCUMENT_PLACEHOLDER if turn["status"] == "done" else gr.skip()
         return msgs, conv, evidence, doc
 
     def on_failure(conv: Conversation):
@@ -251,7 +251,7 @@ def _conversation_handlers(answerer, lib: render.Library) -> tuple[Callable, Cal
     def clear(conv: Conversation):
         with conv.lock:  # in place, so an answer still being worked out cannot bring the old turns back
             conv.turns.clear()
-        return [], conv, render.EVIDENCE_PLACEHOLDER, render.DOCUMENT_PLACEHOLDER, ""
+        return [], conv, render.EVIDENCE_PLACEHOLDER, docview.DOCUMENT_PLACEHOLDER, ""
 
     return submit, respond, on_failure, clear
 
@@ -270,7 +270,7 @@ def _document_handler(lib: render.Library, pages: PageRenderer) -> Callable:
             return gr.skip(), gr.skip()
         a = conv.turns[i]["answer"]
         return (render.render_evidence(a, i, lib, selected=n),
-                render.render_document(a, n, lib, nonce=time.monotonic_ns(), page_image=pages))
+                docview.render_document(a, n, lib, nonce=time.monotonic_ns(), page_image=pages))
 
     return on_cite
 

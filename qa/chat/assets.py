@@ -4,7 +4,7 @@ They are package data (pyproject.toml's [tool.setuptools.package-data]), so an i
 app.py hands them to Gradio unchanged: CSS to launch(css=...), the scripts as gr.HTML(js_on_load=...),
 where `element`, `trigger` and `watch` are the panel's own (Gradio 6 provides them).
 
-- static/chat.css styles every class qa.chat.render writes (qa-reply, qa-ev-*, qa-doc-*,
+- static/chat.css styles every class qa.chat.render and qa.chat.docview write (qa-reply, qa-ev-*, qa-doc-*,
   qa-page*, qa-box, ...).
 - static/bridge.js is installed by the evidence panel. Citation links are plain hash links
   (#qa-cite-<turn>-<n>): the chatbot's sanitizer keeps href/class/id but drops data-* attributes and
