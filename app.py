@@ -9,8 +9,8 @@ QA_INDEX), feedback in var/feedback.jsonl (env QA_FEEDBACK); every setting comes
 first, with its progress in the terminal; a bad corpus or an index that cannot be built or loaded
 is a one-line message and exit code 2.
 
-This is the only module that imports gradio (6.x). HTML comes from qa.chat.render, which escapes all
-corpus and user text; the chatbot renders it as sanitized HTML with Markdown off.
+This is the only module that imports gradio (6.x). HTML comes from qa.chat.render and qa.chat.docview, which
+escape all corpus and user text; the chatbot renders it as sanitized HTML with Markdown off.
 
 API: one named endpoint, `/ask` (question, k=qa.settings.DEFAULT_K, docs=None: a list of doc ids)
 -> the answer object as JSON (Answer.to_dict()), or {"error": message} for a question it will not take:
@@ -23,18 +23,17 @@ Load: answers run on Gradio's queue, at most CONCURRENCY at once (UI and API sha
 at most MAX_QUEUE waiting. Gradio 6 refuses a join to a full queue with HTTP 503, and its browser
 client then shows a red "Error" toast ("This application is currently busy. Please try again.").
 Here the answer event's .failure() handler turns the pending reply into a friendly "busy, try again"
-message in the chat, and a few lines of page script hide that one toast (see BRIDGE_JS). API
+message in the chat, and a few lines of page script hide that one toast (qa/chat/static/bridge.js). API
 clients get gradio_client's own error for a full queue.
 """
 import argparse
 import os
 import sys
-import threading
 import time
 import traceback
 import uuid
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, NamedTuple, Optional, Sequence
 
 from qa.settings import (DEFAULT_CORPUS, DEFAULT_FEEDBACK, DEFAULT_HOST, DEFAULT_INDEX, DEFAULT_K,  # noqa: E402
                          DEFAULT_PORT, Settings, set_offline_environment)
@@ -44,194 +43,49 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # gradio's own switc
 
 import gradio as gr  # noqa: E402
 
-from qa.chat import render  # noqa: E402
-from qa.errors import QAError  # noqa: E402
+from qa.chat import docview, render  # noqa: E402
+from qa.chat.assets import BRIDGE_JS, CSS, DOC_JS  # noqa: E402
+from qa.chat.conversation import Conversation, clean_docs, clean_k  # noqa: E402
 from qa.chat.feedback import append_feedback, feedback_record  # noqa: E402
 from qa.chat.pages import PageRenderer  # noqa: E402
+from qa.errors import QAError  # noqa: E402
+from qa.index.build import check_target, choose_corpus  # noqa: E402
+from qa.index.stores.postgres import append_feedback as to_store, redact  # noqa: E402
+from qa.ingest.corpus import read_examples  # noqa: E402
+from qa.pipeline import ensure_index, open_answerer  # noqa: E402
 
 CONCURRENCY = 4  # questions answered at once (the UI and the API share this limit)
 MAX_QUEUE = 64  # questions waiting; beyond that the chat says "busy, try again"
 MAX_K = 20
 WARM_UP = "What do the documents say?"  # any question loads the models; examples come from the corpus
 
-# --------------------------------------------------------------------------- browser-side code
-
-# Installed once by the evidence panel (a gr.HTML, so `trigger` is its event hook). Citation links
-# are plain hash links (#qa-cite-<turn>-<n>): the chatbot's sanitizer keeps href/class/id but drops
-# data-* attributes and handlers, so one document-level listener turns any such click, in a chat
-# reply or in the evidence panel, into the panel's custom "cite" event.
-# A full queue makes Gradio's client show a red "Error" toast ("This application is currently busy.
-# Please try again."); the failed event's .failure() handler already says so in the chat, kindly,
-# so that toast (and only that one) is hidden.
-BRIDGE_JS = r"""
-window.__qaCiteTrigger = trigger;
-if (!window.__qaCiteBridge) {
-  window.__qaCiteBridge = true;
-  document.addEventListener('click', (ev) => {
-    const a = ev.target instanceof Element ? ev.target.closest('a[href^="#qa-cite-"]') : null;
-    if (!a) return;
-    const m = /^#qa-cite-(\d+)-(\d+)$/.exec(a.getAttribute('href') || '');
-    if (!m) return;
-    ev.preventDefault();
-    ev.stopPropagation();
-    window.__qaCiteTrigger('cite', {turn: Number(m[1]), n: Number(m[2])});
-  }, true);
-  const hideBusyToasts = () => {
-    document.querySelectorAll('[data-testid="toast-body"]').forEach((t) => {
-      if (/currently busy/i.test(t.textContent || '')) {
-        const item = t.closest('.toast-item') || t;
-        if (item.style.display !== 'none') item.style.display = 'none';
-      }
-    });
-  };
-  new MutationObserver(hideBusyToasts).observe(document.body, {childList: true, subtree: true});
-}
-// keep the selected evidence item in view inside the panel's own scroll box
-watch('value', () => {
-  const sel = element.querySelector('.qa-ev-selected');
-  const box = element.querySelector('.qa-evidence');
-  const head = element.querySelector('.qa-ev-head');
-  if (sel && box) box.scrollTop += sel.getBoundingClientRect().top - box.getBoundingClientRect().top
-                                   - (head ? head.offsetHeight : 0) - 6;
-});
-"""
-
-# The document view scrolls its highlighted quote (a PDF page's first highlight box) into view whenever
-# a citation opens it. A page image's box has its size before the image decodes (aspect-ratio in CSS).
-DOC_JS = r"""
-const focusQuote = () => {
-  const m = element.querySelector('#qa-doc-focus');
-  if (!m) return;
-  const box = m.closest('.qa-doc-body, .qa-doc-pages');
-  if (box) {  // scroll the document's own box so the quote sits a third of the way down...
-    const offset = m.getBoundingClientRect().top - box.getBoundingClientRect().top;
-    box.scrollTop += offset - box.clientHeight / 3;
-  }
-  // ...then move the page only as far as needed to show the document view
-  (element.querySelector('.qa-doc') || m).scrollIntoView({block: 'nearest', inline: 'nearest'});
-};
-watch('value', focusQuote);
-focusQuote();
-"""
-
-CSS = r"""
-.qa-title-bar h1 { margin-bottom: 0.1rem; }
-.qa-reply { line-height: 1.5; }
-.qa-meta { display: flex; flex-wrap: wrap; gap: 0.45rem; align-items: center; font-size: 0.85em;
-           color: var(--body-text-color-subdued); margin-bottom: 0.3rem; }
-.qa-badge { border-radius: 999px; padding: 0.05em 0.6em; font-weight: 600; border: 1px solid; }
-.qa-badge-answered { background: #dcfce7; color: #166534; border-color: #86efac; }
-.qa-badge-uncertain { background: #fef3c7; color: #92400e; border-color: #fcd34d; }
-.qa-badge-declined { background: #e5e7eb; color: #374151; border-color: #d1d5db; }
-.qa-answer { margin: 0.15rem 0 0.45rem 0; font-size: 1.05em; }
-.qa-reply strong, .qa-evidence strong, .qa-doc strong { font-weight: 600; }
-.qa-answer sup { margin-left: 0.15em; }
-a.qa-cite { text-decoration: none; font-weight: 600; color: var(--link-text-color, #2563eb);
-            cursor: pointer; white-space: nowrap; }
-a.qa-cite:hover { text-decoration: underline; }
-.qa-label { font-weight: 600; font-size: 0.9em; }
-.qa-quotes { margin: 0.2rem 0 0 1.1rem; padding: 0; font-size: 0.93em; list-style: none; }
-.qa-quotes li { margin: 0.3rem 0 0.3rem -1.1rem; }
-.qa-src { color: var(--body-text-color-subdued); font-size: 0.92em; }
-.qa-conflicts ul, .qa-notes { margin: 0.15rem 0 0.4rem 1.2rem; padding: 0; }
-.qa-notes { font-size: 0.92em; color: #b45309; }
-.qa-muted { color: var(--body-text-color-subdued); }
-.qa-missing { font-style: italic; }
-mark.qa-quote { background: #fef08a; color: #111827; padding: 0 0.1em; border-radius: 2px; }
-mark.qa-ans { background: #fbbf24; color: #111827; font-weight: 700; padding: 0; }
-.qa-evidence { max-height: 40vh; overflow-y: auto; padding-right: 0.3rem; }
-.qa-evidence .qa-ev-head { margin-bottom: 0.5rem; position: sticky; top: 0; z-index: 1;
-                           background: var(--background-fill-primary); padding: 0.15rem 0; }
-.qa-ev-item { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.5rem 0.75rem;
-              margin-bottom: 0.6rem; background: var(--background-fill-primary); }
-.qa-ev-item.qa-ev-selected { border-color: var(--color-accent); box-shadow: 0 0 0 1px var(--color-accent); }
-.qa-ev-title { font-size: 0.95em; }
-.qa-date, .qa-score { color: var(--body-text-color-subdued); font-size: 0.85em; margin-left: 0.3em; }
-blockquote.qa-ctx { margin: 0.4rem 0; padding: 0 0 0 0.6rem; border-left: 3px solid var(--border-color-primary);
-                    font-size: 0.92em; white-space: pre-wrap; font-style: normal; }
-a.qa-open { font-size: 0.85em; text-decoration: none; color: var(--link-text-color, #2563eb); }
-.qa-doc-head { margin-bottom: 0.4rem; font-size: 0.92em; display: flex; flex-wrap: wrap; gap: 0.2rem 0.5rem; }
-.qa-doc-body { white-space: pre-wrap; max-height: 46vh; overflow-y: auto; border: 1px solid var(--border-color-primary);
-               border-radius: 8px; padding: 0.7rem 0.9rem; font-size: 0.92em; line-height: 1.55;
-               background: var(--background-fill-primary); }
-#qa-doc-focus { scroll-margin: 3rem; }
-.qa-doc-pages { max-height: 64vh; overflow-y: auto; border: 1px solid var(--border-color-primary); border-radius: 8px;
-                padding: 0.5rem; background: var(--background-fill-secondary); }
-.qa-page-wrap + .qa-page-wrap { margin-top: 0.8rem; }
-.qa-page-cap { font-size: 0.82em; color: var(--body-text-color-subdued); margin: 0 0 0.25rem 0.1rem; }
-.qa-page { position: relative; width: 100%; background: #fff; box-shadow: 0 1px 4px rgba(0, 0, 0, 0.25);
-           line-height: 0; }
-.qa-page-img { display: block; width: 100%; height: 100%; user-select: none; }
-.qa-box { position: absolute; background: rgba(250, 204, 21, 0.45); outline: 1.5px solid rgba(217, 119, 6, 0.85);
-          border-radius: 2px; mix-blend-mode: multiply; pointer-events: none; }
-.qa-page-text { margin-top: 0.5rem; font-size: 0.92em; }
-.qa-page-text summary { cursor: pointer; color: var(--link-text-color, #2563eb); }
-.qa-page-text .qa-doc-body { margin-top: 0.35rem; max-height: 30vh; }
-.qa-note { color: #b45309; font-size: 0.9em; margin: 0.2rem 0 0.4rem 0; }
-.qa-doc-links { margin: 0 0 0.4rem 0; font-size: 0.9em; }
-a.qa-orig { color: var(--link-text-color, #2563eb); }
-.qa-pageno { color: var(--body-text-color-subdued); font-size: 0.9em; }
-"""
-
-
-# --------------------------------------------------------------------------- the conversation (server side)
-
-class Conversation:
-    """One browser session's turns. The chat's messages are always rebuilt from here, so answers that
-    finish out of order never overwrite each other, and each reply's HTML (its citation numbers and
-    ids) is made once and stays the same on every re-render."""
-
-    def __init__(self):
-        self.turns: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
-
-    def __deepcopy__(self, memo):
-        # gr.State deep-copies its initial value for each new session: that copy starts empty (and a
-        # lock cannot be copied anyway)
-        return Conversation()
-
-    def messages(self) -> list[dict[str, str]]:
-        out = []
-        for t in self.turns:
-            out.append({"role": "user", "content": render.render_question(t["question"])})
-            out.append({"role": "assistant", "content": t["html"]})
-        return out
-
-    def busy(self) -> bool:
-        return any(t["status"] in ("queued", "running") for t in self.turns)
-
-    def turn_for_message(self, index: Any) -> Optional[dict[str, Any]]:
-        if isinstance(index, (list, tuple)):
-            index = index[0] if index else None
-        if not isinstance(index, int) or index < 1 or index % 2 == 0:
-            return None
-        i = index // 2
-        return self.turns[i] if i < len(self.turns) else None
-
-
-def _clean_docs(docs: Any) -> Optional[list[str]]:
-    if docs is None or docs == "":
-        return None
-    if isinstance(docs, str):
-        docs = [docs]
-    if not isinstance(docs, (list, tuple)) or not all(isinstance(d, str) for d in docs):
-        raise QAError("docs must be a list of document ids")
-    return list(docs) or None
-
-
-def _clean_k(k: Any) -> int:
-    if k is None or k == "":
-        return DEFAULT_K
-    try:
-        kf = float(k)
-    except (TypeError, ValueError):
-        raise QAError(f"k must be a whole number, not {k!r}") from None
-    if kf != int(kf):
-        raise QAError(f"k must be a whole number, not {k!r}")
-    return int(kf)
-
-
 # --------------------------------------------------------------------------- the app
+
+class Layout(NamedTuple):
+    """The components the events connect."""
+
+    conv: gr.State
+    chat: gr.Chatbot
+    box: gr.Textbox
+    send: gr.Button
+    example_buttons: list
+    clear_btn: gr.Button
+    k_slider: gr.Slider
+    docs_pick: gr.Dropdown
+    evidence: gr.HTML
+    document: gr.HTML
+
+
+class Handlers(NamedTuple):
+    """The server side of the chat's events."""
+
+    submit: Callable
+    respond: Callable
+    on_failure: Callable
+    clear: Callable
+    on_cite: Callable
+    on_like: Callable
+
 
 def build_demo(answerer, feedback_path: str | Path = DEFAULT_FEEDBACK, *, concurrency: int = CONCURRENCY,
                max_queue: int = MAX_QUEUE, examples: Sequence[str] = (), feedback_sink=None) -> gr.Blocks:
@@ -245,19 +99,95 @@ def build_demo(answerer, feedback_path: str | Path = DEFAULT_FEEDBACK, *, concur
     lib = render.Library.from_index(index)
     pages = PageRenderer(index)  # PDF pages for the document panel, drawn once, shared by every session
     build_id = index.manifest.get("build_id") if isinstance(getattr(index, "manifest", None), dict) else None
-    feedback_path = Path(feedback_path)
+    handlers = Handlers(*_conversation_handlers(answerer, lib), on_cite=_document_handler(lib, pages),
+                        on_like=_feedback_handler(build_id, Path(feedback_path), feedback_sink))
+    theme = gr.themes.Default(primary_hue="blue", neutral_hue="slate")
+    with gr.Blocks(title="Ask the corpus", fill_width=True) as demo:
+        demo.qa_launch_kwargs = {"theme": theme, "css": CSS}
+        ui = _layout(index, examples)
+        _wire(ui, handlers, examples, concurrency)
+        gr.api(_api_endpoint(answerer), api_name="ask", concurrency_id="answer", concurrency_limit=concurrency)
+    demo.queue(default_concurrency_limit=concurrency, max_size=max_queue)
+    return demo
+
+
+def _layout(index, examples: Sequence[str]) -> Layout:
+    """The page, inside the open Blocks: the conversation and its controls on the left, the evidence and
+    document panels on the right."""
     doc_choices = sorted(((d.title or d.doc_id, d.doc_id) for d in index.documents.values()), key=lambda t: t[0].lower())
+    conv_state = gr.State(Conversation())  # deep-copied per session: a fresh one each
+    gr.Markdown("# Ask the corpus\nAnswers are quoted from the documents, with numbered citations. "
+                "Click a citation to read the passage in its document.", elem_classes=["qa-title-bar"])
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=420):
+            chat = gr.Chatbot(label="Conversation", elem_id="qa-chat", height=560, render_markdown=False,
+                              sanitize_html=True, latex_delimiters=[], buttons=[], layout="bubble",
+                              feedback_options=("Like", "Dislike"),
+                              placeholder="Ask about the documents in the corpus. Every answer quotes its sources.")
+            with gr.Row():
+                box = gr.Textbox(show_label=False, placeholder="Type a question and press Enter", lines=1,
+                                 max_lines=6, scale=5, elem_id="qa-question", autofocus=True)
+                send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="qa-send")
+            example_buttons = []
+            if examples:
+                gr.Markdown("**Try:**")
+                with gr.Row():
+                    example_buttons = [gr.Button(q, size="sm", variant="secondary", elem_classes=["qa-example"])
+                                       for q in examples]
+            with gr.Row():
+                clear_btn = gr.Button("Clear conversation", size="sm", variant="secondary", scale=0,
+                                      min_width=180, elem_id="qa-clear")
+            with gr.Accordion("Settings", open=False, elem_id="qa-settings"):
+                k_slider = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Passages to read (k)",
+                                     info="How many retrieved passages the answer is chosen from.")
+                docs_pick = gr.Dropdown(choices=doc_choices, value=[], multiselect=True,
+                                        label="Only search these documents",
+                                        info="Leave empty to search the whole corpus.")
+        with gr.Column(scale=2, min_width=360):
+            evidence = gr.HTML(render.EVIDENCE_PLACEHOLDER, js_on_load=BRIDGE_JS, elem_id="qa-evidence",
+                               label="Evidence", padding=True)
+            document = gr.HTML(docview.DOCUMENT_PLACEHOLDER, js_on_load=DOC_JS, elem_id="qa-document",
+                               label="Document", padding=True)
+    return Layout(conv_state, chat, box, send, example_buttons, clear_btn, k_slider, docs_pick, evidence, document)
+
+
+def _wire(ui: Layout, h: Handlers, examples: Sequence[str], concurrency: int) -> None:
+    """The events: a question (Enter, Ask or an example) is taken at once and answered on the queue; a
+    citation opens its document; a thumb is saved; clearing cancels the answers still being worked out.
+    All are private: the one API endpoint is `ask` (see _api_endpoint)."""
+    answer_events = []
+
+    def wire(trigger, question_input):
+        step = trigger(h.submit, [question_input, ui.conv], [ui.box, ui.chat, ui.conv], queue=False,
+                       api_visibility="private")
+        ans = step.then(h.respond, [ui.conv, ui.k_slider, ui.docs_pick], [ui.chat, ui.conv, ui.evidence, ui.document],
+                        concurrency_id="answer", concurrency_limit=concurrency, api_visibility="private",
+                        show_progress="hidden")
+        ans.failure(h.on_failure, [ui.conv], [ui.chat, ui.conv], queue=False, api_visibility="private")
+        answer_events.append(ans)
+
+    wire(ui.box.submit, ui.box)
+    wire(ui.send.click, ui.box)
+    for b, q in zip(ui.example_buttons, examples):
+        wire(b.click, gr.State(q))
+    ui.evidence.cite(h.on_cite, [ui.conv], [ui.evidence, ui.document], queue=False, api_visibility="private")
+    ui.chat.like(h.on_like, [ui.conv], None, queue=False, api_visibility="private")
+    clear_outputs = [ui.chat, ui.conv, ui.evidence, ui.document, ui.box]
+    ui.clear_btn.click(h.clear, [ui.conv], clear_outputs, queue=False, api_visibility="private", cancels=answer_events)
+    ui.chat.clear(h.clear, [ui.conv], clear_outputs, queue=False, api_visibility="private", cancels=answer_events)
+
+
+def _api_endpoint(answerer) -> Callable:
+    """The `/ask` API function, typed so gradio_client documents it."""
 
     def answer_dict(question: Any, k: Any, docs: Any) -> dict:
         """answerer.ask as JSON; QAError (bad input) becomes {"error": message}."""
         try:
             if not isinstance(question, str):
                 raise QAError("the question must be text")
-            return answerer.ask(question, k=_clean_k(k), docs=_clean_docs(docs)).to_dict()
+            return answerer.ask(question, k=clean_k(k), docs=clean_docs(docs)).to_dict()
         except QAError as e:
             return {"error": str(e)}
-
-    # ---- API: one named endpoint, typed so gradio_client documents it
 
     def ask(question: str, k: int = DEFAULT_K, docs: Optional[list[str]] = None) -> dict:
         """Answer a question from the corpus. Returns the answer object (status, answer, confidence,
@@ -268,7 +198,12 @@ def build_demo(answerer, feedback_path: str | Path = DEFAULT_FEEDBACK, *, concur
             traceback.print_exc()
             return {"error": f"internal error while answering ({e.__class__.__name__}); see the server log"}
 
-    # ---- chat handlers
+    return ask
+
+
+def _conversation_handlers(answerer, lib: render.Library) -> tuple[Callable, Callable, Callable, Callable]:
+    """submit (a question joins the conversation at once), respond (its answer, on the queue), on_failure
+    (the answer event never ran) and clear."""
 
     def submit(question: Any, conv: Conversation):
         if not isinstance(question, str) or not question.strip():
@@ -290,7 +225,7 @@ def build_demo(answerer, feedback_path: str | Path = DEFAULT_FEEDBACK, *, concur
             turn["status"] = "running"
         evidence: Any = gr.skip()
         try:
-            a = answerer.ask(turn["question"], k=_clean_k(k), docs=_clean_docs(docs)).to_dict()
+            a = answerer.ask(turn["question"], k=clean_k(k), docs=clean_docs(docs)).to_dict()
             turn.update(status="done", answer=a, html=render.render_reply(a, i))
             evidence = render.render_evidence(a, i, lib)
         except QAError as e:  # too long, unknown document...: say why, in the chat
@@ -302,7 +237,7 @@ def build_demo(answerer, feedback_path: str | Path = DEFAULT_FEEDBACK, *, concur
             msgs = conv.messages()
             if not any(t is turn for t in conv.turns):  # the conversation was cleared meanwhile
                 return msgs, conv, gr.skip(), gr.skip()
-        doc = render.DOCUMENT_PLACEHOLDER if turn["status"] == "done" else gr.skip()
+        doc = docview.DOCUMENT_PLACEHOLDER if turn["status"] == "done" else gr.skip()
         return msgs, conv, evidence, doc
 
     def on_failure(conv: Conversation):
@@ -312,6 +247,18 @@ def build_demo(answerer, feedback_path: str | Path = DEFAULT_FEEDBACK, *, concur
                 if t["status"] == "queued":
                     t.update(status="busy", error="busy", html=render.render_busy())
             return conv.messages(), conv
+
+    def clear(conv: Conversation):
+        with conv.lock:  # in place, so an answer still being worked out cannot bring the old turns back
+            conv.turns.clear()
+        return [], conv, render.EVIDENCE_PLACEHOLDER, docview.DOCUMENT_PLACEHOLDER, ""
+
+    return submit, respond, on_failure, clear
+
+
+def _document_handler(lib: render.Library, pages: PageRenderer) -> Callable:
+    """on_cite: a citation clicked in a reply or in the evidence panel selects it there and opens its
+    document at the quote."""
 
     def on_cite(conv: Conversation, evt: gr.EventData):
         data = getattr(evt, "_data", None) or {}
@@ -323,7 +270,14 @@ def build_demo(answerer, feedback_path: str | Path = DEFAULT_FEEDBACK, *, concur
             return gr.skip(), gr.skip()
         a = conv.turns[i]["answer"]
         return (render.render_evidence(a, i, lib, selected=n),
-                render.render_document(a, n, lib, nonce=time.monotonic_ns(), page_image=pages))
+                docview.render_document(a, n, lib, nonce=time.monotonic_ns(), page_image=pages))
+
+    return on_cite
+
+
+def _feedback_handler(build_id: Optional[str], feedback_path: Path, feedback_sink) -> Callable:
+    """on_like: a thumb up, down or taken back, saved as one feedback record (to `feedback_sink` when given,
+    else appended to `feedback_path`); a record that cannot be saved is logged, never shown."""
 
     def on_like(conv: Conversation, evt: gr.LikeData):
         turn = conv.turn_for_message(evt.index)
@@ -337,73 +291,7 @@ def build_demo(answerer, feedback_path: str | Path = DEFAULT_FEEDBACK, *, concur
         except (OSError, QAError) as e:
             print(f"app: could not save feedback: {e}", file=sys.stderr)
 
-    def clear(conv: Conversation):
-        with conv.lock:  # in place, so an answer still being worked out cannot bring the old turns back
-            conv.turns.clear()
-        return [], conv, render.EVIDENCE_PLACEHOLDER, render.DOCUMENT_PLACEHOLDER, ""
-
-    theme = gr.themes.Default(primary_hue="blue", neutral_hue="slate")
-    with gr.Blocks(title="Ask the corpus", fill_width=True) as demo:
-        demo.qa_launch_kwargs = {"theme": theme, "css": CSS}
-        conv_state = gr.State(Conversation())  # deep-copied per session: a fresh one each
-        gr.Markdown("# Ask the corpus\nAnswers are quoted from the documents, with numbered citations. "
-                    "Click a citation to read the passage in its document.", elem_classes=["qa-title-bar"])
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3, min_width=420):
-                chat = gr.Chatbot(label="Conversation", elem_id="qa-chat", height=560, render_markdown=False,
-                                  sanitize_html=True, latex_delimiters=[], buttons=[], layout="bubble",
-                                  feedback_options=("Like", "Dislike"),
-                                  placeholder="Ask about the documents in the corpus. Every answer quotes its sources.")
-                with gr.Row():
-                    box = gr.Textbox(show_label=False, placeholder="Type a question and press Enter", lines=1,
-                                     max_lines=6, scale=5, elem_id="qa-question", autofocus=True)
-                    send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="qa-send")
-                example_buttons = []
-                if examples:
-                    gr.Markdown("**Try:**")
-                    with gr.Row():
-                        example_buttons = [gr.Button(q, size="sm", variant="secondary", elem_classes=["qa-example"])
-                                           for q in examples]
-                with gr.Row():
-                    clear_btn = gr.Button("Clear conversation", size="sm", variant="secondary", scale=0,
-                                          min_width=180, elem_id="qa-clear")
-                with gr.Accordion("Settings", open=False, elem_id="qa-settings"):
-                    k_slider = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Passages to read (k)",
-                                         info="How many retrieved passages the answer is chosen from.")
-                    docs_pick = gr.Dropdown(choices=doc_choices, value=[], multiselect=True,
-                                            label="Only search these documents",
-                                            info="Leave empty to search the whole corpus.")
-            with gr.Column(scale=2, min_width=360):
-                evidence = gr.HTML(render.EVIDENCE_PLACEHOLDER, js_on_load=BRIDGE_JS, elem_id="qa-evidence",
-                                   label="Evidence", padding=True)
-                document = gr.HTML(render.DOCUMENT_PLACEHOLDER, js_on_load=DOC_JS, elem_id="qa-document",
-                                   label="Document", padding=True)
-
-        answer_events = []
-
-        def wire(trigger, question_input):
-            step = trigger(submit, [question_input, conv_state], [box, chat, conv_state], queue=False,
-                           api_visibility="private")
-            ans = step.then(respond, [conv_state, k_slider, docs_pick], [chat, conv_state, evidence, document],
-                            concurrency_id="answer", concurrency_limit=concurrency, api_visibility="private",
-                            show_progress="hidden")
-            ans.failure(on_failure, [conv_state], [chat, conv_state], queue=False, api_visibility="private")
-            answer_events.append(ans)
-
-        wire(box.submit, box)
-        wire(send.click, box)
-        for b, q in zip(example_buttons, examples):
-            wire(b.click, gr.State(q))
-        evidence.cite(on_cite, [conv_state], [evidence, document], queue=False, api_visibility="private")
-        chat.like(on_like, [conv_state], None, queue=False, api_visibility="private")
-        clear_outputs = [chat, conv_state, evidence, document, box]
-        clear_btn.click(clear, [conv_state], clear_outputs, queue=False, api_visibility="private", cancels=answer_events)
-        chat.clear(clear, [conv_state], clear_outputs, queue=False, api_visibility="private", cancels=answer_events)
-
-        gr.api(ask, api_name="ask", concurrency_id="answer", concurrency_limit=concurrency)
-
-    demo.queue(default_concurrency_limit=concurrency, max_size=max_queue)
-    return demo
+    return on_like
 
 
 def launch(demo: gr.Blocks, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> str:
@@ -444,10 +332,6 @@ def main(argv=None) -> int:
         debug = settings.debug
         if not 0 < args.max_queue <= 10_000:
             raise QAError(f"--max-queue must be from 1 to 10000, not {args.max_queue}")
-        from qa.index.build import check_target, choose_corpus
-        from qa.ingest.corpus import read_examples
-        from qa.pipeline import ensure_index, open_answerer
-
         if settings.store:  # a replica builds nothing: its examples come from the folder it is told, if any
             corpus = settings.corpus or DEFAULT_CORPUS
         else:
@@ -456,9 +340,6 @@ def main(argv=None) -> int:
         examples = read_examples(corpus)  # a bad list is refused before any work is done
         sink = None
         if settings.store:  # a replica serves what `qa index --store` published; it builds nothing
-            from qa.index.stores.postgres import append_feedback as to_store
-            from qa.index.stores.postgres import redact
-
             say(f"serving the index published in {redact(settings.store)}")
             sink = lambda rec: to_store(settings.store, rec)  # noqa: E731
         else:

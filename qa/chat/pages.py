@@ -2,8 +2,8 @@
 
 The original is checked against the index, each page is drawn once and kept in a bounded, thread-safe LRU.
 
-`PageRenderer(index)` is the `page_image` callable qa.chat.render.render_document takes: (doc_id, page) ->
-qa.chat.render.PageImage (PNG bytes, width, height), or qa.chat.render.PageUnavailable saying why not. Only
+`PageRenderer(index)` is the `page_image` callable qa.chat.docview.render_document takes: (doc_id, page) ->
+qa.chat.docview.PageImage (PNG bytes, width, height), or qa.chat.docview.PageUnavailable saying why not. Only
 documents of the loaded index can be drawn, by id and page number: nothing a browser sends names a
 file. The original is the file at `Document.source` (or the same path under the corpus folder the
 index records, for an index opened from elsewhere), and it must still have the sha256 recorded at
@@ -23,7 +23,9 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from .render import PNG_SIGNATURE, PageImage, PageUnavailable
+from ..ingest.formats import MissingLibrary, SkipFile
+from ..ingest.formats.pdf import render_page_png
+from .docview import PNG_SIGNATURE, PageImage, PageUnavailable
 
 DEFAULT_SCALE = 1.5  # pixels per point: a letter page is 918 x 1188 px
 MAX_SIDE_PX = 2400  # a poster-sized page is drawn smaller, so one page never sends megabytes
@@ -141,9 +143,6 @@ class PageRenderer:
         return min(self.scale, self.max_side / max(w, h, 1.0))
 
     def _draw(self, doc_id: str, page: int, data: bytes) -> PageImage:
-        from ..ingest.formats import MissingLibrary, SkipFile
-        from ..ingest.formats.pdf import render_page_png
-
         try:
             png = render_page_png(data, page, scale=self._scale(doc_id, page))
             width, height = png_size(png)

@@ -16,7 +16,7 @@ from qa.index.build import build_index
 from qa.neural.embedding import HashEmbedder
 from qa.index.load import load_index
 from qa.chat.pages import PageRenderer, original_path, png_size
-from qa.chat.render import PageUnavailable
+from qa.chat.docview import PageUnavailable
 
 QUESTION = "What did the committee review at its meetings in the old library?"
 

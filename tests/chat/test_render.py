@@ -1,4 +1,4 @@
-"""qa.chat.render: answer objects -> HTML. Pure functions: no model, no gradio, no browser."""
+"""qa.chat.render and qa.chat.docview: answer objects -> HTML. Pure functions: no model, no gradio, no browser."""
 import html
 import re
 from html.parser import HTMLParser
@@ -6,8 +6,9 @@ from html.parser import HTMLParser
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from qa.chat import render
-from qa.chat.render import Library, escape, render_document, render_evidence, render_question, render_reply
+from qa.chat import docview, render
+from qa.chat.docview import render_document
+from qa.chat.render import Library, escape, render_evidence, render_question, render_reply
 from qa.types import Document, Passage
 
 EVIL = [
@@ -189,7 +190,7 @@ def test_missing_and_empty_fields_are_fine():
     assert "agree" not in out and "as of" not in out and "Sources" not in out
     assert "The corpus does not say" in render_reply({}, 0)
     assert render_evidence(None, 0, Library.of([])) == render.EVIDENCE_PLACEHOLDER
-    assert render_document({"citations": []}, 1, Library.of([])) == render.DOCUMENT_PLACEHOLDER
+    assert render_document({"citations": []}, 1, Library.of([])) == docview.DOCUMENT_PLACEHOLDER
 
 
 def test_question_is_shortened_when_very_long():
@@ -264,7 +265,7 @@ def test_document_view_marks_the_focus_span_and_shows_the_whole_text():
     assert _marked(out, "qa-ans") == ["Hafez Saeed Khan"]
     assert html.unescape(re.sub(r"<[^>]*>", "", out)).count("Another paragraph says Hafez Saeed Khan again.") == 1
     assert 'data-nonce="42"' in out
-    assert render_document(a, 2, lib) == render.DOCUMENT_PLACEHOLDER
+    assert render_document(a, 2, lib) == docview.DOCUMENT_PLACEHOLDER
 
 
 def test_evidence_selected_item_is_marked():

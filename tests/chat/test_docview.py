@@ -1,4 +1,4 @@
-"""qa.chat.render's document panel for real documents: a PDF quote on its page image with a highlight box per line,
+"""qa.chat.docview, the document panel, for real documents: a PDF quote on its page image with a highlight box per line,
 a web page's link to its original at the quote, a Word file's text. Pure: page images are made-up PNGs."""
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import re
 import numpy as np
 import pytest
 
-from qa.chat import render
+from qa.chat import docview
 from qa.ingest.formats import CharMap
-from qa.chat.render import Library, PageUnavailable, render_document, render_evidence, render_reply
+from qa.chat.docview import PageUnavailable, render_document
+from qa.chat.render import Library, render_evidence, render_reply
 from qa.types import Document
 from test_render import EVIL_TEXT, parse
 
@@ -82,7 +83,7 @@ def boxes(out: str) -> list[tuple]:
 
 
 def expected(cm, page, rect, width, height):
-    pad = render.BOX_PAD_PT
+    pad = docview.BOX_PAD_PT
     x0, y0, x1, y1 = rect
     scale = width / cm.page_size(page)[0]
     left, top, right, bottom = cm.to_pixels(page, [x0 - pad, y0 - pad, x1 + pad, y1 + pad], scale)
@@ -98,7 +99,7 @@ def assert_page_view_inert(out: str) -> None:
                         "data-nonce"}, (tag, name)
         if name == "src":
             assert re.fullmatch(r"data:image/png;base64,[A-Za-z0-9+/]+=*", value), value[:60]
-            assert base64.b64decode(value.split(",", 1)[1])[:8] == render.PNG_SIGNATURE
+            assert base64.b64decode(value.split(",", 1)[1])[:8] == docview.PNG_SIGNATURE
         if name == "style":
             assert STYLE.fullmatch(value), value
 
@@ -149,11 +150,11 @@ def test_a_quote_over_two_pages_shows_both_and_a_longer_one_says_where_it_goes_o
     assert pages.calls == [("m", 1), ("m", 2)]
     assert out.count('<div class="qa-page"') == 2 and out.count('id="qa-doc-focus"') == 1
     assert len(boxes(out)) == 2 and "pages 1–2 of 2" in out and "<summary>Text of pages 1–2</summary>" in out
-    render.MAX_SHOWN_PAGES, keep = 1, render.MAX_SHOWN_PAGES
+    docview.MAX_SHOWN_PAGES, keep = 1, docview.MAX_SHOWN_PAGES
     try:
         out = render_document(a, 1, lib, page_image=Pages(cm))
     finally:
-        render.MAX_SHOWN_PAGES = keep
+        docview.MAX_SHOWN_PAGES = keep
     assert out.count('<div class="qa-page"') == 1 and "The quote goes on to page 2" in html.unescape(out)
     assert "Epsilon" in html.unescape(out[out.index("<details"):])  # the text still holds all of it
 
