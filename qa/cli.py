@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -270,17 +271,15 @@ def cmd_eval(args, settings: Settings) -> int:
 def cmd_bench(args, settings: Settings) -> int:
     log = (lambda s: None) if getattr(args, "quiet", False) else (lambda s: print(s, file=sys.stderr))
     if args.bench_command == "squad":
-        from .evaluation.bench.squad import format_result, run_squad
+        from .evaluation.bench.squad import SquadOptions, format_result, run_squad
 
         t = args.decline_below
         if t is not None:
             if not 0.0 <= t <= 1.0:
                 raise QAError(f"--decline-below must be between 0 and 1, not {t}")
-            from dataclasses import replace
-
             settings = replace(settings, answer=settings.answer.with_decline_below(t))
-        r = run_squad(args.squad_version, args.limit, args.mode, json_out=args.json_out, progress=not args.quiet,
-                      held_out=args.held_out, every=args.every, settings=settings, log=log)
+        r = run_squad(SquadOptions(args.squad_version, args.limit, args.mode, held_out=args.held_out, every=args.every,
+                                   json_out=args.json_out, progress=not args.quiet, settings=settings, log=log))
         print(format_result(r))
         if args.json_out:
             print(f"wrote {args.json_out}")

@@ -1,4 +1,4 @@
-"""`qa bench squad`: official scoring, gold passages, the question vectors, and small real runs."""
+"""`qa bench squad`: gold passages, the question vectors, its options, and small real runs."""
 from __future__ import annotations
 
 import json
@@ -7,21 +7,9 @@ from types import SimpleNamespace
 import pytest
 
 from qa.evaluation.bench import squad
+from qa.evaluation.bench.squad import SquadOptions
 from qa.errors import QAError
 from qa.types import Passage
-
-
-def test_official_scoring():
-    assert squad.squad_scores("Denver Broncos", ["Denver Broncos", "the Denver Broncos"]) == (1.0, 1.0)
-    em, f1 = squad.squad_scores("the Broncos", ["Denver Broncos"])
-    assert em == 0.0 and f1 == pytest.approx(2 / 3)
-    assert squad.squad_scores(None, ["Denver Broncos"]) == (0.0, 0.0)
-    # SQuAD 2.0: an unanswerable question is right only with the empty prediction
-    assert squad.squad_scores(None, []) == (1.0, 1.0)
-    assert squad.squad_scores("", []) == (1.0, 1.0)
-    assert squad.squad_scores("Denver", []) == (0.0, 0.0)
-    # gold answers that normalise to nothing are ignored, as the official script does
-    assert squad.squad_scores(None, ["the", "."]) == (1.0, 1.0)
 
 
 def test_gold_rows_overlap_and_boilerplate_reasons():
@@ -51,9 +39,11 @@ def test_precomputed_embedder_runs_the_model_once_per_text():
 
 def test_bad_limit_and_mode():
     with pytest.raises(QAError, match="--limit"):
-        squad.run_squad("1.1", limit=0)
+        squad.run_squad(SquadOptions("1.1", limit=0))
     with pytest.raises(QAError, match="unknown mode"):
-        squad.run_squad("1.1", limit=5, mode="magic")
+        squad.run_squad(SquadOptions("1.1", limit=5, mode="magic"))
+    with pytest.raises(QAError, match="--every"):
+        squad.run_squad(SquadOptions("1.1", every=0))
 
 
 @pytest.mark.slow
@@ -87,8 +77,8 @@ def test_squad_limit_run_through_the_cli(tmp_path, monkeypatch, real_embedder, c
     assert r["timing"]["model_calls_in_loop"] == 0  # every question embedded once, up front
 
     # the second run reuses the corpus and index (a no-op build)
-    again = squad.run_squad("1.1", limit=200, mode="hybrid", progress=False, embedder=real_embedder,
-                            cache_dir=tmp_path / "cache")
+    again = squad.run_squad(SquadOptions("1.1", limit=200, mode="hybrid", progress=False, embedder=real_embedder,
+                                         cache_dir=tmp_path / "cache"))
     assert again["corpus"]["index_reused"]
     assert again["retrieval"]["hybrid"] == r["retrieval"]["hybrid"]
     assert [p["prediction"] for p in again["predictions"]] == [p["prediction"] for p in r["predictions"]]
@@ -97,8 +87,8 @@ def test_squad_limit_run_through_the_cli(tmp_path, monkeypatch, real_embedder, c
 @pytest.mark.slow
 @pytest.mark.model
 def test_squad_2_limit_run_reports_has_and_no_answer(tmp_path, real_embedder):
-    r = squad.run_squad("2.0", limit=120, progress=False, cache_dir=tmp_path, embedder=real_embedder,
-                        json_out=tmp_path / "v2.json")
+    r = squad.run_squad(SquadOptions("2.0", limit=120, progress=False, cache_dir=tmp_path, embedder=real_embedder,
+                                     json_out=tmp_path / "v2.json"))
     a = r["answers"]
     assert r["questions"] == 120 and a["HasAns_total"] + a["NoAns_total"] == 120
     assert a["HasAns_total"] > 20 and a["NoAns_total"] > 20
