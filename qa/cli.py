@@ -230,7 +230,8 @@ def cmd_ask(args, settings: Settings) -> int:
 
 
 def cmd_eval(args, settings: Settings) -> int:
-    from .evaluation.runner import compare, evaluate, load_result, write_json
+    from .evaluation.runner import evaluate
+    from .evaluation.results import compare, load_result, write_json
     from .evaluation.gold import DEFAULT_QUESTIONS, load_questions
     from .pipeline import open_answerer
     from .evaluation.report import format_comparison, format_table

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from ..errors import QAError
-from .runner import CATEGORIES, HEADLINE, METRIC_ROWS, RECALL_KS, TOLERANCE, aggregate
 from .metrics import contains_any
+from .results import HEADLINE, METRIC_ROWS, RECALL_KS, TOLERANCE, aggregate
+from .scoring import CATEGORIES
 
 PLOTS = ("recall_at_k", "confidence", "reliability")
 PLOT_TITLES = {

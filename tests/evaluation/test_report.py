@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from qa.evaluation import runner as ev
+from qa.evaluation import results as ev
 from qa.errors import QAError
 
 

@@ -41,7 +41,7 @@ from ...neural import embedding
 from ...pipeline import open_answerer
 from ...settings import DEFAULT_K, PROJECT_ROOT, Settings
 from ..metrics import percentile
-from ..runner import write_json
+from ..results import write_json
 from .squad_data import SquadData, SquadQuestion, cache_root, held_out_titles, load_squad, write_corpus
 from .squad_measures import ALL_MODES, RETRIEVE_K, AnswerMeasures, RetrievalMeasures
 
