@@ -234,7 +234,7 @@ def cmd_eval(args, settings: Settings) -> int:
     from .evaluation.results import compare, load_result, write_json
     from .evaluation.gold import DEFAULT_QUESTIONS, load_questions
     from .pipeline import open_answerer
-    from .evaluation.report import format_comparison, format_table
+    from .evaluation.tables import format_comparison, format_table
 
     files = list(args.files) or [DEFAULT_QUESTIONS]
     questions = load_questions(files, args.split)

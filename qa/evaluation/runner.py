@@ -3,7 +3,7 @@
 Every question goes through `Answerer.ask_with_hits`, the same path `qa ask` takes, so the answer scored
 here is exactly the answer a user gets. Scoring one question (and the failure categories) is
 qa.evaluation.scoring's; the metrics of the whole run, saving it and comparing it with a baseline are
-qa.evaluation.results'; tables and reports are qa.evaluation.report's.
+qa.evaluation.results'; tables and reports are qa.evaluation.tables' and qa.evaluation.report's.
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import pytest
 from qa.evaluation import results
-from qa.evaluation import report
+from qa.evaluation import tables
 from qa.errors import QAError
 from eval_fixtures import result_row as _result, synthetic as _synthetic
 
@@ -19,7 +19,7 @@ def test_aggregate_on_synthetic_results():
     assert m["offset_validity"] == 1.0 and m["wrong_decline_rate"] == 0.0
     assert m["categories"]["extraction-miss"] == 1 and m["categories"]["answered-unanswerable"] == 1
     assert m["latency_p50_ms"] == 10.0
-    table = report.format_table(m)
+    table = tables.format_table(m)
     assert "retrieval R@3" in table and "0.800" in table
 
 
@@ -41,7 +41,7 @@ def test_compare_flags_regressions_beyond_tolerance_on_common_questions():
     assert not diff["newly_passing"]
     back = results.compare(base, cur)
     assert [x["id"] for x in back["newly_passing"]] == ["q1"] and not back["regressions"]
-    assert "REGRESSION" in report.format_comparison(diff, "b.json")
+    assert "REGRESSION" in tables.format_comparison(diff, "b.json")
 
 
 def test_compare_offset_validity_has_zero_tolerance():
@@ -131,6 +131,6 @@ def test_compare_an_old_baseline_with_a_new_result(tmp_path):
     assert diff["deltas"]["abstention_F1"]["delta"] == 0.0
     assert list(diff["baseline_metrics"]["abstention_by_reason"]) == ["unrecorded"]
     assert list(diff["current_metrics"]["abstention_by_reason"]) == ["not_mentioned"]
-    assert "no headline metric dropped" in report.format_comparison(diff, str(path))
-    assert "wrongly declined:" not in report.format_table(old["metrics"])  # old metrics: no section, no crash
-    assert "not_mentioned" in report.format_table(cur["metrics"])
+    assert "no headline metric dropped" in tables.format_comparison(diff, str(path))
+    assert "wrongly declined:" not in tables.format_table(old["metrics"])  # old metrics: no section, no crash
+    assert "not_mentioned" in tables.format_table(cur["metrics"])
