@@ -1,4 +1,8 @@
-"""What the steps of `qa bench perf` share (the bench, its questions, targets, the bare baseline), and the ask step."""
+"""What the steps of `qa bench perf` share (the bench, its questions, targets, the bare baseline), and the ask step.
+
+The package's own layers are imported inside the steps, not at the top: each step runs in a process of
+its own so that its peak memory is its own, and a step should not carry the modules only others use.
+"""
 from __future__ import annotations
 
 import json
@@ -10,6 +14,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from ...errors import QAError
+from ...ingest.corpus import read_examples  # every step's process reads its questions
 from ...settings import DEFAULT_K, PROJECT_ROOT, Settings, bundled_model_dir
 from .measure import bert_flops, maxrss_mb, ms, sgemm_gflops
 
@@ -36,8 +41,6 @@ class Bench:
 def read_questions(path: Optional[Path], corpus: Path) -> tuple[str, ...]:
     """The questions to time: from a JSONL file (a "question" per line, as eval/questions.jsonl), else
     the corpus's own example questions (metadata.json). Only those know what the corpus can answer."""
-    from ...ingest.corpus import read_examples
-
     if path is not None:
         if not Path(path).is_file():
             raise QAError(f"question file not found: {path}", fix="pass --questions FILE (JSONL, a \"question\" per line)")
