@@ -350,7 +350,7 @@ def main(argv=None) -> int:
                 say(line.strip())
         answerer = open_answerer(settings.index, settings)
         say("loading the model")
-        answerer.ask(examples[0] if examples else WARM_UP)  # the first visitor should not wait for the model
+        answerer.warm_up(examples[0] if examples else WARM_UP)  # the first visitor should not wait for the model
         demo = build_demo(answerer, settings.feedback, examples=examples, max_queue=args.max_queue, feedback_sink=sink)
         try:
             url = launch(demo, settings.host, settings.port)

@@ -230,10 +230,11 @@ def cmd_ask(args, settings: Settings) -> int:
 
 
 def cmd_eval(args, settings: Settings) -> int:
-    from .evaluation.runner import compare, evaluate, load_result, write_json
+    from .evaluation.runner import evaluate
+    from .evaluation.results import compare, load_result, write_json
     from .evaluation.gold import DEFAULT_QUESTIONS, load_questions
     from .pipeline import open_answerer
-    from .evaluation.report import format_comparison, format_table
+    from .evaluation.tables import format_comparison, format_table
 
     files = list(args.files) or [DEFAULT_QUESTIONS]
     questions = load_questions(files, args.split)
@@ -271,16 +272,15 @@ def cmd_eval(args, settings: Settings) -> int:
 def cmd_bench(args, settings: Settings) -> int:
     log = (lambda s: None) if getattr(args, "quiet", False) else (lambda s: print(s, file=sys.stderr))
     if args.bench_command == "squad":
-        from .evaluation.bench.squad import format_result, run_squad
+        from .evaluation.bench.squad import SquadOptions, format_result, run_squad
 
         t = args.decline_below
         if t is not None:
             if not 0.0 <= t <= 1.0:
                 raise QAError(f"--decline-below must be between 0 and 1, not {t}")
-
             settings = replace(settings, answer=settings.answer.with_decline_below(t))
-        r = run_squad(args.squad_version, args.limit, args.mode, json_out=args.json_out, progress=not args.quiet,
-                      held_out=args.held_out, every=args.every, settings=settings, log=log)
+        r = run_squad(SquadOptions(args.squad_version, args.limit, args.mode, held_out=args.held_out, every=args.every,
+                                   json_out=args.json_out, progress=not args.quiet, settings=settings, log=log))
         print(format_result(r))
         if args.json_out:
             print(f"wrote {args.json_out}")

@@ -17,7 +17,9 @@ import time
 
 from fit_answering import SHIPPED, TUNED, ROOT, CachingEmbedder, CachingReader, memoise_search, squad_items, top_answer
 
-from qa.evaluation.bench.squad import cache_root, run_squad, squad_scores
+from qa.evaluation.bench.squad import SquadOptions, run_squad
+from qa.evaluation.bench.squad_data import cache_root
+from qa.evaluation.bench.squad_measures import squad_scores
 from qa.neural.embedding import SentenceTransformerEmbedder
 from qa.evaluation.gold import load_questions
 from qa.evaluation.metrics import contains_any, exact_match, max_over
@@ -56,7 +58,8 @@ def main():
     emb = CachingEmbedder(SentenceTransformerEmbedder())
     reader = CachingReader(Reader())
     gold_qs = [q for q in load_questions([ROOT / "eval" / "questions.jsonl"], split=args.split) if q.answerable]
-    run_squad("1.1", None, "hybrid", embedder=emb, held_out=True, every=10_000, progress=False, log=lambda s: None)
+    run_squad(SquadOptions("1.1", None, "hybrid", embedder=emb, held_out=True, every=10_000, progress=False,
+                           log=lambda s: None))
     squad = squad_items("1.1", args.every, True)
     rows = []
     for name, use_reader, es in variants(TUNED.spans):

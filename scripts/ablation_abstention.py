@@ -21,7 +21,9 @@ from unittest import mock
 from fit_answering import ROOT, CachingEmbedder, CachingReader, memoise_search, squad_items
 
 import qa.answer.answerer
-from qa.evaluation.bench.squad import cache_root, run_squad, squad_scores
+from qa.evaluation.bench.squad import SquadOptions, run_squad
+from qa.evaluation.bench.squad_data import cache_root
+from qa.evaluation.bench.squad_measures import squad_scores
 from qa.neural.embedding import SentenceTransformerEmbedder
 from qa.evaluation.gold import load_questions
 from qa.answer.grounding import Grounding, salient_terms
@@ -62,7 +64,8 @@ def main():
     gold_qs = load_questions([ROOT / "eval" / "questions.jsonl"], split="test")
     negatives = load_questions([ROOT / "eval" / "negatives.jsonl"], split="test")
     for v in ("1.1", "2.0"):
-        run_squad(v, None, "hybrid", embedder=emb, held_out=True, every=10_000, progress=False, log=lambda s: None)
+        run_squad(SquadOptions(v, None, "hybrid", embedder=emb, held_out=True, every=10_000, progress=False,
+                               log=lambda s: None))
     shipped = Settings()
     gold = memoise_search(open_answerer(ROOT / "embeddings" / "index", shipped, embedder=emb, reader=reader))
     sq1 = memoise_search(open_answerer(cache_root() / "squad-1.1" / "index", shipped, embedder=emb, reader=reader,

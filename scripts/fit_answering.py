@@ -38,7 +38,9 @@ set_offline_environment()
 import numpy as np  # noqa: E402
 
 from qa.answer.answerer import clean_question  # noqa: E402
-from qa.evaluation.bench.squad import cache_root, held_out_titles, load_squad, run_squad, squad_scores  # noqa: E402
+from qa.evaluation.bench.squad import SquadOptions, run_squad  # noqa: E402
+from qa.evaluation.bench.squad_data import cache_root, held_out_titles, load_squad  # noqa: E402
+from qa.evaluation.bench.squad_measures import squad_scores  # noqa: E402
 from qa.neural.embedding import SentenceTransformerEmbedder  # noqa: E402
 from qa.evaluation.runner import evaluate  # noqa: E402
 from qa.evaluation.gold import load_questions  # noqa: E402
@@ -136,7 +138,8 @@ def main():
     gold = open_answerer(ROOT / "embeddings" / "index", SHIPPED, embedder=emb, reader=reader)
     # build (or reuse) the SQuAD indexes through the benchmark itself, then answer on them directly
     for v in ("1.1", "2.0"):
-        run_squad(v, None, "hybrid", embedder=emb, held_out=True, every=10_000, progress=False, log=lambda s: None)
+        run_squad(SquadOptions(v, None, "hybrid", embedder=emb, held_out=True, every=10_000, progress=False,
+                               log=lambda s: None))
     sq1 = open_answerer(cache_root() / "squad-1.1" / "index", SHIPPED, embedder=emb, reader=reader, check_corpus=False)
     sq2 = open_answerer(cache_root() / "squad-2.0" / "index", SHIPPED, embedder=emb, reader=reader, check_corpus=False)
     for a in (gold, sq1, sq2):

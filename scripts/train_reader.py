@@ -39,7 +39,7 @@ from qa.settings import bundled_model_dir  # noqa: E402
 from qa.index import bm25  # noqa: E402
 from qa.neural.reader import (MAX_LEN, MAX_QUESTION_TOKENS, READER_CARD, READER_WEIGHTS, build_model,  # noqa: E402
                        decode_spans, load_weights, trainable_state)
-from qa.evaluation.bench.squad import squad_scores  # noqa: E402
+from qa.evaluation.bench.squad_measures import squad_scores  # noqa: E402
 
 BENCH = ROOT / "eval" / "benchmarks"
 STRIDE = 64

@@ -126,7 +126,8 @@ from qa import open_answerer
 from qa.settings import Settings
 open_answerer({str(tmp_path / 'i')!r}, Settings(embedder="fake")).ask("Who surveyed the harbour?")
 loaded = sorted(m for m in sys.modules if m.startswith(("qa.evaluation.bench", "qa.evaluation.runner", "qa.evaluation.report", "qa.evaluation.gold",
-                                                         "qa.evaluation.metrics", "gradio", "matplotlib")))
+                                                         "qa.evaluation.metrics", "qa.evaluation.scoring", "qa.evaluation.results",
+                                                         "qa.evaluation.tables", "qa.evaluation.plots", "gradio", "matplotlib")))
 print(loaded)
 """
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120)

@@ -29,6 +29,7 @@ LOW_CONFIDENCE_NOTE = "Low confidence: check the quoted source."
 VALUE_TYPES = ("number", "date", "money", "percent")  # answers that sources can disagree on by value
 DOC_STEMS_KEPT = 256  # documents whose stem sets are kept for the grounding features
 CLOSEST_SOURCES = 3  # passages whose best sentence is shown as closest material when declining
+WARM_UP_QUESTION = "What do the documents say?"  # any question loads the embedder
 
 
 def clean_question(question: object) -> str:
@@ -133,6 +134,19 @@ class Answerer:
             if alternative:
                 return read, entity
             return corroborate(read, entity, st.w_corr, st.corr_min_type), entity
+
+    def warm_up(self, question: Optional[str] = None) -> None:
+        """Load what the first real question would, so that it does not wait for it: the models load
+        lazily, on first use. Asks `question` (default WARM_UP_QUESTION) and throws the answer away,
+        which loads the embedder and, when the question reaches it, the span reader; the reader is
+        loaded anyway when it did not (a question about something the corpus never mentions stops
+        before it). Later answers are the same with or without a warm-up.
+
+        Raises QAError as `ask` does (an unusable question, a model that cannot load)."""
+        q = clean_question(WARM_UP_QUESTION if question is None else question)
+        self.ask(q)
+        if self.reader is not None and not getattr(self.reader, "loaded", False):
+            self.reader.read(q, [q])
 
     def ask(self, question: str, k: int = DEFAULT_K, docs: Optional[Sequence[str]] = None) -> Answer:
         """Answer one question from the top-k passages (optionally only from the given documents).

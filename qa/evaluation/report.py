@@ -1,31 +1,24 @@
-"""Showing eval results: the metric tables `qa eval` prints, and its `--report` file (Markdown or HTML, with plots).
-
-Both have an abstention section: declines by reason (precision and recall of each), the answerable
-questions declined, and the unanswerable ones answered.
+"""The `qa eval --report` file: Markdown or HTML, with the plots, the abstention section and the failures.
 
 The format follows the suffix: `.html` embeds the plots as base64 PNG data URIs (one self-contained
 file); `.md` writes the PNGs beside it (`<stem>-recall_at_k.png`, ...) and links them. All text from
-questions, answers and sources is escaped in HTML. matplotlib is imported here only, with the Agg
-backend, so nothing needs a display.
+questions, answers and sources is escaped in HTML. The tables' rows are qa.evaluation.tables', the
+plots qa.evaluation.plots'.
 """
 from __future__ import annotations
 
 import base64
 import html
-import io
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from ..errors import QAError
-from .runner import CATEGORIES, HEADLINE, METRIC_ROWS, RECALL_KS, TOLERANCE, aggregate
-from .metrics import contains_any
+from .plots import PLOT_TITLES, PLOTS, make_plots
+from .results import HEADLINE, TOLERANCE, aggregate
+from .scoring import CATEGORIES
+from .tables import (ABSTENTION_HEAD, ANSWERED_UNANSWERABLE_HEAD, WRONGLY_DECLINED_HEAD, abstention_rows,
+                     answered_unanswerable_rows, metric_rows, wrongly_declined_rows)
 
-PLOTS = ("recall_at_k", "confidence", "reliability")
-PLOT_TITLES = {
-    "recall_at_k": "Retrieval recall@k",
-    "confidence": "Accuracy and coverage against the confidence threshold",
-    "reliability": "Reliability diagram",
-}
 CATEGORY_HELP = {
     "bad-citation": "a quote is not the source text at its offsets, or a right answer none of whose quotes contains a gold alias",
     "answered-unanswerable": "the corpus does not answer it, but the assistant answered",
@@ -36,287 +29,10 @@ CATEGORY_HELP = {
 }
 
 
-# --------------------------------------------------------------------------- tables
-
-def format_value(v: Any, kind: str) -> str:
-    if v is None:
-        return "–"
-    if kind == "rate":
-        return f"{v:.3f}"
-    if kind == "ms":
-        return f"{v:.1f}"
-    if kind == "words":
-        return f"{v:.1f}" if isinstance(v, float) and not v.is_integer() else f"{int(v)}"
-    return str(int(v))
-
-
-def format_delta(d: Optional[float], kind: str) -> str:
-    if d is None:
-        return ""
-    if kind == "rate":
-        return f"{d:+.3f}"
-    if kind in ("ms", "words"):
-        return f"{d:+.1f}"
-    return f"{int(d):+d}"
-
-
-def metric_rows(metrics: dict[str, Any], base: Optional[dict[str, Any]] = None) -> list[tuple[str, str, str, str]]:
-    """(key, label, value, delta) rows for tables; delta is empty without a baseline."""
-    rows = []
-    for key, label, kind in METRIC_ROWS:
-        v = metrics.get(key)
-        delta = ""
-        if base is not None and v is not None and base.get(key) is not None:
-            delta = format_delta(v - base[key], kind)
-        rows.append((key, label, format_value(v, kind), delta))
-    return rows
-
-
-def format_table(metrics: dict[str, Any], base: Optional[dict[str, Any]] = None) -> str:
-    rows = metric_rows(metrics, base)
-    w = max(len(r[1]) for r in rows)
-    head = f"{'metric':<{w}}  {'value':>8}" + ("  vs baseline" if base is not None else "")
-    lines = [head, "-" * len(head)]
-    for _, label, value, delta in rows:
-        lines.append(f"{label:<{w}}  {value:>8}" + (f"  {delta:>11}" if base is not None else ""))
-    cats = metrics.get("categories") or {}
-    lines.append("")
-    lines.append("categories: " + ", ".join(f"{c} {n}" for c, n in cats.items() if n))
-    if metrics.get("n_unretrievable"):
-        lines.append(f"note: {metrics['n_unretrievable']} answerable question(s) have no passage in the index "
-                     f"that can count as relevant (check their aliases and sources)")
-    if "abstention_by_reason" in metrics:  # metrics saved before it have no section
-        lines += ["", format_abstention(metrics)]
-    return "\n".join(lines)
-
-
-# --------------------------------------------------------------------------- abstention
-
-ABSTENTION_HEAD = ("reason", "declined", "right", "precision", "recall")
-ABSTENTION_W = (8, 5, 9, 6)  # each header word's width: every count and rate fits under it
-WRONGLY_DECLINED_HEAD = ("id", "question", "reason", "missing terms", "confidence")
-ANSWERED_UNANSWERABLE_HEAD = ("id", "question", "answer given", "confidence")
-
-
-def _conf(c: Any) -> str:
-    return f"{c:.2f}" if isinstance(c, (int, float)) else "–"
-
-
-def abstention_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
-    """(reason, declined, right, precision, recall) rows, formatted, in the metrics' order of reasons."""
-    return [(str(reason), str(v["declined"]), str(v["right"]), format_value(v["precision"], "rate"),
-             format_value(v["recall"], "rate"))
-            for reason, v in (metrics.get("abstention_by_reason") or {}).items()]
-
-
-def wrongly_declined_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
-    return [(str(w["id"]), str(w.get("question") or ""), str(w.get("reason") or ""),
-             ", ".join(map(str, w.get("missing_terms") or [])), _conf(w.get("confidence")))
-            for w in metrics.get("wrongly_declined") or []]
-
-
-def answered_unanswerable_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str, str]]:
-    return [(str(a["id"]), str(a.get("question") or ""), str(a.get("answer") or ""), _conf(a.get("confidence")))
-            for a in metrics.get("answered_unanswerable") or []]
-
-
 def _abstention_metrics(result: dict[str, Any]) -> dict[str, Any]:
     """The run's metrics, recomputed from its results when they were saved before the abstention section."""
     m = result["metrics"]
     return m if "abstention_by_reason" in m else aggregate(result["results"])
-
-
-def format_abstention(metrics: dict[str, Any]) -> str:
-    """The abstention section of the text table: declines by reason, then the questions behind the errors."""
-    rows = abstention_rows(metrics)
-    if rows:
-        w = max(len("abstention"), *(len(r[0]) for r in rows))
-        head = f"{'abstention':<{w}}  " + "  ".join(f"{h:>{n}}" for h, n in zip(ABSTENTION_HEAD[1:], ABSTENTION_W))
-        lines = [head, "-" * len(head)]
-        lines += [f"{r[0]:<{w}}  " + "  ".join(f"{v:>{n}}" for v, n in zip(r[1:], ABSTENTION_W)) for r in rows]
-    else:
-        lines = ["abstention: nothing declined"]
-    wrong = wrongly_declined_rows(metrics)
-    lines.append(f"wrongly declined: {len(wrong)}")
-    for qid, question, reason, missing, conf in wrong:
-        lines.append(f"  {qid} [{reason}{': ' + missing if missing else ''}, conf {conf}] {question}")
-    answered = answered_unanswerable_rows(metrics)
-    lines.append(f"unanswerable, not declined: {len(answered)}")
-    for qid, question, answer, conf in answered:
-        lines.append(f"  {qid} [conf {conf}] {question} -> {answer}")
-    return "\n".join(lines)
-
-
-def format_comparison(diff: dict[str, Any], baseline_path: str) -> str:
-    lines = [f"compared with {baseline_path} on the {diff['common']} question(s) in both runs"]
-    if diff["only_current"] or diff["only_baseline"]:
-        lines.append(f"  ({len(diff['only_current'])} only in this run, {len(diff['only_baseline'])} only in the baseline: not compared)")
-    lines.append(format_table(diff["current_metrics"], diff["baseline_metrics"]).split("\n\ncategories")[0]
-                 if diff["common"] else "  nothing in common")
-    for title, key in (("newly failing", "newly_failing"), ("newly passing", "newly_passing")):
-        items = diff[key]
-        lines.append(f"{title}: {len(items)}")
-        for it in items:
-            lines.append(f"  {it['id']} [{it['was']} -> {it['now']}] {it['question']}")
-    if diff["regressions"]:
-        lines.append("REGRESSION beyond tolerance:")
-        for r in diff["regressions"]:
-            lines.append(f"  {r['metric']}: {r['baseline']:.3f} -> {r['current']:.3f} ({r['delta']:+.3f}, tolerance {r['tolerance']})")
-    else:
-        lines.append("no headline metric dropped beyond tolerance "
-                     f"({', '.join(HEADLINE)}; {TOLERANCE} absolute, offset validity 0)")
-    return "\n".join(lines)
-
-
-# --------------------------------------------------------------------------- data for plots
-
-def would_be_correct(r: dict[str, Any]) -> bool:
-    """Whether the answer would be right if it were given: for a declined question, the closest
-    material's first quote stands in for the answer the assistant held back. Unanswerable: never."""
-    if not r.get("answerable"):
-        return False
-    p = r.get("prediction") or {}
-    if p.get("status") != "declined":
-        return bool(r.get("scores", {}).get("contains"))
-    closest = p.get("closest") or []
-    return bool(closest) and contains_any(closest[0].get("quote"), r.get("answers") or [])
-
-
-def threshold_curve(results: Sequence[dict[str, Any]], steps: int = 101) -> dict[str, list[float]]:
-    """For thresholds t in [0, 1]: coverage (share of questions answered at conf >= t), accuracy of those
-    answers, and overall accuracy (right answers plus right abstentions, over all questions)."""
-    conf = [float((r.get("prediction") or {}).get("confidence") or 0.0) for r in results]
-    good = [would_be_correct(r) for r in results]
-    unans = [not r.get("answerable") for r in results]
-    n = len(results) or 1
-    ts, cov, acc, overall = [], [], [], []
-    for i in range(steps):
-        t = i / (steps - 1)
-        answered = [j for j, c in enumerate(conf) if c >= t]
-        right = sum(1 for j in answered if good[j])
-        abstained_right = sum(1 for j, c in enumerate(conf) if c < t and unans[j])
-        ts.append(t)
-        cov.append(len(answered) / n)
-        acc.append(right / len(answered) if answered else float("nan"))
-        overall.append((right + abstained_right) / n)
-    return {"threshold": ts, "coverage": cov, "accuracy": acc, "overall": overall}
-
-
-def reliability_bins(results: Sequence[dict[str, Any]], n_bins: int = 10) -> list[dict[str, Any]]:
-    bins = [{"lo": i / n_bins, "hi": (i + 1) / n_bins, "n": 0, "right": 0, "conf_sum": 0.0} for i in range(n_bins)]
-    for r in results:
-        c = float((r.get("prediction") or {}).get("confidence") or 0.0)
-        b = bins[min(int(c * n_bins), n_bins - 1)]
-        b["n"] += 1
-        b["right"] += would_be_correct(r)
-        b["conf_sum"] += c
-    for b in bins:
-        b["accuracy"] = b["right"] / b["n"] if b["n"] else None
-        b["mean_conf"] = b["conf_sum"] / b["n"] if b["n"] else None
-    return bins
-
-
-def expected_calibration_error(bins: Sequence[dict[str, Any]]) -> Optional[float]:
-    total = sum(b["n"] for b in bins)
-    if not total:
-        return None
-    return sum(b["n"] / total * abs(b["accuracy"] - b["mean_conf"]) for b in bins if b["n"])
-
-
-def _thresholds(result: dict[str, Any]) -> tuple[float, float]:
-    """(decline below, answer at or above) of the run: recorded in its meta, else the shipped values."""
-    t = result.get("meta", {}).get("thresholds")
-    if isinstance(t, dict) and {"decline_below", "answer_from"} <= set(t):
-        return float(t["decline_below"]), float(t["answer_from"])
-    from ..settings import load_tuned
-
-    cal = load_tuned().answer.calibration(bool(result.get("meta", {}).get("reader")))
-    return cal.decline_below, cal.answer_from
-
-
-# --------------------------------------------------------------------------- plots
-
-def make_plots(result: dict[str, Any]) -> dict[str, bytes]:
-    """PNG bytes of each plot, by name (see PLOTS)."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    results = result["results"]
-    out: dict[str, bytes] = {}
-
-    def png(fig) -> bytes:
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-        plt.close(fig)
-        return buf.getvalue()
-
-    # recall@k
-    ranks = [r["scores"]["rank"] for r in results if r.get("answerable")]
-    ks = list(range(1, 11))
-    rec = [sum(1 for x in ranks if x is not None and x <= k) / len(ranks) if ranks else 0.0 for k in ks]
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    ax.plot(ks, rec, marker="o")
-    for k in RECALL_KS:
-        ax.annotate(f"{rec[k - 1]:.2f}", (k, rec[k - 1]), textcoords="offset points", xytext=(0, -14), ha="center", fontsize=8)
-    ax.set_xlabel("k (passages retrieved)")
-    ax.set_ylabel("recall@k")
-    ax.set_ylim(0, 1.05)
-    ax.set_xticks(ks)
-    ax.grid(alpha=0.3)
-    ax.set_title(f"Recall@k ({len(ranks)} answerable questions)")
-    out["recall_at_k"] = png(fig)
-
-    # accuracy / coverage against the threshold, and the coverage-accuracy curve
-    curve = threshold_curve(results)
-    low, high = _thresholds(result)
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8))
-    a1.plot(curve["threshold"], curve["accuracy"], label="accuracy of answers given")
-    a1.plot(curve["threshold"], curve["coverage"], label="coverage (share answered)")
-    a1.plot(curve["threshold"], curve["overall"], label="overall (right answers + right declines)")
-    a1.axvspan(0, low, color="grey", alpha=0.08, lw=0)
-    a1.text(low / 2, 0.03, "estimated:\ndeclined answers\njudged by the\nclosest quote", fontsize=6, ha="center",
-            color="dimgrey")
-    a1.axvline(low, color="grey", ls="--", lw=1)
-    a1.axvline(high, color="grey", ls=":", lw=1)
-    a1.text(low, 1.02, "decline", fontsize=7, ha="center")
-    a1.text(high, 1.02, "uncertain", fontsize=7, ha="center")
-    a1.set_xlabel("confidence threshold (answer when confidence >= threshold)")
-    a1.set_ylim(0, 1.08)
-    a1.grid(alpha=0.3)
-    a1.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
-    cov = [c for c, a in zip(curve["coverage"], curve["accuracy"]) if a == a]
-    acc = [a for a in curve["accuracy"] if a == a]
-    a2.plot(cov, acc, marker=".", ms=3)
-    a2.set_xlabel("coverage")
-    a2.set_ylabel("accuracy")
-    a2.set_xlim(0, 1.02)
-    a2.set_ylim(0, 1.05)
-    a2.grid(alpha=0.3)
-    a2.set_title("coverage / accuracy", fontsize=9)
-    fig.suptitle("Accuracy against confidence", fontsize=10)
-    out["confidence"] = png(fig)
-
-    # reliability diagram
-    bins = reliability_bins(results)
-    ece = expected_calibration_error(bins)
-    fig, ax = plt.subplots(figsize=(5.5, 4))
-    centers = [(b["lo"] + b["hi"]) / 2 for b in bins]
-    heights = [b["accuracy"] or 0.0 for b in bins]
-    ax.bar(centers, heights, width=0.09, alpha=0.7, edgecolor="black", label="accuracy in bin")
-    ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1, label="perfect calibration")
-    for c, b in zip(centers, bins):
-        if b["n"]:
-            ax.text(c, (b["accuracy"] or 0) + 0.02, f"n={b['n']}", ha="center", fontsize=7)
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.1)
-    ax.set_xlabel("confidence")
-    ax.set_ylabel("accuracy")
-    ax.set_title("Reliability" + (f" (ECE {ece:.3f})" if ece is not None else ""))
-    ax.legend(fontsize=7, loc="upper left")
-    out["reliability"] = png(fig)
-    return out
 
 
 # --------------------------------------------------------------------------- content

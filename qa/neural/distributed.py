@@ -1,6 +1,7 @@
 """Embedding a large corpus on a Ray cluster: long-lived actors that load the model once each.
 
     vectors = embed_on_ray(texts, address="ray://head:10001")     # or "auto", or "127.0.0.1:6379"
+    vectors = embed_on_ray(texts, "auto", RayOptions(batch_size=100, use_gpu=False))
 
 One actor per CPU of the cluster (or one per GPU when the cluster has GPUs) loads
 `qa.neural.embedding.SentenceTransformerEmbedder` in its constructor and then embeds batches of ~250 texts.
@@ -18,9 +19,14 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
+
+from ..errors import QAError
+from ..settings import set_offline_environment
+from .embedding import SentenceTransformerEmbedder
 
 DEFAULT_BATCH = 250
 
@@ -37,11 +43,6 @@ class _EmbedActor:
         import torch
 
         torch.set_num_threads(max(1, threads))
-        from pathlib import Path
-
-        from qa.neural.embedding import SentenceTransformerEmbedder
-        from qa.settings import set_offline_environment
-
         set_offline_environment()
 
         self.embedder = SentenceTransformerEmbedder(model_dir=Path(model_dir) if model_dir else None,
@@ -251,20 +252,35 @@ def _reason(e: BaseException) -> str:
     return f"{e.__class__.__name__}: {text[0] if text else ''}"[:500]
 
 
-def embed_on_ray(texts: Sequence[str], address: str | None = "auto", batch_size: int = DEFAULT_BATCH, *,
-                 num_actors: int | None = None, cpus_per_actor: int = 1, use_gpu: bool | None = None,
-                 max_restarts: int = 2, max_task_retries: int = 2, batch_retries: int = 2,
-                 timeout: float | None = None, model_dir: str | None = None, precision: str = "fp32",
-                 runtime_env: dict | None = None) -> np.ndarray:
+@dataclass(frozen=True)
+class RayOptions:
+    """How `embed_on_ray` runs: its actors (RayEmbedPool's parameters, documented there) and its batches
+    (RayEmbedPool.embed's)."""
+
+    batch_size: int = DEFAULT_BATCH
+    num_actors: int | None = None
+    cpus_per_actor: int = 1
+    use_gpu: bool | None = None
+    max_restarts: int = 2
+    max_task_retries: int = 2
+    batch_retries: int = 2
+    timeout: float | None = None
+    model_dir: str | None = None
+    precision: str = "fp32"
+    runtime_env: dict | None = None
+
+
+def embed_on_ray(texts: Sequence[str], address: str | None = "auto", options: RayOptions | None = None) -> np.ndarray:
     """Embed `texts` with all-MiniLM-L6-v2 on the Ray cluster at `address`; rows in input order.
 
     Starts the actors, embeds, stops the actors (and disconnects when this call connected).
-    See RayEmbedPool for the parameters; raises RayEmbedError when it cannot finish.
+    Raises RayEmbedError when it cannot finish.
     """
-    with RayEmbedPool(address, num_actors=num_actors, cpus_per_actor=cpus_per_actor, use_gpu=use_gpu,
-                      max_restarts=max_restarts, max_task_retries=max_task_retries, model_dir=model_dir,
-                      precision=precision, runtime_env=runtime_env) as pool:
-        return pool.embed(texts, batch_size, batch_retries=batch_retries, timeout=timeout)
+    o = options or RayOptions()
+    with RayEmbedPool(address, num_actors=o.num_actors, cpus_per_actor=o.cpus_per_actor, use_gpu=o.use_gpu,
+                      max_restarts=o.max_restarts, max_task_retries=o.max_task_retries, model_dir=o.model_dir,
+                      precision=o.precision, runtime_env=o.runtime_env) as pool:
+        return pool.embed(texts, o.batch_size, batch_retries=o.batch_retries, timeout=o.timeout)
 
 
 class RayEmbedder:
@@ -291,13 +307,9 @@ class RayEmbedder:
         try:
             import ray  # noqa: F401
         except ImportError:
-            from ..errors import QAError
-
             raise QAError("--ray needs Ray", fix="pip install ray") from None
+        options = RayOptions(batch_size=self.batch_size, model_dir=self.model_dir, precision=self.precision)
         try:
-            return embed_on_ray(list(texts), self.address, self.batch_size, model_dir=self.model_dir,
-                                precision=self.precision)
+            return embed_on_ray(list(texts), self.address, options)
         except RayEmbedError as e:
-            from ..errors import QAError
-
             raise QAError(f"the Ray build failed, the published index is unchanged ({str(e)[:200]})") from None

@@ -138,6 +138,10 @@ class Reader:
         return self._model
 
     @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    @property
     def tokenizer(self):
         self.model  # noqa: B018 - loads both
         return self._tok

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 from qa.answer.answerer import make_citation
+from qa.errors import QAError
 
 
 @pytest.mark.parametrize("sentence,quote", [
@@ -109,6 +110,57 @@ def test_a_question_about_something_the_corpus_never_names_is_declined_by_name_w
     # the same question about the harbour the corpus does name is read, and not declined for grounding
     assert a.ask("Who surveyed the harbour of Ostland in 1921?").decline_reason != "not_mentioned"
     assert a.reader.calls == 1
+
+
+class _CountingEmbedder:
+    """The fake model, keeping the texts it is asked to embed."""
+
+    def __init__(self, inner):
+        self.inner, self.name, self.dim, self.texts = inner, inner.name, inner.dim, []
+
+    def encode(self, texts, show_progress=False):
+        self.texts += list(texts)
+        return self.inner.encode(texts)
+
+
+def _loading_reader():
+    """A stand-in reader that says, as the real ones do, whether it has loaded (here: read once)."""
+    from support import StandInReader
+
+    class Loading(StandInReader):
+        @property
+        def loaded(self):
+            return self.calls > 0
+
+    return Loading()
+
+
+def test_warm_up_asks_one_question_and_loads_the_reader_even_when_that_question_stops_before_it(tmp_path):
+    from support import build_fake, fake_answerer, write_corpus
+    from qa.answer.answerer import WARM_UP_QUESTION
+
+    build_fake(write_corpus(tmp_path / "c"), tmp_path / "i")
+    a = fake_answerer(tmp_path / "i")
+    a.retriever.embedder = emb = _CountingEmbedder(a.retriever.embedder)
+    named, unknown = "Who surveyed the harbour of Ostland in 1921?", "Who surveyed the harbour of Zarbland in 1921?"
+    a.reader = _loading_reader()
+    cold = a.ask(named)
+    a.reader = _loading_reader()
+    a.warm_up(named)  # the question reaches the reader: that one read loads it
+    assert emb.texts[-1] == named
+    assert a.reader.calls == 1 and a.reader.seen[0][1] != [named]  # the evidence windows: no extra read
+    a.reader = _loading_reader()
+    a.warm_up(unknown)  # declined before reading (the corpus never names Zarbland): read anyway
+    assert emb.texts[-1] == unknown and a.reader.seen == [(unknown, [unknown])]
+    a.warm_up(unknown)  # loaded now: nothing more is read
+    assert a.reader.calls == 1
+    a.reader = None
+    a.warm_up()  # no reader to load; the default question
+    assert emb.texts[-1] == WARM_UP_QUESTION
+    a.reader = _loading_reader()
+    assert a.ask(named) == cold  # a warm-up changes no answer
+    with pytest.raises(QAError, match="empty"):
+        a.warm_up("   ")
 
 
 def test_the_decline_names_the_term_whole_as_the_question_writes_it(tmp_path):

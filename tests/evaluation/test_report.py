@@ -1,48 +1,13 @@
-"""qa.evaluation.report: the metric tables and the --report file with valid plots."""
+"""qa.evaluation.report: the --report file, Markdown or HTML, with valid plots and everything escaped."""
 from __future__ import annotations
 
 import pytest
-from qa.evaluation import runner as ev
+from qa.evaluation import results
 from qa.errors import QAError
+from eval_fixtures import synthetic as _synthetic, with_declines as _with_declines
 
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-def _synthetic():
-    results = [_result(f"q{i}", rank=(i % 4) + 1, contains=i % 3 != 0, em=float(i % 2), conf=i / 12) for i in range(10)]
-    results.append(_result("u1", answerable=False, declined=True, conf=0.1))
-    results.append(_result("u2", answerable=False, category="answered-unanswerable", conf=0.6,
-                           question="<script>alert('x')</script> & co?"))
-    results[0]["category"] = "extraction-miss"
-    return {"meta": {"split": "test", "k": 5}, "metrics": ev.aggregate(results), "results": results}
-
-
-def _result(qid, *, answerable=True, category="ok", rank=1, contains=True, em=0.0, f1=0.5, declined=False,
-            conf=0.7, question=None, quote="Hafiz Saeed Khan led it.", reason=None, missing=()):
-    """A hand-made result; without `reason` it is in the format saved before answers recorded why they
-    declined (no decline_reason or missing_terms anywhere)."""
-    answer = None if declined else "Hafiz Saeed Khan"
-    cite = {"n": 1, "doc_id": "d", "quote": quote, "source": "s", "start": 0, "end": len(quote)}
-    r = {
-        "id": qid, "question": question or f"question {qid}?", "answers": ["Hafiz Saeed Khan"] if answerable else [],
-        "answerable": answerable, "type": "person", "category": category, "latency_ms": 10.0,
-        "prediction": {"status": "declined" if declined else "answered", "answer": answer, "confidence": conf,
-                       "citations": [] if declined else [cite], "closest": [cite] if declined else [],
-                       "conflicts": []},
-        "scores": {"declined": declined, "rank": rank if answerable else None, "relevance": "alias",
-                   "relevant_in_k": rank is not None, "offsets_checked": 1, "offsets_valid": 1, "confidence": conf,
-                   "answer_words": None if declined else 3,
-                   "em": em if answerable else None, "f1": f1 if answerable else None,
-                   "contains": contains if answerable else None,
-                   "citations": 0 if declined or not answerable else 1,
-                   "citations_precise": 1 if answerable and not declined and contains else 0,
-                   "conflict_shown": None, "correct": answerable and contains and not declined},
-    }
-    if reason is not None:
-        r["prediction"].update(decline_reason=reason, missing_terms=list(missing))
-        r["scores"]["decline_reason"] = reason
-    return r
 
 
 def _assert_png(data: bytes):
@@ -59,10 +24,11 @@ def test_report_markdown_and_html_with_valid_pngs(tmp_path):
     import base64
     import re
 
-    from qa.evaluation.report import PLOTS, write_report
+    from qa.evaluation.plots import PLOTS
+    from qa.evaluation.report import write_report
 
     result = _synthetic()
-    diff = ev.compare(result, result)
+    diff = results.compare(result, result)
     md = tmp_path / "out" / "report.md"
     written = write_report(result, md, diff)
     assert md in written and len(written) == 1 + len(PLOTS)
@@ -84,46 +50,6 @@ def test_report_markdown_and_html_with_valid_pngs(tmp_path):
         _assert_png(base64.b64decode(b))
     with pytest.raises(QAError, match=r"\.md or \.html"):
         write_report(result, tmp_path / "report.pdf")
-
-
-def test_threshold_curve_and_reliability_bins():
-    from qa.evaluation.report import reliability_bins, threshold_curve
-
-    result = _synthetic()["results"]
-    c = threshold_curve(result, steps=11)
-    assert c["coverage"][0] == 1.0 and c["coverage"][-1] <= 1 / 12
-    bins = reliability_bins(result)
-    assert sum(b["n"] for b in bins) == 12
-
-
-def _with_declines():
-    result = _synthetic()
-    result["results"] += [
-        _result("w1", declined=True, contains=False, category="wrong-decline", reason="not_mentioned", conf=0.0,
-                question="<b>Who</b> led <script>alert(1)</script> & co?", missing=["<i>Zarb-e-Azb</i>"]),
-        _result("w2", declined=True, contains=False, category="wrong-decline", reason="low_confidence", conf=0.12),
-        _result("u3", answerable=False, declined=True, reason="not_mentioned", missing=["sourdough"], conf=0.0),
-    ]
-    result["metrics"] = ev.aggregate(result["results"])
-    return result
-
-
-def test_text_table_has_the_abstention_section():
-    from qa.evaluation.report import format_comparison, format_table
-
-    result = _with_declines()
-    text = format_table(result["metrics"])
-    section = text.split("\n\n")[-1]
-    lines = section.splitlines()
-    assert lines[0].split() == ["abstention", "declined", "right", "precision", "recall"]
-    # u1 was saved without a reason: unrecorded, after the recorded ones
-    assert [ln.split()[0] for ln in lines[2:5]] == ["not_mentioned", "low_confidence", "unrecorded"]
-    assert lines[2].split() == ["not_mentioned", "2", "1", "0.500", "0.333"]
-    assert "wrongly declined: 2" in section and "  w2 [low_confidence, conf 0.12] question w2?" in section
-    assert "  w1 [not_mentioned: <i>Zarb-e-Azb</i>, conf 0.00]" in section
-    assert "unanswerable, not declined: 1" in section and "  u2 [conf 0.60]" in section
-    # the comparison shows the metric table only
-    assert "wrongly declined:" not in format_comparison(ev.compare(result, result), "b.json")
 
 
 def test_html_report_escapes_the_abstention_section(tmp_path):

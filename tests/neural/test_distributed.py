@@ -188,3 +188,53 @@ def test_a_failed_ray_build_leaves_the_published_index_as_it_was(tmp_path, monke
     with pytest.raises(QAError, match="the Ray build failed, the published index is unchanged"):
         build_index(corpus, tmp_path / "i", emb)
     assert [p.passage_id for p in load_index(tmp_path / "i").passages] == before
+
+
+def test_embed_on_ray_hands_its_options_to_the_pool_and_to_the_batches(monkeypatch):
+    """No cluster needed: every RayOptions field reaches RayEmbedPool or its embed(), and the pool is closed."""
+    import qa.neural.distributed as d
+
+    seen = {}
+
+    class Pool:
+        def __init__(self, address, **kw):
+            seen["pool"] = (address, kw)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            seen["closed"] = True
+
+        def embed(self, texts, batch_size, **kw):
+            seen["embed"] = (list(texts), batch_size, kw)
+            return "vectors"
+
+    monkeypatch.setattr(d, "RayEmbedPool", Pool)
+    options = d.RayOptions(batch_size=7, num_actors=3, cpus_per_actor=2, use_gpu=False, max_restarts=1,
+                           max_task_retries=0, batch_retries=4, timeout=9.0, model_dir="/m", precision="bf16",
+                           runtime_env={"pip": ["x"]})
+    assert d.embed_on_ray(["a"], "ray://h:1", options) == "vectors"
+    assert seen["pool"] == ("ray://h:1", {"num_actors": 3, "cpus_per_actor": 2, "use_gpu": False, "max_restarts": 1,
+                                          "max_task_retries": 0, "model_dir": "/m", "precision": "bf16",
+                                          "runtime_env": {"pip": ["x"]}})
+    assert seen["embed"] == (["a"], 7, {"batch_retries": 4, "timeout": 9.0}) and seen["closed"]
+    d.embed_on_ray(["a"])
+    assert seen["pool"][0] == "auto" and seen["embed"][1] == d.DEFAULT_BATCH  # the defaults: RayEmbedPool's own
+
+
+def test_ray_embedder_asks_the_cluster_for_its_own_model_and_batch_size(monkeypatch):
+    import qa.neural.distributed as d
+    from qa.neural.embedding import HashEmbedder
+
+    calls = []
+
+    def fake(texts, address, options):
+        calls.append((texts, address, options))
+        return np.zeros((len(texts), 8), dtype=np.float32)
+
+    monkeypatch.setattr(d, "embed_on_ray", fake)
+    monkeypatch.setitem(sys.modules, "ray", object())  # RayEmbedder checks Ray is installed
+    emb = d.RayEmbedder("ray://h:1", HashEmbedder(), model_dir="/m", batch_size=5)
+    assert emb.encode(["x", "y"]).shape == (2, 8)
+    assert calls == [(["x", "y"], "ray://h:1", d.RayOptions(batch_size=5, model_dir="/m", precision="fp32"))]

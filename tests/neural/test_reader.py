@@ -66,7 +66,7 @@ def test_the_settings_choose_the_reader(tmp_path):
 @pytest.mark.model
 def test_the_bundled_weights_read_a_passage_they_never_saw():
     from qa.neural.reader import Reader
-    from qa.evaluation.bench.squad import squad_scores
+    from qa.evaluation.bench.squad_measures import squad_scores
 
     assert reader_available(), "qa/models/ must hold the reader weights and card"
     text = "The Varne water mill was rebuilt in 1880 by the miller Petra Lind after a flood carried away the wheel."
@@ -120,7 +120,7 @@ def test_one_reader_shared_by_many_threads_reads_as_one_thread_does():
 
 def test_the_card_says_the_reader_never_saw_the_held_out_articles():
     from qa.neural.reader import read_card
-    from qa.evaluation.bench.squad import held_out_titles, load_squad
+    from qa.evaluation.bench.squad_data import held_out_titles, load_squad
 
     card = read_card()
     assert card is not None, "qa/models/ must hold the reader card"

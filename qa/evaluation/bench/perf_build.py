@@ -1,4 +1,8 @@
-"""The build steps of `qa bench perf`: index builds against bare encoding (in process and as whole processes), no-op and incremental rebuilds, bf16."""
+"""The build steps of `qa bench perf`: index builds against bare encoding (in process and as whole processes), no-op and incremental rebuilds, bf16.
+
+The package's own layers are imported inside the steps, not at the top: each step runs in a process of
+its own so that its peak memory is its own, and a step should not carry the modules only others use.
+"""
 from __future__ import annotations
 
 import gzip
@@ -189,11 +193,11 @@ def _build_breakdown(corpus: Path, index) -> dict[str, float]:
     out: dict[str, float] = {}
     t = time.perf_counter()
     docs = load_corpus(corpus)
-    settings = ChunkSettings()
+    chunking = ChunkSettings()
     for d in docs:
-        for p in split_document(d, settings):
+        for p in split_document(d, chunking):
             if p.boilerplate is None:
-                passage_sentences(p, d.text, settings.max_wordpieces)
+                passage_sentences(p, d.text, chunking.max_wordpieces)
     out["read_and_chunk"] = round(time.perf_counter() - t, 3)
     try:
         from ...ingest.nlp import analyse

@@ -1,4 +1,8 @@
-"""The scale steps of `qa bench perf`: real embeddings to start from (vectors), then the FAISS index layer on a synthetic set (scale)."""
+"""The scale steps of `qa bench perf`: real embeddings to start from (vectors), then the FAISS index layer on a synthetic set (scale).
+
+The package's own layers are imported inside the steps, not at the top: each step runs in a process of
+its own so that its peak memory is its own, and a step should not carry the modules only others use.
+"""
 from __future__ import annotations
 
 import gzip

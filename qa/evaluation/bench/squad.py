@@ -1,9 +1,8 @@
 """`qa bench squad`: the SQuAD dev set as a corpus, scored for retrieval and official EM/F1.
 
-The SQuAD JSON (copied into eval/benchmarks/, sha256-checked at load) becomes a corpus folder with one
-.txt document per article (its title, then its paragraphs separated by blank lines), indexed with
-qa's own `build_index` into eval/benchmarks/cache/ (git-ignored; a second run reuses it). Every
-question then goes through `Answerer.ask_with_hits`, the path `qa ask` takes:
+The data and its corpus folder are qa.evaluation.bench.squad_data's: one .txt document per article,
+indexed with qa's own `build_index` into eval/benchmarks/cache/ (git-ignored; a second run reuses it).
+Every question then goes through `Answerer.ask_with_hits`, the path `qa ask` takes:
 
 - retrieval: R@1/5/10/20 and MRR@10, where the gold passages are the evidence passages overlapping the
   paragraph the question was written on (found by character offsets, so a paragraph split into several
@@ -18,142 +17,70 @@ questions and restricts the corpus to the articles they come from (a small, quic
 
 Question vectors are computed once, in batches, and handed to the unchanged answer path through a
 caching embedder, so the hot loop never runs the model.
+
+`run_squad` runs these steps in order: `prepare_corpus` (the data, the questions chosen, the corpus
+folder), `open_index` (build or reuse the cached index), `gold_passages`, `embed_questions`, then
+`answer_all`, which asks each question once and feeds the answer to `AnswerMeasures` and its hits to
+`RetrievalMeasures`, and last `result_record`.
 """
 from __future__ import annotations
 
-import gzip
-import hashlib
-import json
-import re
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
+import numpy as np
+from tqdm import tqdm
+
+from ...answer.answerer import Answerer, clean_question
 from ...errors import QAError
-from ..runner import write_json
-from ..metrics import exact_match, mrr_at, percentile, recall_at, squad_normalize, token_f1
+from ...index.build import BuildReport, build_index
+from ...neural import embedding
+from ...pipeline import open_answerer
 from ...settings import DEFAULT_K, PROJECT_ROOT, Settings
-
-BENCH_DIR = PROJECT_ROOT / "eval" / "benchmarks"
-SQUAD_FILES = {
-    "1.1": ("squad-v1.1-dev.json.gz", "95aa6a52d5d6a735563366753ca50492a658031da74f301ac5238b03966972c9"),
-    "2.0": ("squad-v2.0-dev-half.json.gz", "e67e5969b6dc6c1642154740806b79263b77fc048c7c11ee60d534eb48ef81e8"),
-}
-RETRIEVE_K = 20
-SQUAD_KS = (1, 5, 10, 20)
-ALL_MODES = ("dense", "bm25", "rrf", "hybrid")
-# characters str.splitlines() breaks on: replaced by spaces (same length) so a paragraph stays one unit
-_LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+from ..metrics import percentile
+from ..results import write_json
+from .squad_data import SquadData, SquadQuestion, cache_root, held_out_titles, load_squad, write_corpus
+from .squad_measures import ALL_MODES, RETRIEVE_K, AnswerMeasures, RetrievalMeasures
 
 
-def cache_root(settings: Optional[Settings] = None) -> Path:
-    """Where benchmark corpora and indexes live: `bench_cache` (env QA_BENCH_CACHE), else eval/benchmarks/cache."""
-    return Path((settings.bench_cache if settings else None) or BENCH_DIR / "cache")
+def _to_stderr(s: str) -> None:
+    print(s, file=sys.stderr)
 
-
-# --------------------------------------------------------------------------- data
 
 @dataclass(frozen=True)
-class SquadQuestion:
-    id: str
-    question: str
-    answers: tuple[str, ...]  # gold texts as given (duplicates kept, as the official script does)
-    impossible: bool
-    article: int
-    paragraph: int
+class SquadOptions:
+    """What one `run_squad` asks and where it works: `qa bench squad`'s options, and what scripts and
+    tests hand in besides (a model of their own, a cache folder, a quiet log).
+
+    `held_out` and `every` choose which questions are asked, never which paragraphs are searched: the
+    corpus is every article unless `limit` cuts the questions to the first few articles."""
+
+    version: str = "1.1"
+    limit: Optional[int] = None
+    mode: str = "hybrid"  # one of ALL_MODES, or "all"
+    held_out: bool = False
+    every: int = 1
+    json_out: Optional[Path] = None
+    progress: bool = True
+    cache_dir: Optional[Path] = None  # default: cache_root(settings)
+    embedder: Any = None  # default: the model the settings name
+    settings: Optional[Settings] = None
+    log: Callable[[str], None] = _to_stderr
+
+    def check(self) -> None:
+        """QAError (exit 2) for options no run can take, before any work."""
+        if self.limit is not None and self.limit < 1:
+            raise QAError(f"--limit must be at least 1, not {self.limit}")
+        if self.every < 1:
+            raise QAError(f"--every must be at least 1, not {self.every}")
+        if self.mode not in (*ALL_MODES, "all"):
+            raise QAError(f"unknown mode {self.mode!r}", fix=f"use one of {', '.join(ALL_MODES)} or all")
 
 
-@dataclass
-class SquadData:
-    version: str
-    path: Path
-    sha256: str
-    titles: list[str]
-    paragraphs: list[list[str]]  # per article, the contexts
-    questions: list[SquadQuestion]
-
-
-def load_squad(version: str, bench_dir: Path = BENCH_DIR) -> SquadData:
-    """Read and verify a SQuAD file from the project's eval/benchmarks folder (never from elsewhere)."""
-    if version not in SQUAD_FILES:
-        raise QAError(f"unknown SQuAD version {version!r}", fix=f"use one of {', '.join(SQUAD_FILES)}")
-    name, want = SQUAD_FILES[version]
-    path = Path(bench_dir) / name
-    if not path.is_file():
-        raise QAError(f"SQuAD {version} data not found at {path}", fix="restore it from git (eval/benchmarks/)")
-    try:
-        raw = gzip.decompress(path.read_bytes())
-    except (OSError, EOFError) as e:
-        raise QAError(f"{path} is not a readable gzip file ({e})", fix="restore it from git") from None
-    got = hashlib.sha256(raw).hexdigest()
-    if got != want:
-        raise QAError(f"{path} has sha256 {got[:12]}…, expected {want[:12]}… (the file is corrupt or replaced)",
-                      fix="restore it from git (eval/benchmarks/)")
-    data = json.loads(raw.decode("utf-8"))
-    titles, paragraphs, questions = [], [], []
-    for ai, art in enumerate(data["data"]):
-        titles.append(str(art["title"]))
-        ctxs = []
-        for pi, par in enumerate(art["paragraphs"]):
-            ctxs.append(par["context"])
-            for qa in par["qas"]:
-                questions.append(SquadQuestion(
-                    str(qa["id"]), qa["question"], tuple(a["text"] for a in qa.get("answers", [])),
-                    bool(qa.get("is_impossible", False)), ai, pi))
-        paragraphs.append(ctxs)
-    return SquadData(version, path, got, titles, paragraphs, questions)
-
-
-# --------------------------------------------------------------------------- corpus
-
-def _slug(s: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", s.lower()).strip("-")[:40] or "article"
-
-
-def article_text(title: str, contexts: Sequence[str]) -> tuple[str, list[tuple[int, int]]]:
-    """A document's text (title line, then paragraphs separated by a blank line) and each paragraph's
-    (start, end) in it. Line-break characters inside a paragraph become spaces, keeping every offset."""
-    parts = [title.replace("_", " ")]
-    spans = []
-    pos = len(parts[0]) + 2
-    for c in contexts:
-        c = _LINE_BREAKS.sub(" ", c)
-        spans.append((pos, pos + len(c)))
-        parts.append(c)
-        pos += len(c) + 2
-    return "\n\n".join(parts) + "\n", spans
-
-
-def write_corpus(data: SquadData, articles: Sequence[int], folder: Path) -> dict[int, tuple[str, list[tuple[int, int]]]]:
-    """Write one .txt per article (only when its bytes change, so the corpus hash stays put) plus
-    metadata.json; return article -> (doc_id, paragraph spans)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    out: dict[int, tuple[str, list[tuple[int, int]]]] = {}
-    meta: dict[str, dict[str, str]] = {}
-    wanted = set()
-    for ai in articles:
-        title = data.titles[ai]
-        doc_id = f"{ai:03d}-{_slug(title)}"
-        fname = f"{doc_id}.txt"
-        text, spans = article_text(title, data.paragraphs[ai])
-        p = folder / fname
-        if not p.is_file() or p.read_text(encoding="utf-8") != text:
-            p.write_text(text, encoding="utf-8", newline="\n")
-        meta[fname] = {"doc_id": doc_id, "title": title.replace("_", " "),
-                       "publisher": f"SQuAD {data.version} (Rajpurkar et al.), CC BY-SA 4.0"}
-        out[ai] = (doc_id, spans)
-        wanted.add(fname)
-    for stale in folder.glob("*.txt"):
-        if stale.name not in wanted:
-            stale.unlink()
-    mtext = json.dumps({"documents": meta}, indent=1, ensure_ascii=False)
-    mp = folder / "metadata.json"
-    if not mp.is_file() or mp.read_text(encoding="utf-8") != mtext:
-        mp.write_text(mtext, encoding="utf-8")
-    return out
-
+# --------------------------------------------------------------------------- question vectors
 
 class PrecomputedEmbedder:
     """Wraps an embedder with vectors computed ahead (in batches); other texts go to the model."""
@@ -169,8 +96,6 @@ class PrecomputedEmbedder:
         todo = list(dict.fromkeys(t for t in texts if t not in self.vectors))
         bar = None
         if progress and todo:
-            from tqdm import tqdm
-
             bar = tqdm(total=len(todo), desc="embedding questions", unit="q", file=sys.stderr, leave=False)
         for i in range(0, len(todo), batch):
             chunk = todo[i:i + batch]
@@ -182,8 +107,6 @@ class PrecomputedEmbedder:
             bar.close()
 
     def encode(self, texts: Sequence[str], show_progress: bool = False):
-        import numpy as np
-
         missing = [t for t in texts if t not in self.vectors]
         if missing:
             self.misses += len(missing)
@@ -195,13 +118,6 @@ class PrecomputedEmbedder:
 
 
 # --------------------------------------------------------------------------- scoring
-
-def squad_scores(prediction: Optional[str], golds: Sequence[str]) -> tuple[float, float]:
-    """Official SQuAD EM and F1 (0/1 scale) of one prediction; None or "" is the no-answer prediction."""
-    golds = [g for g in golds if squad_normalize(g)] or [""]
-    pred = prediction or ""
-    return max(exact_match(pred, g) for g in golds), max(token_f1(pred, g) for g in golds)
-
 
 def gold_rows_for(index, doc_id: str, span: tuple[int, int]) -> tuple[set[int], list[str]]:
     """Evidence rows overlapping a paragraph span, and (when none) why: the boilerplate labels of the
@@ -225,64 +141,38 @@ def gold_rows_for(index, doc_id: str, span: tuple[int, int]) -> tuple[set[int], 
     return rows, (reasons if not rows else [])
 
 
-def _first_rank(hits, gold: set[int], k: int = RETRIEVE_K) -> Optional[int]:
-    for i, h in enumerate(hits[:k]):
-        if h.passage.row in gold:
-            return i + 1
-    return None
+# --------------------------------------------------------------------------- the steps of a run
+
+@dataclass
+class Sample:
+    """The questions asked and the articles searched, written as a corpus folder under `work`."""
+    data: SquadData
+    questions: list[SquadQuestion]
+    articles: list[int]
+    restricted: bool
+    paragraphs: int
+    note: str
+    work: Path
+    docs: dict[int, tuple[str, list[tuple[int, int]]]]  # article -> (doc_id, paragraph spans)
 
 
-def retrieval_metrics(ranks: Sequence[Optional[int]]) -> dict[str, Any]:
-    m: dict[str, Any] = {f"R@{k}": recall_at(ranks, k) for k in SQUAD_KS}
-    m["MRR@10"] = mrr_at(ranks, 10)
-    m["questions"] = len(ranks)
-    return m
-
-
-def held_out_titles() -> set[str]:
-    """The articles the span reader never trained on: those of the SQuAD 2.0 half (all also in v1.1 dev)."""
-    return set(load_squad("2.0").titles)
-
-
-def run_squad(version: str = "1.1", limit: Optional[int] = None, mode: str = "hybrid", *,
-              json_out: Optional[Path] = None, progress: bool = True, cache_dir: Optional[Path] = None,
-              embedder=None, log: Callable[[str], None] = lambda s: print(s, file=sys.stderr),
-              held_out: bool = False, every: int = 1, settings: Optional[Settings] = None) -> dict[str, Any]:
-    """Run the benchmark and return its result dict (what --json writes).
-
-    `held_out` and `every` choose which questions are asked, never which paragraphs are searched: the
-    corpus is every article unless `limit` cuts the questions to the first few articles."""
-    from tqdm import tqdm
-
-    from ...answer.answerer import clean_question
-    from ...neural.embedding import make_embedder
-    from ...index.build import build_index
-    from ...pipeline import open_answerer
-
-    settings = settings or Settings()
-    if limit is not None and limit < 1:
-        raise QAError(f"--limit must be at least 1, not {limit}")
-    if every < 1:
-        raise QAError(f"--every must be at least 1, not {every}")
-    if mode not in (*ALL_MODES, "all"):
-        raise QAError(f"unknown mode {mode!r}", fix=f"use one of {', '.join(ALL_MODES)} or all")
-    t_start = time.perf_counter()
-    data = load_squad(version)
+def prepare_corpus(opts: SquadOptions, settings: Settings) -> Sample:
+    """Load the data, choose the questions, and write the articles they need as a corpus folder."""
+    data = load_squad(opts.version)
     questions = list(data.questions)
     selection = []
-    if held_out:
+    if opts.held_out:
         keep = held_out_titles()
         questions = [q for q in questions if data.titles[q.article] in keep]
         selection.append(f"held-out articles only ({len({q.article for q in questions})})")
-    if every > 1:
-        questions = questions[::every]
-        selection.append(f"every {every}th question")
-    questions = questions[:limit] if limit else questions
-    articles = sorted({q.article for q in questions}) if limit else list(range(len(data.titles)))
+    if opts.every > 1:
+        questions = questions[::opts.every]
+        selection.append(f"every {opts.every}th question")
+    questions = questions[:opts.limit] if opts.limit else questions
+    articles = sorted({q.article for q in questions}) if opts.limit else list(range(len(data.titles)))
     restricted = len(articles) < len(data.titles)
-    root = Path(cache_dir) if cache_dir else cache_root(settings)
-    name = f"squad-{version}" + (f"-first{len(articles)}articles" if restricted else "")
-    work = root / name
+    root = Path(opts.cache_dir) if opts.cache_dir else cache_root(settings)
+    work = root / (f"squad-{opts.version}" + (f"-first{len(articles)}articles" if restricted else ""))
     docs = write_corpus(data, articles, work / "corpus")
     n_pars = sum(len(data.paragraphs[a]) for a in articles)
     note = (f"corpus restricted to the {len(articles)} article(s) the first {len(questions)} questions come from "
@@ -290,137 +180,188 @@ def run_squad(version: str = "1.1", limit: Optional[int] = None, mode: str = "hy
         f"full corpus: {len(articles)} articles, {n_pars} paragraphs"
     if selection:
         note += "; questions: " + ", ".join(selection)
-    log(f"SQuAD {version}: {len(questions)} questions; {note}")
+    return Sample(data, questions, articles, restricted, n_pars, note, work, docs)
 
-    inner = embedder or make_embedder(settings)
-    report = build_index(work / "corpus", work / "index", inner, progress=progress, log=log)
-    log(report.summary())
+
+@dataclass
+class Opened:
+    """The index of a sample's corpus, and the answerer over it whose embedder holds the question vectors."""
+    report: BuildReport
+    embedder: PrecomputedEmbedder
+    answerer: Answerer
+
+
+def open_index(sample: Sample, opts: SquadOptions, settings: Settings) -> Opened:
+    """Build the sample's index, or reuse the cached one when its corpus has not changed."""
+    # looked up on the module when called, so a test can hand every run its session's model
+    inner = opts.embedder or embedding.make_embedder(settings)
+    report = build_index(sample.work / "corpus", sample.work / "index", inner, progress=opts.progress, log=opts.log)
+    opts.log(report.summary())
     pre = PrecomputedEmbedder(inner)
-    answerer = open_answerer(work / "index", settings, embedder=pre)
-    index = answerer.index
-    retriever = answerer.retriever
-    default_mode = retriever.settings.mode
-    modes = list(ALL_MODES) if mode == "all" else [mode]
-    others = {m: retriever.with_settings(mode=m) for m in modes if m != default_mode}
+    return Opened(report, pre, open_answerer(sample.work / "index", settings, embedder=pre))
 
-    # gold passages per paragraph, and the paragraphs with no evidence passage
-    gold: dict[tuple[int, int], set[int]] = {}
-    no_evidence: dict[tuple[int, int], list[str]] = {}
-    for q in questions:
+
+@dataclass
+class Gold:
+    """Gold passages per (article, paragraph) asked about, and the paragraphs with no evidence passage."""
+    rows: dict[tuple[int, int], set[int]]
+    no_evidence: dict[tuple[int, int], list[str]]  # why: boilerplate labels, or "heading"
+
+    def summary(self, questions: Sequence[SquadQuestion]) -> dict[str, Any]:
+        """The result's `gold_without_evidence`: how many paragraphs and answerable questions, and why."""
+        reasons: dict[str, int] = {}
+        for rs in self.no_evidence.values():
+            for r in sorted(set(rs)):
+                reasons[r] = reasons.get(r, 0) + 1
+        missing = sum(1 for q in questions if (q.article, q.paragraph) in self.no_evidence and not q.impossible)
+        return {"paragraphs": len(self.no_evidence), "paragraphs_with_questions": len(self.rows),
+                "answerable_questions": missing, "reasons": reasons}
+
+
+def gold_passages(sample: Sample, index) -> Gold:
+    """The gold passages of every paragraph the sample's questions were written on."""
+    gold = Gold({}, {})
+    for q in sample.questions:
         key = (q.article, q.paragraph)
-        if key not in gold:
-            doc_id, spans = docs[q.article]
+        if key not in gold.rows:
+            doc_id, spans = sample.docs[q.article]
             rows, reasons = gold_rows_for(index, doc_id, spans[q.paragraph])
-            gold[key] = rows
+            gold.rows[key] = rows
             if not rows:
-                no_evidence[key] = reasons
+                gold.no_evidence[key] = reasons
+    return gold
 
-    cleaned = []
+
+def embed_questions(questions: Sequence[SquadQuestion], pre: PrecomputedEmbedder,
+                    progress: bool) -> tuple[list[Optional[str]], float]:
+    """Each question as the pipeline reads it (None when it refuses it), every vector computed up front
+    in batches; and the seconds that took."""
+    cleaned: list[Optional[str]] = []
     for q in questions:
         try:
             cleaned.append(clean_question(q.question))
         except QAError:
             cleaned.append(None)
-    t_embed = time.perf_counter()
+    t = time.perf_counter()
     pre.add([c for c in cleaned if c], progress=progress)
-    embed_s = time.perf_counter() - t_embed
+    return cleaned, time.perf_counter() - t
 
-    ranks: dict[str, list[Optional[int]]] = {m: [] for m in modes}
-    em_sum = f1_sum = 0.0
-    sub = {"HasAns": [0.0, 0.0, 0], "NoAns": [0.0, 0.0, 0]}
-    predictions, latencies = [], []
-    declined = errors = 0
-    t_loop = time.perf_counter()
-    for q, cq in tqdm(list(zip(questions, cleaned)), desc=f"squad {version}", unit="q", disable=not progress,
-                      file=sys.stderr, leave=False):
-        t = time.perf_counter()
-        hits: list = []
-        status, conf, pred, why = "declined", 0.0, None, None
-        if cq is not None:
-            try:
-                answer, hits = answerer.ask_with_hits(cq, k=DEFAULT_K, retrieve_k=RETRIEVE_K)
-                status, conf, why = answer.status, answer.confidence, answer.decline_reason
-                pred = answer.answer if answer.status != "declined" else None
-            except QAError:
-                errors += 1
-        else:
-            errors += 1
-        latencies.append((time.perf_counter() - t) * 1000.0)
-        declined += status == "declined"
-        em, f1 = squad_scores(pred, q.answers if not q.impossible else ())
-        em_sum += em
-        f1_sum += f1
-        bucket = sub["NoAns" if q.impossible else "HasAns"]
-        bucket[0] += em
-        bucket[1] += f1
-        bucket[2] += 1
-        g = gold[(q.article, q.paragraph)]
-        rank = None
-        if not q.impossible:
-            for m in modes:
-                if m == default_mode:
-                    r = _first_rank(hits, g)
-                elif cq is None:
-                    r = None
-                else:
-                    h = others[m].search(cq, k=RETRIEVE_K, qvec=pre.vectors[cq])
-                    r = _first_rank(h, g)
-                ranks[m].append(r)
-            rank = ranks[modes[0]][-1] if default_mode not in modes else ranks[default_mode][-1]
-        predictions.append({"id": q.id, "prediction": pred, "status": status, "confidence": round(float(conf), 4),
-                            "decline_reason": why, "gold_rank": rank})
-    loop_s = time.perf_counter() - t_loop
 
-    n = len(questions)
-    answers: dict[str, Any] = {"exact_match": 100.0 * em_sum / n, "f1": 100.0 * f1_sum / n, "total": n,
-                               "declined": declined, "errors": errors}
-    if version == "2.0":
-        for key, (e_, f_, c_) in sub.items():
-            answers[f"{key}_exact"] = 100.0 * e_ / c_ if c_ else None
-            answers[f"{key}_f1"] = 100.0 * f_ / c_ if c_ else None
-            answers[f"{key}_total"] = c_
-        answers["always_abstain_f1"] = 100.0 * sub["NoAns"][2] / n
-    q_with_gold_missing = sum(1 for q in questions if (q.article, q.paragraph) in no_evidence and not q.impossible)
-    reasons: dict[str, int] = {}
-    for rs in no_evidence.values():
-        for r in sorted(set(rs)):
-            reasons[r] = reasons.get(r, 0) + 1
-    result = {
+@dataclass
+class Asked:
+    """One question's answer as the benchmark scores it: its prediction (None when declined) and hits."""
+    status: str = "declined"
+    confidence: float = 0.0
+    prediction: Optional[str] = None
+    decline_reason: Optional[str] = None
+    hits: list = field(default_factory=list)
+    refused: bool = False  # the pipeline refused the question (QAError): scored as declined
+    latency_ms: float = 0.0
+
+    def record(self, qid: str, gold_rank: Optional[int]) -> dict[str, Any]:
+        return {"id": qid, "prediction": self.prediction, "status": self.status,
+                "confidence": round(float(self.confidence), 4), "decline_reason": self.decline_reason,
+                "gold_rank": gold_rank}
+
+
+def ask(answerer: Answerer, question: Optional[str]) -> Asked:
+    """Ask one cleaned question (None: refused before asking) the way `qa ask` does, timed."""
+    t = time.perf_counter()
+    asked = Asked(refused=question is None)
+    if question is not None:
+        try:
+            answer, hits = answerer.ask_with_hits(question, k=DEFAULT_K, retrieve_k=RETRIEVE_K)
+            asked = Asked(answer.status, answer.confidence,
+                          answer.answer if answer.status != "declined" else None, answer.decline_reason, hits)
+        except QAError:
+            asked.refused = True
+    asked.latency_ms = (time.perf_counter() - t) * 1000.0
+    return asked
+
+
+@dataclass
+class Answered:
+    """What asking every question produced: the measures, each prediction, and the time it took."""
+    answers: AnswerMeasures
+    retrieval: RetrievalMeasures
+    predictions: list[dict[str, Any]]
+    latencies: list[float]  # ms per question, the answer step only
+    seconds: float  # the whole loop, the other retrievers' searches included
+
+
+def answer_all(opts: SquadOptions, sample: Sample, opened: Opened, gold: Gold,
+               cleaned: Sequence[Optional[str]]) -> Answered:
+    """Ask every question once; its answer feeds the answer measures and its hits the retrieval measures."""
+    retrieval = RetrievalMeasures(opts.mode, opened.answerer.retriever, opened.embedder.vectors)
+    done = Answered(AnswerMeasures(opts.version), retrieval, [], [], 0.0)
+    t = time.perf_counter()
+    for q, cq in tqdm(list(zip(sample.questions, cleaned)), desc=f"squad {opts.version}", unit="q",
+                      disable=not opts.progress, file=sys.stderr, leave=False):
+        asked = ask(opened.answerer, cq)
+        done.latencies.append(asked.latency_ms)
+        done.answers.add(q, asked.prediction, asked.status, asked.refused)
+        rank = done.retrieval.add(q, cq, asked.hits, gold.rows[(q.article, q.paragraph)])
+        done.predictions.append(asked.record(q.id, rank))
+    done.seconds = time.perf_counter() - t
+    return done
+
+
+def result_record(sample: Sample, opts: SquadOptions, opened: Opened, gold: Gold, done: Answered,
+                  timing: dict[str, Any]) -> dict[str, Any]:
+    """The result dict (what --json writes)."""
+    data, index, report = sample.data, opened.answerer.index, opened.report
+    return {
         "benchmark": "squad",
-        "version": version,
+        "version": opts.version,
         "data": {"file": str(data.path.relative_to(PROJECT_ROOT)) if data.path.is_relative_to(PROJECT_ROOT) else str(data.path),
                  "sha256": data.sha256, "licence": "CC BY-SA 4.0",
                  "attribution": "SQuAD, Rajpurkar et al. 2016 (v1.1) and 2018 (v2.0)"},
-        "limit": limit,
+        "limit": opts.limit,
         "corpus": {
-            "restricted": restricted, "note": note, "articles": len(articles), "articles_total": len(data.titles),
-            "paragraphs": n_pars, "folder": str(work / "corpus"), "index": str(work / "index"),
+            "restricted": sample.restricted, "note": sample.note, "articles": len(sample.articles),
+            "articles_total": len(data.titles), "paragraphs": sample.paragraphs,
+            "folder": str(sample.work / "corpus"), "index": str(sample.work / "index"),
             "documents": len(index.documents), "passages": len(index.passages),
             "evidence_passages": len(index.evidence), "sentences": len(index.sentences),
             "index_reused": report.noop, "index_seconds": round(report.seconds, 2),
         },
-        "questions": n,
-        "answerable": sub["HasAns"][2],
-        "unanswerable": sub["NoAns"][2],
-        "gold_without_evidence": {
-            "paragraphs": len(no_evidence), "paragraphs_with_questions": len(gold),
-            "answerable_questions": q_with_gold_missing, "reasons": reasons,
-        },
+        "questions": done.answers.n,
+        "answerable": done.answers.halves["HasAns"][2],
+        "unanswerable": done.answers.halves["NoAns"][2],
+        "gold_without_evidence": gold.summary(sample.questions),
         "retrieval_note": "gold = evidence passages overlapping the question's paragraph; answerable questions only; "
                           "questions whose paragraph has no evidence passage count as misses",
-        "default_mode": default_mode,
-        "retrieval": {m: retrieval_metrics(ranks[m]) for m in modes},
-        "answers": answers,
+        "default_mode": done.retrieval.default,
+        "retrieval": done.retrieval.result(),
+        "answers": done.answers.result(),
         "answers_note": "official SQuAD EM/F1 in percent of answer.answer from the default retriever; declined = empty",
-        "timing": {
-            "total_s": round(time.perf_counter() - t_start, 1), "question_embedding_s": round(embed_s, 1),
-            "questions_s": round(loop_s, 1), "latency_p50_ms": round(percentile(latencies, 50) or 0.0, 1),
-            "latency_p95_ms": round(percentile(latencies, 95) or 0.0, 1), "model_calls_in_loop": pre.misses,
-        },
-        "predictions": predictions,
+        "timing": timing,
+        "predictions": done.predictions,
     }
-    if json_out:
-        write_json(result, Path(json_out))
+
+
+def run_squad(options: Optional[SquadOptions] = None) -> dict[str, Any]:
+    """Run the benchmark (see the steps at the top of this module) and return its result dict (what
+    --json writes)."""
+    opts = options or SquadOptions()
+    settings = opts.settings or Settings()
+    opts.check()
+    t_start = time.perf_counter()
+    sample = prepare_corpus(opts, settings)
+    opts.log(f"SQuAD {opts.version}: {len(sample.questions)} questions; {sample.note}")
+    opened = open_index(sample, opts, settings)
+    gold = gold_passages(sample, opened.answerer.index)
+    cleaned, embed_s = embed_questions(sample.questions, opened.embedder, opts.progress)
+    done = answer_all(opts, sample, opened, gold, cleaned)
+    timing = {
+        "total_s": round(time.perf_counter() - t_start, 1), "question_embedding_s": round(embed_s, 1),
+        "questions_s": round(done.seconds, 1), "latency_p50_ms": round(percentile(done.latencies, 50) or 0.0, 1),
+        "latency_p95_ms": round(percentile(done.latencies, 95) or 0.0, 1),
+        "model_calls_in_loop": opened.embedder.misses,
+    }
+    result = result_record(sample, opts, opened, gold, done, timing)
+    if opts.json_out:
+        write_json(result, Path(opts.json_out))
     return result
 
 

@@ -1,37 +1,15 @@
-"""`qa bench squad`: data checks, the SQuAD-to-corpus mapping, official scoring, and a small real run."""
+"""`qa bench squad`: gold passages, the question vectors, its options, and small real runs."""
 from __future__ import annotations
 
-import gzip
 import json
 from types import SimpleNamespace
 
 import pytest
 
 from qa.evaluation.bench import squad
+from qa.evaluation.bench.squad import SquadOptions
 from qa.errors import QAError
 from qa.types import Passage
-
-
-def test_official_scoring():
-    assert squad.squad_scores("Denver Broncos", ["Denver Broncos", "the Denver Broncos"]) == (1.0, 1.0)
-    em, f1 = squad.squad_scores("the Broncos", ["Denver Broncos"])
-    assert em == 0.0 and f1 == pytest.approx(2 / 3)
-    assert squad.squad_scores(None, ["Denver Broncos"]) == (0.0, 0.0)
-    # SQuAD 2.0: an unanswerable question is right only with the empty prediction
-    assert squad.squad_scores(None, []) == (1.0, 1.0)
-    assert squad.squad_scores("", []) == (1.0, 1.0)
-    assert squad.squad_scores("Denver", []) == (0.0, 0.0)
-    # gold answers that normalise to nothing are ignored, as the official script does
-    assert squad.squad_scores(None, ["the", "."]) == (1.0, 1.0)
-
-
-def test_article_text_keeps_paragraph_offsets():
-    ctxs = ["First paragraph.", "Second\nparagraph with a line break.", " Third, with a leading space. "]
-    text, spans = squad.article_text("Some_Title", ctxs)
-    assert text.startswith("Some Title\n\n")
-    for c, (s, e) in zip(ctxs, spans):
-        assert text[s:e] == c.replace("\n", " ")
-    assert "\n\n\n" not in text and text.endswith("\n")
 
 
 def test_gold_rows_overlap_and_boilerplate_reasons():
@@ -44,30 +22,6 @@ def test_gold_rows_overlap_and_boilerplate_reasons():
     assert squad.gold_rows_for(index, "d", (12, 20)) == ({1}, [])
     assert squad.gold_rows_for(index, "d", (30, 40)) == (set(), ["banner"])
     assert squad.gold_rows_for(index, "d", (22, 28)) == (set(), ["heading"])
-
-
-def test_load_squad_verifies_the_sha256(tmp_path):
-    data = squad.load_squad("2.0")
-    assert len(data.titles) == 16 and len(data.questions) == 6078
-    assert sum(q.impossible for q in data.questions) == 3168
-    assert data.path.parent == squad.BENCH_DIR  # the project's copy, never ../shared
-    name = squad.SQUAD_FILES["2.0"][0]
-    raw = json.loads(gzip.decompress((squad.BENCH_DIR / name).read_bytes()))
-    raw["data"][0]["title"] = "Tampered"
-    (tmp_path / name).write_bytes(gzip.compress(json.dumps(raw).encode()))
-    with pytest.raises(QAError, match="sha256"):
-        squad.load_squad("2.0", bench_dir=tmp_path)
-    with pytest.raises(QAError, match="not found"):
-        squad.load_squad("1.1", bench_dir=tmp_path)
-    with pytest.raises(QAError, match="unknown SQuAD version"):
-        squad.load_squad("3.0")
-
-
-def test_benchmark_readme_carries_the_licence():
-    text = (squad.BENCH_DIR / "README.md").read_text(encoding="utf-8")
-    assert "CC BY-SA 4.0" in text and "Rajpurkar" in text
-    for name, sha in squad.SQUAD_FILES.values():
-        assert name in text and sha in text
 
 
 def test_precomputed_embedder_runs_the_model_once_per_text():
@@ -83,28 +37,13 @@ def test_precomputed_embedder_runs_the_model_once_per_text():
     assert emb.name == inner.name and emb.dim == inner.dim
 
 
-def test_write_corpus_is_stable_and_restricted(tmp_path):
-    data = squad.load_squad("2.0")
-    folder = tmp_path / "corpus"
-    docs = squad.write_corpus(data, [0], folder)
-    assert [p.name for p in sorted(folder.glob("*.txt"))] == [f"{docs[0][0]}.txt"]
-    first = (folder / f"{docs[0][0]}.txt").stat().st_mtime_ns
-    from qa.ingest.corpus import corpus_hash, load_corpus
-
-    h = corpus_hash(folder)
-    squad.write_corpus(data, [0], folder)
-    assert corpus_hash(folder) == h and (folder / f"{docs[0][0]}.txt").stat().st_mtime_ns == first
-    (doc,) = load_corpus(folder)
-    assert doc.doc_id == docs[0][0] and doc.title == "Normans"
-    for ctx, (s, e) in zip(data.paragraphs[0], docs[0][1]):
-        assert doc.text[s:e] == ctx.replace("\n", " ")
-
-
 def test_bad_limit_and_mode():
     with pytest.raises(QAError, match="--limit"):
-        squad.run_squad("1.1", limit=0)
+        squad.run_squad(SquadOptions("1.1", limit=0))
     with pytest.raises(QAError, match="unknown mode"):
-        squad.run_squad("1.1", limit=5, mode="magic")
+        squad.run_squad(SquadOptions("1.1", limit=5, mode="magic"))
+    with pytest.raises(QAError, match="--every"):
+        squad.run_squad(SquadOptions("1.1", every=0))
 
 
 @pytest.mark.slow
@@ -138,8 +77,8 @@ def test_squad_limit_run_through_the_cli(tmp_path, monkeypatch, real_embedder, c
     assert r["timing"]["model_calls_in_loop"] == 0  # every question embedded once, up front
 
     # the second run reuses the corpus and index (a no-op build)
-    again = squad.run_squad("1.1", limit=200, mode="hybrid", progress=False, embedder=real_embedder,
-                            cache_dir=tmp_path / "cache")
+    again = squad.run_squad(SquadOptions("1.1", limit=200, mode="hybrid", progress=False, embedder=real_embedder,
+                                         cache_dir=tmp_path / "cache"))
     assert again["corpus"]["index_reused"]
     assert again["retrieval"]["hybrid"] == r["retrieval"]["hybrid"]
     assert [p["prediction"] for p in again["predictions"]] == [p["prediction"] for p in r["predictions"]]
@@ -148,8 +87,8 @@ def test_squad_limit_run_through_the_cli(tmp_path, monkeypatch, real_embedder, c
 @pytest.mark.slow
 @pytest.mark.model
 def test_squad_2_limit_run_reports_has_and_no_answer(tmp_path, real_embedder):
-    r = squad.run_squad("2.0", limit=120, progress=False, cache_dir=tmp_path, embedder=real_embedder,
-                        json_out=tmp_path / "v2.json")
+    r = squad.run_squad(SquadOptions("2.0", limit=120, progress=False, cache_dir=tmp_path, embedder=real_embedder,
+                                     json_out=tmp_path / "v2.json"))
     a = r["answers"]
     assert r["questions"] == 120 and a["HasAns_total"] + a["NoAns_total"] == 120
     assert a["HasAns_total"] > 20 and a["NoAns_total"] > 20
