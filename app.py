@@ -57,7 +57,6 @@ from qa.pipeline import ensure_index, open_answerer  # noqa: E402
 CONCURRENCY = 4  # questions answered at once (the UI and the API share this limit)
 MAX_QUEUE = 64  # questions waiting; beyond that the chat says "busy, try again"
 MAX_K = 20
-WARM_UP = "What do the documents say?"  # any question loads the models; examples come from the corpus
 
 # --------------------------------------------------------------------------- the app
 
@@ -350,7 +349,7 @@ def main(argv=None) -> int:
                 say(line.strip())
         answerer = open_answerer(settings.index, settings)
         say("loading the model")
-        answerer.warm_up(examples[0] if examples else WARM_UP)  # the first visitor should not wait for the model
+        answerer.warm_up(examples[0] if examples else None)  # the first visitor should not wait for the model
         demo = build_demo(answerer, settings.feedback, examples=examples, max_queue=args.max_queue, feedback_sink=sink)
         try:
             url = launch(demo, settings.host, settings.port)
