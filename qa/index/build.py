@@ -97,13 +97,9 @@ def build_settings(embedder: Embedder, settings: ChunkSettings, index_type: str,
     }
 
 
-def index_is_current(index_dir: Path, wanted: dict[str, Any], corpus_dir: Path) -> bool:
-    """True when the index verifies and was built from the same corpus, in the same folder, with the same
-    settings. The folder matters because the freshness check (`check_fresh`) watches the recorded one."""
-    return _is_current(FolderTarget(index_dir).manifest(), wanted, corpus_dir)
-
-
 def _is_current(manifest: Optional[dict], wanted: dict[str, Any], corpus_dir: Path) -> bool:
+    """True when the published build was made from the same corpus, in the same folder, with the same
+    settings. The folder matters because the freshness check (`check_fresh`) watches the recorded one."""
     if manifest is None:
         return False
     # both paths: an index that recorded a relative --corpus holds relative sources, which only a
