@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from ..ingest.corpus import ALIASES_FILE
-from ..errors import QAError
+from ..errors import IndexProblem, QAError
 from ..types import Document
 
 INDEX_FILE = "aliases.json"
@@ -90,7 +90,7 @@ class AliasTable:
 
     @classmethod
     def from_index(cls, index) -> "AliasTable":
-        return cls.from_data(index.extras.get("aliases", {}))
+        return cls.from_data(index.aliases or {})
 
     def expand(self, question: str) -> str:
         """The question plus the other names of every alias group it mentions (for BM25)."""
@@ -120,10 +120,9 @@ class AliasTable:
 
 
 def attach(index) -> None:
-    from ..errors import IndexProblem
-
+    """Load the alias table of a verified index into index.aliases (as stored; AliasTable.from_index reads it)."""
     try:
-        index.extras["aliases"] = json.loads((Path(index.path) / INDEX_FILE).read_text(encoding="utf-8"))
+        index.aliases = json.loads((Path(index.path) / INDEX_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         raise IndexProblem(f"alias table in {index.path} cannot be read ({e.__class__.__name__})",
                            getattr(index, "store", "") or index.path) from None

@@ -8,6 +8,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..errors import IndexProblem
 from ..text import TOKEN, fold
 from ..types import Passage
 
@@ -68,10 +69,8 @@ def build(out_dir: Path, evidence: Sequence[Passage], corpus_dir: Path) -> list[
 
 
 def attach(index) -> None:
-    """Load the BM25 model of a verified index into index.extras['bm25']."""
+    """Load the BM25 model and document frequencies of a verified index into index.bm25 and index.df."""
     import bm25s
-
-    from ..errors import IndexProblem
 
     d = Path(index.path) / LEXICAL_DIR
     where = getattr(index, "store", "") or index.path  # what `qa index` rebuilds: a folder or a store
@@ -93,19 +92,19 @@ def attach(index) -> None:
     if not isinstance(vocab, dict) or indptr is None or abs(len(indptr) - len(vocab)) > 1 \
             or any(not isinstance(v, int) or not 0 <= v < len(indptr) - 1 for k, v in vocab.items() if k):
         raise IndexProblem(f"lexical index in {index.path} has a malformed vocabulary", where)
-    index.extras["bm25"] = model
-    index.extras["df"] = df
+    index.bm25 = model
+    index.df = df
 
 
 def idf(index, stem: str) -> float:
     """Smoothed inverse document frequency of a stem over the evidence passages."""
-    d = index.extras["df"]
+    d = index.df
     return float(np.log(1.0 + (d["n"] - d["df"].get(stem, 0) + 0.5) / (d["df"].get(stem, 0) + 0.5)))
 
 
 def scores(index, query: str) -> np.ndarray:
     """BM25 score of every evidence passage (row order) for a query; zeros when no term matches."""
-    model = index.extras["bm25"]
+    model = index.bm25
     ids = model.get_tokens_ids(tokenize(query))
     if not ids:
         return np.zeros(len(index.evidence), dtype=np.float32)

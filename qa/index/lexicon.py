@@ -19,6 +19,7 @@ from typing import Iterable, Optional, Sequence
 import numpy as np
 
 from . import bm25
+from ..errors import IndexProblem
 from ..types import Document
 
 LEXICON_DIR = "lexicon"
@@ -158,9 +159,7 @@ def _edits1(w: str) -> list[str]:
 
 
 def attach(index) -> None:
-    """Load the lexicon of a verified index into index.extras['lexicon']."""
-    from ..errors import IndexProblem
-
+    """Load the lexicon of a verified index into index.lexicon."""
     d = Path(index.path) / LEXICON_DIR
     where = getattr(index, "store", "") or index.path  # what `qa index` rebuilds: a folder or a store
     try:
@@ -174,9 +173,9 @@ def attach(index) -> None:
     if not isinstance(stems, list) or not all(isinstance(s, str) for s in stems) \
             or pairs.dtype != np.uint64 or pairs.ndim != 1:
         raise IndexProblem(f"lexicon in {index.path} is malformed", where)
-    index.extras["lexicon"] = Lexicon(stems, pairs)
+    index.lexicon = Lexicon(stems, pairs)
 
 
 def of_index(index) -> Optional[Lexicon]:
     """The index's lexicon, or None for an index object that carries none (a test's stand-in)."""
-    return getattr(index, "extras", {}).get("lexicon")
+    return getattr(index, "lexicon", None)

@@ -12,7 +12,9 @@ import numpy as np
 from ..ingest.corpus import fingerprint
 from ..neural.embedding import Embedder
 from ..errors import IndexProblem, QAError, index_command, redact
+from ..ingest.formats import CharMap
 from ..types import Document, Passage, Sentence, file_sha256
+from .lexicon import Lexicon
 from .vectors import FaissVectors, Vectors
 
 FORMAT_VERSION = 1
@@ -61,8 +63,12 @@ class Index:
     evidence: list[Passage]  # passages with a dense row: evidence[row]
     sentences: list[Sentence]
     vectors: Vectors
-    extras: dict[str, Any] = field(default_factory=dict)  # per-feature artefacts (lexical index...)
     store: str = ""  # where it was loaded from, as the user named it (a folder or a postgresql:// URL)
+    bm25: Any = None  # the bm25s model over the evidence passages (qa.index.bm25)
+    df: Optional[dict[str, Any]] = None  # {"n": passages, "df": {stem: passages holding it}} (qa.index.bm25.idf)
+    lexicon: Optional[Lexicon] = None  # what the corpus ever says (qa.index.lexicon)
+    aliases: Optional[dict[str, Any]] = None  # the alias table as stored: {"groups": ..., "acronyms": ...}
+    _charmaps: dict[str, Optional[CharMap]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def model_name(self) -> str:
@@ -76,19 +82,13 @@ class Index:
     def build_id(self) -> str:
         return self.manifest["build_id"]
 
-    def charmap(self, doc_id: str):
+    def charmap(self, doc_id: str) -> Optional[CharMap]:
         """The page map of a PDF document's rendition (qa.ingest.formats.CharMap), loaded once; None otherwise."""
-        key = ("charmap", doc_id)
-        if key not in self.extras:
+        if doc_id not in self._charmaps:
             doc = self.documents.get(doc_id)
             d = self.path / doc.rendition / "charmap" if doc is not None and doc.rendition else None
-            if d is not None and d.is_dir():
-                from ..ingest.formats import CharMap
-
-                self.extras[key] = CharMap.load(d)
-            else:
-                self.extras[key] = None
-        return self.extras[key]
+            self._charmaps[doc_id] = CharMap.load(d) if d is not None and d.is_dir() else None
+        return self._charmaps[doc_id]
 
     def passage_vectors(self) -> np.ndarray:
         """The evidence passages' vectors, in row order."""
@@ -233,7 +233,7 @@ def load_index(index_dir: str | Path, embedder: Optional[Embedder] = None, searc
         bm25.attach(idx)
         lexicon.attach(idx)
         aliases.attach(idx)
-        aliases.AliasTable.from_data(idx.extras["aliases"])  # a malformed table is refused here, not at the first question
+        aliases.AliasTable.from_data(idx.aliases)  # a malformed table is refused here, not at the first question
     except QAError:
         raise
     except Exception as e:  # noqa: BLE001 - as above: a damaged artefact, whatever the parser raised

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -58,9 +59,9 @@ def _doc(text):
 
 def test_the_stored_lexicon_reads_back_and_holds_the_documents_metadata(tmp_path):
     build(tmp_path, [_doc("Wilayat Khorasan was announced.")])
-    idx = type("I", (), {"path": tmp_path, "extras": {}})()
+    idx = SimpleNamespace(path=tmp_path, lexicon=None)
     attach(idx)
-    got = idx.extras["lexicon"]
+    got = idx.lexicon
     assert got.has("khorasan") and got.has("2023") and got.has("report")  # the date and title count as said
     assert got.pairs.dtype == np.uint64 and list(got.pairs) == sorted(got.pairs)
 
@@ -76,6 +77,6 @@ def test_a_damaged_or_foreign_lexicon_is_refused_by_name(tmp_path, damage):
         (d / STEMS_FILE).write_text("{not json")
     else:
         np.save(d / PAIRS_FILE, np.zeros(3, dtype=np.float32), allow_pickle=False)
-    idx = type("I", (), {"path": tmp_path, "extras": {}})()
+    idx = SimpleNamespace(path=tmp_path, lexicon=None)
     with pytest.raises(IndexProblem, match="lexicon"):
         attach(idx)

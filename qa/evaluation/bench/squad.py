@@ -119,17 +119,12 @@ class PrecomputedEmbedder:
 
 # --------------------------------------------------------------------------- scoring
 
-def gold_rows_for(index, doc_id: str, span: tuple[int, int]) -> tuple[set[int], list[str]]:
-    """Evidence rows overlapping a paragraph span, and (when none) why: the boilerplate labels of the
-    passages there, or 'heading' when the paragraph produced no passage at all."""
+def gold_rows_for(by_doc: dict[str, list], doc_id: str, span: tuple[int, int]) -> tuple[set[int], list[str]]:
+    """Evidence rows overlapping a paragraph span of a document (`by_doc`: each document's passages), and
+    (when none) why: the boilerplate labels of the passages there, or 'heading' when the paragraph
+    produced no passage at all."""
     s, e = span
     rows, reasons = set(), []
-    by_doc = index.extras.get("_squad_by_doc")
-    if by_doc is None:
-        by_doc = {}
-        for p in index.passages:
-            by_doc.setdefault(p.doc_id, []).append(p)
-        index.extras["_squad_by_doc"] = by_doc
     for p in by_doc.get(doc_id, []):
         if p.start < e and p.end > s:
             if p.row is not None:
@@ -221,11 +216,14 @@ class Gold:
 def gold_passages(sample: Sample, index) -> Gold:
     """The gold passages of every paragraph the sample's questions were written on."""
     gold = Gold({}, {})
+    by_doc: dict[str, list] = {}  # grouped once, not once per paragraph
+    for p in index.passages:
+        by_doc.setdefault(p.doc_id, []).append(p)
     for q in sample.questions:
         key = (q.article, q.paragraph)
         if key not in gold.rows:
             doc_id, spans = sample.docs[q.article]
-            rows, reasons = gold_rows_for(index, doc_id, spans[q.paragraph])
+            rows, reasons = gold_rows_for(by_doc, doc_id, spans[q.paragraph])
             gold.rows[key] = rows
             if not rows:
                 gold.no_evidence[key] = reasons

@@ -285,7 +285,7 @@ def load_index(url: str, embedder=None, cache_dir: Optional[Path] = None, search
         bm25.attach(idx)
         lexicon.attach(idx)
         aliases.attach(idx)
-        aliases.AliasTable.from_data(idx.extras["aliases"])
+        aliases.AliasTable.from_data(idx.aliases)
     except QAError:
         raise
     except Exception as e:  # noqa: BLE001 - a damaged artefact, whatever the parser raised

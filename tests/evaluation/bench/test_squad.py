@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 
 import pytest
 
@@ -16,12 +15,11 @@ def test_gold_rows_overlap_and_boilerplate_reasons():
     def p(start, end, row=None, boiler=None, doc="d"):
         return Passage(f"{doc}{start}", doc, start, end, "x" * (end - start), boilerplate=boiler, row=row)
 
-    index = SimpleNamespace(passages=[p(0, 10, 0), p(10, 20, 1), p(30, 40, None, "banner"), p(0, 50, 7, doc="other")],
-                            extras={})
-    assert squad.gold_rows_for(index, "d", (5, 15)) == ({0, 1}, [])  # a paragraph split in two passages
-    assert squad.gold_rows_for(index, "d", (12, 20)) == ({1}, [])
-    assert squad.gold_rows_for(index, "d", (30, 40)) == (set(), ["banner"])
-    assert squad.gold_rows_for(index, "d", (22, 28)) == (set(), ["heading"])
+    by_doc = {"d": [p(0, 10, 0), p(10, 20, 1), p(30, 40, None, "banner")], "other": [p(0, 50, 7, doc="other")]}
+    assert squad.gold_rows_for(by_doc, "d", (5, 15)) == ({0, 1}, [])  # a paragraph split in two passages
+    assert squad.gold_rows_for(by_doc, "d", (12, 20)) == ({1}, [])
+    assert squad.gold_rows_for(by_doc, "d", (30, 40)) == (set(), ["banner"])
+    assert squad.gold_rows_for(by_doc, "d", (22, 28)) == (set(), ["heading"])
 
 
 def test_precomputed_embedder_runs_the_model_once_per_text():
