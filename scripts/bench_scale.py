@@ -130,7 +130,7 @@ def bench_faiss(kind: str, x: np.ndarray, q: np.ndarray, truth: np.ndarray, work
         index = faiss.IndexFlatIP(DIM)
     else:
         index = faiss.IndexHNSWFlat(DIM, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80  # as qa.index.load.make_faiss
+        index.hnsw.efConstruction = 80  # as qa.index.build.make_faiss
     index.add(x)
     build = time.perf_counter() - t
     if kind == "hnsw":
@@ -271,6 +271,7 @@ def cmd_lexical(a) -> None:
     import bm25s
 
     from qa.index import bm25
+    from qa.index.stores import pgsearch
     from qa.index.stores import pgvector as pv
     from servers import postgres_server
 
@@ -312,14 +313,15 @@ def cmd_lexical(a) -> None:
     with postgres_server() as url:
         conn = pv.connect(url)
         t = time.perf_counter()
-        schema = pv.build(conn, docs, rows, pvec, [], None, model="sentence-transformers/all-MiniLM-L6-v2", name="squad")
+        schema = pv.build(conn, pv.BuildRows(docs, rows, pvec, model="sentence-transformers/all-MiniLM-L6-v2"),
+                          pv.BuildPlan(name="squad"))
         out["pg_build_s"] = time.perf_counter() - t
         out["pg_manifest_index_seconds"] = pv.read_manifest(conn, schema)["index_seconds"]
         sizes = pv.table_bytes(conn, schema)
         out["pg_bytes"] = sizes
         out["pg_passages_bytes_per_row"] = sizes["passages"] / len(rows)
-        tsv = conn.execute(pv._q("SELECT sum(pg_column_size(tsv)), sum(pg_column_size(embedding)), "
-                                 "sum(pg_column_size(text)) FROM {s}.passages", schema)).fetchone()
+        tsv = conn.execute(pv.schema_sql("SELECT sum(pg_column_size(tsv)), sum(pg_column_size(embedding)), "
+                                         "sum(pg_column_size(text)) FROM {s}.passages", schema)).fetchone()
         out["pg_column_bytes"] = {"tsv": int(tsv[0]), "embedding": int(tsv[1]), "text": int(tsv[2])}
         variants = [(p, r, 0) for p in ("plain", "websearch", "or") for r in ("ts_rank", "ts_rank_cd")]
         variants += [("or", "ts_rank", 1), ("or", "ts_rank_cd", 1)]
@@ -327,7 +329,7 @@ def cmd_lexical(a) -> None:
             ranks, lat = [], []
             for qtext, gold in questions:
                 t = time.perf_counter()
-                hits = pv.text_search(conn, qtext, 10, schema=schema, parser=parser, rank=rank, normalization=norm)
+                hits = pgsearch.text_search(conn, qtext, 10, schema=schema, parser=parser, rank=rank, normalization=norm)
                 lat.append(time.perf_counter() - t)
                 top = [r for r, _ in hits]
                 ranks.append(top.index(gold) if gold in top else None)

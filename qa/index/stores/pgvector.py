@@ -1,5 +1,9 @@
 """PostgreSQL with pgvector: the tables, loading, checksums and atomic publishing of an index build.
 
+Long because a build's layout, loading, checksums and publishing are one protocol over one schema: the
+checksums computed in Python before loading and in SQL after must agree byte for byte with the tables
+they hash, and publish() relies on what build() writes last, so they are kept and read together.
+
 Layout. Every build lives in its own schema `qa_b_<utc time>_<hex>` with tables documents, passages,
 sentences (vectors as `vector(dim)`), files (the build's other artefacts as bytes: the BM25 model, the
 alias table, text renditions) and manifest (one JSON row). A pointer table
@@ -8,11 +12,9 @@ in its own schema, verified, and published by updating the pointer row in ONE tr
 reader either resolves the old build or the new one, never a half-built one. The previous build is
 kept (readers that resolved it a moment ago keep working) and older ones are dropped.
 
-Search. Passages carry an HNSW index over inner product (`vector_ip_ops`; the vectors are unit
-length, so this is cosine). `search(..., exact=True)` ranks every row (the ground truth, and the right
-plan for a small filtered set) by sorting on an expression no index serves. A document filter uses the
-exact plan by default: pgvector 0.6 filters HNSW candidates after the scan, which can return fewer than k.
-Lexical: a generated `tsvector` column ('english') with a GIN index and ts_rank/ts_rank_cd top-k.
+Indexes. Passages carry an HNSW index over inner product (`vector_ip_ops`; the vectors are unit
+length, so this is cosine) and a generated `tsvector` column ('english') with a GIN index; the queries
+over them are qa.index.stores.pgsearch.
 
 Integrity. `checksums()` computes, in SQL, per-table row counts, vector dimensions and a sha256 over
 each row's canonical bytes; `python_checksum()` computes the same value from the rows before loading.
@@ -20,6 +22,9 @@ The manifest stores the Python values; `verify()` recomputes them in SQL and com
 name and dimension a loader expects.
 
 Loading uses COPY (binary by default; text and executemany are kept for comparison).
+
+psycopg is imported where it is used: it is an optional dependency, and this module is imported
+wherever an index is opened (qa.index.stores).
 """
 from __future__ import annotations
 
@@ -29,6 +34,8 @@ import json
 import re
 import secrets
 import struct
+import time
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -131,7 +138,7 @@ def _ident(schema: str):
     return sql.Identifier(schema)
 
 
-def _q(template: str, schema: str):
+def schema_sql(template: str, schema: str):
     """SQL with {s} replaced by the quoted schema name."""
     from psycopg import sql
 
@@ -166,31 +173,29 @@ def create_tables(conn, schema: str, dim: int = 384) -> None:
         raise StoreProblem(f"bad vector dimension {dim}")
     d = int(dim)
     with conn.transaction():
-        conn.execute(_q("CREATE SCHEMA {s}", schema))
-        conn.execute(_q("""CREATE TABLE {s}.documents (
+        conn.execute(schema_sql("CREATE SCHEMA {s}", schema))
+        conn.execute(schema_sql("""CREATE TABLE {s}.documents (
             doc_id text PRIMARY KEY, source text NOT NULL, title text NOT NULL, text text NOT NULL,
             meta jsonb NOT NULL DEFAULT '{{}}')""", schema))
-        conn.execute(_q(f"""CREATE TABLE {{s}}.passages (
+        conn.execute(schema_sql(f"""CREATE TABLE {{s}}.passages (
             row int PRIMARY KEY, passage_id text NOT NULL UNIQUE, doc_id text NOT NULL,
             start_char int NOT NULL, end_char int NOT NULL, text text NOT NULL,
             meta jsonb NOT NULL DEFAULT '{{{{}}}}', embedding vector({d}) NOT NULL,
             tsv tsvector GENERATED ALWAYS AS (to_tsvector('{TS_CONFIG}', text)) STORED)""", schema))
-        conn.execute(_q(f"""CREATE TABLE {{s}}.sentences (
+        conn.execute(schema_sql(f"""CREATE TABLE {{s}}.sentences (
             row int PRIMARY KEY, sentence_id text NOT NULL UNIQUE, passage_id text NOT NULL,
             doc_id text NOT NULL, start_char int NOT NULL, end_char int NOT NULL, text text NOT NULL,
             meta jsonb NOT NULL DEFAULT '{{{{}}}}', embedding vector({d}) NOT NULL)""", schema))
-        conn.execute(_q("CREATE TABLE {s}.files (name text PRIMARY KEY, data bytea NOT NULL, sha256 text NOT NULL)",
-                        schema))
-        conn.execute(_q("CREATE TABLE {s}.manifest (id boolean PRIMARY KEY DEFAULT true CHECK (id), body jsonb NOT NULL)",
-                        schema))
+        conn.execute(schema_sql("CREATE TABLE {s}.files (name text PRIMARY KEY, data bytea NOT NULL, "
+                                "sha256 text NOT NULL)", schema))
+        conn.execute(schema_sql("CREATE TABLE {s}.manifest (id boolean PRIMARY KEY DEFAULT true CHECK (id), "
+                                "body jsonb NOT NULL)", schema))
 
 
 def create_indexes(conn, schema: str, *, m: int = 16, ef_construction: int = 64, sentence_hnsw: bool = False,
                    text_index: bool = True, maintenance_work_mem: str | None = "1GB",
                    parallel_workers: int | None = None) -> dict[str, float]:
     """HNSW on passages (and optionally sentences), GIN on the tsvector, btree on doc_id. Seconds each."""
-    import time
-
     timings: dict[str, float] = {}
     with conn.transaction():
         if maintenance_work_mem:
@@ -208,10 +213,10 @@ def create_indexes(conn, schema: str, *, m: int = 16, ef_construction: int = 64,
                                             f"WITH (m = {int(m)}, ef_construction = {int(ef_construction)})"))
         for name, stmt in steps:
             t = time.perf_counter()
-            conn.execute(_q(stmt, schema))
+            conn.execute(schema_sql(stmt, schema))
             timings[name] = time.perf_counter() - t
-        conn.execute(_q("ANALYZE {s}.passages", schema))
-        conn.execute(_q("ANALYZE {s}.sentences", schema))
+        conn.execute(schema_sql("ANALYZE {s}.passages", schema))
+        conn.execute(schema_sql("ANALYZE {s}.sentences", schema))
     return timings
 
 
@@ -300,7 +305,7 @@ def load_files(conn, schema: str, files: Mapping[str, bytes]) -> dict[str, str]:
     """Store named byte strings (a build's artefacts other than its rows); {name: sha256}."""
     out = {}
     with conn.transaction(), conn.cursor() as cur:
-        with cur.copy(_q("COPY {s}.files (name, data, sha256) FROM STDIN (FORMAT BINARY)", schema)) as cp:
+        with cur.copy(schema_sql("COPY {s}.files (name, data, sha256) FROM STDIN (FORMAT BINARY)", schema)) as cp:
             cp.set_types(["text", "bytea", "text"])
             for name, data in sorted(files.items()):
                 out[name] = hashlib.sha256(data).hexdigest()
@@ -310,11 +315,12 @@ def load_files(conn, schema: str, files: Mapping[str, bytes]) -> dict[str, str]:
 
 def file_checksums(conn, schema: str) -> dict[str, str]:
     """{name: sha256 of the stored bytes}, computed in PostgreSQL."""
-    return {n: d for n, d in conn.execute(_q("SELECT name, encode(sha256(data), 'hex') FROM {s}.files", schema))}
+    rows = conn.execute(schema_sql("SELECT name, encode(sha256(data), 'hex') FROM {s}.files", schema))
+    return {n: d for n, d in rows}
 
 
 def read_files(conn, schema: str, prefix: str = "") -> dict[str, bytes]:
-    rows = conn.execute(_q("SELECT name, data FROM {s}.files WHERE starts_with(name, %s)", schema), (prefix,))
+    rows = conn.execute(schema_sql("SELECT name, data FROM {s}.files WHERE starts_with(name, %s)", schema), (prefix,))
     return {n: bytes(d) for n, d in rows}
 
 
@@ -370,7 +376,7 @@ def checksums(conn, schema: str) -> dict[str, dict[str, Any]]:
         dims = "NULL::int, NULL::int" if table == "documents" else "min(vector_dims(embedding)), max(vector_dims(embedding))"
         stmt = (f"SELECT count(*), {dims}, encode(sha256(coalesce(string_agg(sha256({_SQL_ROW[table]}), ''::bytea "
                 f"ORDER BY {key}), ''::bytea)), 'hex') FROM {{s}}.{table}")
-        n, dmin, dmax, digest = conn.execute(_q(stmt, schema)).fetchone()
+        n, dmin, dmax, digest = conn.execute(schema_sql(stmt, schema)).fetchone()
         if n == 0:
             digest = hashlib.sha256(b"").hexdigest()
         out[table] = {"rows": int(n), "dim": None if dmin is None else ([dmin] if dmin == dmax else [dmin, dmax]),
@@ -382,12 +388,12 @@ def write_manifest(conn, schema: str, body: Mapping[str, Any]) -> None:
     from psycopg.types.json import Jsonb
 
     with conn.transaction():
-        conn.execute(_q("INSERT INTO {s}.manifest (id, body) VALUES (true, %s) "
-                        "ON CONFLICT (id) DO UPDATE SET body = excluded.body", schema), (Jsonb(dict(body)),))
+        conn.execute(schema_sql("INSERT INTO {s}.manifest (id, body) VALUES (true, %s) "
+                                "ON CONFLICT (id) DO UPDATE SET body = excluded.body", schema), (Jsonb(dict(body)),))
 
 
 def read_manifest(conn, schema: str) -> dict[str, Any]:
-    row = conn.execute(_q("SELECT body FROM {s}.manifest", schema)).fetchone()
+    row = conn.execute(schema_sql("SELECT body FROM {s}.manifest", schema)).fetchone()
     if row is None:
         raise StoreProblem(f"build {schema} has no manifest (not finished)")
     return row[0]
@@ -483,109 +489,85 @@ def prune(conn, name: str = "default", keep: int = 1) -> list[str]:
 def drop_build(conn, schema: str, lock_timeout: str = "5s") -> None:
     with conn.transaction():
         conn.execute("SELECT set_config('lock_timeout', %s, true)", (lock_timeout,))
-        conn.execute(_q("DROP SCHEMA IF EXISTS {s} CASCADE", schema))
+        conn.execute(schema_sql("DROP SCHEMA IF EXISTS {s} CASCADE", schema))
 
 
-def build(conn, documents: Sequence[Mapping[str, Any]], passages: Sequence[Mapping[str, Any]], passage_vectors: np.ndarray,
-          sentences: Sequence[Mapping[str, Any]] = (), sentence_vectors: np.ndarray | None = None, *, model: str,
-          dim: int | None = None, name: str = "default", method: str = "copy_binary", m: int = 16,
-          ef_construction: int = 64, sentence_hnsw: bool = False, publish_now: bool = True, keep: int = 1,
-          extra: Mapping[str, Any] | None = None, files: Mapping[str, bytes] | None = None) -> str:
+@dataclass(frozen=True)
+class BuildRows:
+    """What one build holds: the rows of its tables (dicts with the columns; other keys go to `meta`), their
+    vectors in row order, its other files by name, the model that embedded them, and any further
+    manifest entries (`extra`: qa's own manifest rides there)."""
+
+    documents: Sequence[Mapping[str, Any]]
+    passages: Sequence[Mapping[str, Any]]
+    passage_vectors: np.ndarray
+    sentences: Sequence[Mapping[str, Any]] = ()
+    sentence_vectors: np.ndarray | None = None
+    _: KW_ONLY
+    model: str
+    dim: int | None = None  # default: the passage vectors' width
+    files: Mapping[str, bytes] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """How a build is loaded (`method`, one of LOAD_METHODS), indexed (HNSW `m`, `ef_construction`, and
+    over sentences too with `sentence_hnsw`) and published (as `name`, now or later, keeping `keep`
+    previous builds)."""
+
+    name: str = "default"
+    method: str = "copy_binary"
+    m: int = 16
+    ef_construction: int = 64
+    sentence_hnsw: bool = False
+    publish_now: bool = True
+    keep: int = 1
+
+
+def build(conn, rows: BuildRows, plan: BuildPlan = BuildPlan()) -> str:
     """Load everything into a new build schema, index it, write and verify the manifest, then publish.
 
     A failure before publishing drops the new schema and leaves the published build as it was.
     """
-    import time
-
     if not conn.autocommit:
         raise StoreProblem("build() needs an autocommit connection (see connect())")
-    dim = int(dim or passage_vectors.shape[1])
+    dim = int(rows.dim or rows.passage_vectors.shape[1])
+    sentence_vectors = rows.sentence_vectors
     if sentence_vectors is None:
         sentence_vectors = np.zeros((0, dim), dtype=np.float32)
     ensure_meta(conn)
     schema = new_build_schema(conn, dim)
     try:
         t = time.perf_counter()
-        load_rows(conn, schema, "documents", documents, None, method)
-        load_rows(conn, schema, "passages", passages, passage_vectors, method)
-        load_rows(conn, schema, "sentences", sentences, sentence_vectors, method)
-        file_sums = load_files(conn, schema, files or {})
+        load_rows(conn, schema, "documents", rows.documents, None, plan.method)
+        load_rows(conn, schema, "passages", rows.passages, rows.passage_vectors, plan.method)
+        load_rows(conn, schema, "sentences", rows.sentences, sentence_vectors, plan.method)
+        file_sums = load_files(conn, schema, rows.files)
         load_s = time.perf_counter() - t
-        idx_t = create_indexes(conn, schema, m=m, ef_construction=ef_construction, sentence_hnsw=sentence_hnsw)
-        body = {"format": "qa-pgvector/1", "schema": schema, "model": model, "dim": dim,
+        idx_t = create_indexes(conn, schema, m=plan.m, ef_construction=plan.ef_construction,
+                               sentence_hnsw=plan.sentence_hnsw)
+        body = {"format": "qa-pgvector/1", "schema": schema, "model": rows.model, "dim": dim,
                 "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                "hnsw": {"m": m, "ef_construction": ef_construction, "ops": "vector_ip_ops"},
+                "hnsw": {"m": plan.m, "ef_construction": plan.ef_construction, "ops": "vector_ip_ops"},
                 "text_search": {"config": TS_CONFIG, "index": "gin"},
-                "indexes": sorted(idx_t), "load_method": method, "load_seconds": round(load_s, 3),
+                "indexes": sorted(idx_t), "load_method": plan.method, "load_seconds": round(load_s, 3),
                 "index_seconds": {k: round(v, 3) for k, v in idx_t.items()},
                 "tables": {
-                    "documents": {"rows": len(documents), "sha256": python_checksum("documents", documents)},
-                    "passages": {"rows": len(passages), "sha256": python_checksum("passages", passages, passage_vectors)},
-                    "sentences": {"rows": len(sentences), "sha256": python_checksum("sentences", sentences, sentence_vectors)},
-                }, "files": file_sums, **dict(extra or {})}
+                    "documents": {"rows": len(rows.documents), "sha256": python_checksum("documents", rows.documents)},
+                    "passages": {"rows": len(rows.passages),
+                                 "sha256": python_checksum("passages", rows.passages, rows.passage_vectors)},
+                    "sentences": {"rows": len(rows.sentences),
+                                  "sha256": python_checksum("sentences", rows.sentences, sentence_vectors)},
+                }, "files": file_sums, **dict(rows.extra)}
         write_manifest(conn, schema, body)
-        verify(conn, schema, model=model, dim=dim)
+        verify(conn, schema, model=rows.model, dim=dim)
     except BaseException:
         drop_build(conn, schema)
         raise
-    if publish_now:
-        publish(conn, schema, name, keep)
+    if plan.publish_now:
+        publish(conn, schema, plan.name, plan.keep)
     return schema
-
-
-# --------------------------------------------------------------------------------------------------
-# queries
-# --------------------------------------------------------------------------------------------------
-
-def search(conn, query_vector: np.ndarray, k: int = 10, *, schema: str | None = None, table: str = "passages",
-           exact: bool | None = None, ef_search: int | None = None, doc_ids: Sequence[str] | None = None,
-           name: str = "default") -> list[tuple[int, float]]:
-    """Top-k (row, inner product) for one unit query vector, best first.
-
-    exact=None: HNSW unless a document filter is given (then exact over the filtered rows).
-    """
-    if table not in ("passages", "sentences"):
-        raise StoreProblem(f"no vectors in table {table}")
-    if exact is None:
-        exact = doc_ids is not None
-    q = np.asarray(query_vector, dtype=np.float32).ravel()
-    with conn.transaction():
-        schema = schema or current_schema(conn, name)
-        if not exact and ef_search is not None:
-            conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(int(ef_search)),))
-        where = "WHERE doc_id = ANY(%(docs)s)" if doc_ids is not None else ""
-        # Exact: "+ 0" makes the sort key an expression no index provides, so the plan is a scan and
-        # sort whatever the planner settings. (SET enable_indexscan=off is not enough: psycopg prepares
-        # a statement after 5 runs and PostgreSQL keeps its cached HNSW plan when that setting changes.)
-        order = "(embedding <#> %(q)s) + 0" if exact else "d"
-        stmt = _q(f"SELECT row, embedding <#> %(q)s AS d FROM {{s}}.{table} {where} ORDER BY {order} LIMIT %(k)s", schema)
-        rows = conn.execute(stmt, {"q": q, "k": int(k), "docs": list(doc_ids or [])}).fetchall()
-    return [(int(r), -float(d)) for r, d in rows]
-
-
-_PARSERS = {
-    "plain": "plainto_tsquery(%(cfg)s::regconfig, %(q)s)",
-    "websearch": "websearch_to_tsquery(%(cfg)s::regconfig, %(q)s)",
-    # plainto_tsquery ANDs every word; a question rarely shares all its words with the passage
-    "or": "replace(plainto_tsquery(%(cfg)s::regconfig, %(q)s)::text, ' & ', ' | ')::tsquery",
-}
-_RANKS = {"ts_rank": "ts_rank(tsv, query.q, %(norm)s)", "ts_rank_cd": "ts_rank_cd(tsv, query.q, %(norm)s)"}
-
-
-def text_search(conn, query: str, k: int = 10, *, schema: str | None = None, parser: str = "plain",
-                rank: str = "ts_rank_cd", normalization: int = 0, doc_ids: Sequence[str] | None = None,
-                name: str = "default") -> list[tuple[int, float]]:
-    """PostgreSQL full-text top-k (row, rank) over passages: tsquery `parser`, `rank` function."""
-    if parser not in _PARSERS or rank not in _RANKS:
-        raise StoreProblem(f"parser one of {sorted(_PARSERS)}, rank one of {sorted(_RANKS)}")
-    with conn.transaction():
-        schema = schema or current_schema(conn, name)
-        where = "AND doc_id = ANY(%(docs)s)" if doc_ids is not None else ""
-        stmt = _q(f"SELECT row, {_RANKS[rank]} AS score FROM {{s}}.passages, (SELECT {_PARSERS[parser]} AS q) AS query "
-                  f"WHERE tsv @@ query.q {where} ORDER BY score DESC, row LIMIT %(k)s", schema)
-        rows = conn.execute(stmt, {"cfg": TS_CONFIG, "q": query, "k": int(k), "norm": int(normalization),
-                                   "docs": list(doc_ids or [])}).fetchall()
-    return [(int(r), float(s)) for r, s in rows]
 
 
 def table_bytes(conn, schema: str) -> dict[str, int]:

@@ -20,6 +20,7 @@ import numpy as np
 
 from ...errors import IndexProblem, QAError, redact
 from ...types import Document, Passage, Sentence
+from . import pgsearch
 
 SCHEMES = ("postgresql://", "postgres://")
 NAME = "default"  # the published index's name in qa_meta.current
@@ -75,15 +76,14 @@ class PgVectors:
         return conn
 
     def search(self, q: np.ndarray, k: int) -> list[tuple[int, float]]:
-        pg = _lib()
-        return pg.search(self._conn(), q, k, schema=self.schema, exact=self.exact,
-                         ef_search=None if self.exact else max(EF_SEARCH, k))
+        return pgsearch.search(self._conn(), q, k, schema=self.schema, exact=self.exact,
+                               ef_search=None if self.exact else max(EF_SEARCH, k))
 
     def _fetch(self, table: str, rows: Sequence[int]) -> np.ndarray:
         if not len(rows):
             return np.zeros((0, self.dim), dtype=np.float32)
         pg = _lib()
-        got = dict(self._conn().execute(pg._q(f"SELECT row, embedding FROM {{s}}.{table} WHERE row = ANY(%s)", self.schema),
+        got = dict(self._conn().execute(pg.schema_sql(f"SELECT row, embedding FROM {{s}}.{table} WHERE row = ANY(%s)", self.schema),
                                         ([int(r) for r in rows],)).fetchall())
         return np.stack([got[int(r)] for r in rows]).astype(np.float32)
 
@@ -95,7 +95,7 @@ class PgVectors:
 
     def _all(self, table: str) -> np.ndarray:
         pg = _lib()
-        rows = self._conn().execute(pg._q(f"SELECT embedding FROM {{s}}.{table} ORDER BY row", self.schema)).fetchall()
+        rows = self._conn().execute(pg.schema_sql(f"SELECT embedding FROM {{s}}.{table} ORDER BY row", self.schema)).fetchall()
         return np.stack([r[0] for r in rows]).astype(np.float32) if rows else np.zeros((0, self.dim), np.float32)
 
     def all_passages(self) -> np.ndarray:
@@ -200,9 +200,10 @@ class PgTarget:
         manifest = records["manifest"]
         conn = connect(self.url)
         try:
-            schema = pg.build(conn, docs, passages, records["passage_vectors"], sentences, records["sentence_vectors"],
-                              model=manifest["model"]["name"], dim=manifest["model"]["dim"], name=NAME,
-                              publish_now=False, files=files, extra={"qa": manifest})
+            rows = pg.BuildRows(docs, passages, records["passage_vectors"], sentences, records["sentence_vectors"],
+                                model=manifest["model"]["name"], dim=manifest["model"]["dim"], files=files,
+                                extra={"qa": manifest})
+            schema = pg.build(conn, rows, pg.BuildPlan(name=NAME, publish_now=False))
             if after_write:
                 after_write(schema)
             pg.publish(conn, schema, NAME, keep=1)
@@ -249,7 +250,7 @@ def load_index(url: str, embedder=None, cache_dir: Optional[Path] = None, search
         _materialise(conn, schema, body.get("files", {}), local, url)
         found = {}
         for doc_id, source, title, text, meta in conn.execute(
-                pg._q("SELECT doc_id, source, title, text, meta FROM {s}.documents", schema)):
+                pg.schema_sql("SELECT doc_id, source, title, text, meta FROM {s}.documents", schema)):
             d = Document(**{**meta, "doc_id": doc_id, "source": source, "title": title, "text": text})
             ts = str(local / d.rendition / "text.txt") if d.rendition else d.source
             found[doc_id] = Document(**{**d.__dict__, "text_source": ts})
@@ -258,12 +259,12 @@ def load_index(url: str, embedder=None, cache_dir: Optional[Path] = None, search
         docs = {d.doc_id: d for d in sorted(found.values(), key=lambda d: (order.get(d.source, len(order)), d.doc_id))}
         evidence = [Passage(passage_id=pid, doc_id=did, start=s, end=e, text=t, section=m.get("section"),
                             n_tokens=m.get("n_tokens", 0), row=row, sentence_rows=tuple(m.get("sentence_rows", ())))
-                    for row, pid, did, s, e, t, m in conn.execute(pg._q(
+                    for row, pid, did, s, e, t, m in conn.execute(pg.schema_sql(
                         "SELECT row, passage_id, doc_id, start_char, end_char, text, meta FROM {s}.passages ORDER BY row",
                         schema))]
         sentences = [Sentence(sentence_id=sid, passage_id=pid, doc_id=did, start=s, end=e, text=t, row=row,
                               ents=tuple(tuple(x) for x in m.get("ents", ())))
-                     for row, sid, pid, did, s, e, t, m in conn.execute(pg._q(
+                     for row, sid, pid, did, s, e, t, m in conn.execute(pg.schema_sql(
                          "SELECT row, sentence_id, passage_id, doc_id, start_char, end_char, text, meta FROM {s}.sentences "
                          "ORDER BY row", schema))]
     finally:
