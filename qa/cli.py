@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .errors import QAError
+from .errors import QAError, redact
 from .settings import DEFAULT_CORPUS, DEFAULT_INDEX, DEFAULT_K, Settings, set_offline_environment
 from .types import REASON_LABELS, decline_headline
 
@@ -309,7 +309,6 @@ def cmd_feedback(args, settings: Settings) -> int:
 
     if settings.store and not args.feedback_file:
         from .index.stores.postgres import read_feedback as read_from_store
-        from .index.stores.postgres import redact
 
         src, records = redact(settings.store), read_from_store(settings.store)
     else:

@@ -8,9 +8,9 @@ from .answer.answerer import Answerer
 from .neural.embedding import Embedder, make_embedder
 from .index.load import check_fresh, load_index
 from .index.build import BuildReport, build_index, choose_corpus
+from .index.loaded import Index
 from .neural.reader import make_reader
 from .answer.retrieval import Retriever
-from .index.stores.postgres import is_store_url
 from .settings import Settings
 
 
@@ -38,15 +38,11 @@ def open_answerer(index_dir: str | Path | None = None, settings: Optional[Settin
     return Answerer(retriever, reader=reader or None, spans=settings.spans, answer=settings.answer)
 
 
-def open_index(index_dir: str | Path | None = None, settings: Optional[Settings] = None, embedder=None):
+def open_index(index_dir: str | Path | None = None, settings: Optional[Settings] = None, embedder=None) -> Index:
     """The index the settings point at, loaded and verified: the PostgreSQL store `settings.store` names
     (a postgresql:// URL, env QA_STORE), else the folder `index_dir` (default `settings.index`)."""
     settings = settings or Settings()
     location = settings.store or (index_dir if index_dir is not None else settings.index)
-    if is_store_url(str(location)):
-        from .index.stores.postgres import load_index as load_from_store
-
-        return load_from_store(str(location), embedder)
     return load_index(location, embedder)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 from ..index import bm25
 from ..index.aliases import AliasTable
 from ..neural.embedding import Embedder
-from ..index.load import Index
+from ..index.loaded import Index
 from ..settings import RetrievalSettings, load_tuned
 from ..timing import stage
 from ..types import Hit, ScoredSentence

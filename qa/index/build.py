@@ -1,8 +1,6 @@
-"""Building an index folder: read, chunk, analyse and embed a corpus, then publish it atomically and incrementally."""
+"""Building an index: read, chunk, analyse and embed a corpus, then have its store publish it atomically and incrementally."""
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import os
 import shutil
@@ -20,12 +18,14 @@ from .. import __version__
 from ..ingest.chunking import ChunkSettings, passage_sentences, sentence_id, split_document
 from ..ingest.corpus import Skipped, describe_excepted, fingerprint, read_corpus, scan
 from ..neural.embedding import Embedder
-from ..errors import IndexProblem, QAError
-from .load import DOCUMENTS, FORMAT_VERSION, INDEX_TYPES, MANIFEST, PASSAGE_INDEX, PASSAGES, SENTENCE_VECTORS, SENTENCES, _builds_dir, _fsync_dir, _write_jsonl, load_index, raw_manifest, read_manifest, recorded_corpus, verify_artefacts
+from ..errors import QAError
+from .files import (DOCUMENTS, FORMAT_VERSION, MANIFEST, PASSAGE_INDEX, PASSAGES, RENDITIONS, SENTENCE_VECTORS,
+                    SENTENCES, fsync_dir, recorded_corpus, write_jsonl)
+from .stores import BuildRecords, Store, open_store
 from ..settings import DEFAULT_CORPUS
 from ..types import Passage, Sentence, file_sha256, text_sha
 
-RENDITIONS = "renditions"
+INDEX_TYPES = ("flat", "hnsw")
 
 
 @dataclass
@@ -117,7 +117,7 @@ def choose_corpus(index_dir: str | Path, store: Optional[str], chosen: Optional[
     that exists but records no folder (its manifest is damaged) is refused rather than guessed at."""
     if chosen is not None:
         return Path(chosen).resolve()
-    target = target_for(Path(index_dir), store)
+    target = open_store(store or index_dir)
     target.check()  # a folder of the user's own is refused as such, not as a damaged index
     recorded = recorded_corpus(target.recorded())
     if recorded is not None:
@@ -131,7 +131,7 @@ def choose_corpus(index_dir: str | Path, store: Optional[str], chosen: Optional[
     return Path(DEFAULT_CORPUS).resolve()
 
 
-def check_same_corpus(target, corpus_dir: Path, corpus_h: str, force: bool) -> None:
+def check_same_corpus(target: Store, corpus_dir: Path, corpus_h: str, force: bool) -> None:
     """Refuse to fill an index built from one folder with another folder's documents (the index would
     be lost to a mistyped or forgotten --corpus), unless `force`. A folder with exactly the recorded
     contents (the corpus moved or copied) is the same corpus."""
@@ -140,72 +140,6 @@ def check_same_corpus(target, corpus_dir: Path, corpus_h: str, force: bool) -> N
     if recorded is not None and recorded != corpus_dir and m.get("corpus_hash") != corpus_h and not force:
         raise QAError(f"{target.label} is the index of {recorded}, not of {corpus_dir}; refusing to replace it",
                       fix="choose another --index, or add --force to rebuild it from the new folder")
-
-
-class FolderTarget:
-    """The default place a build is published: a folder of plain files (a symlink swapped in one rename)."""
-
-    def __init__(self, index_dir: Path):
-        self.index_dir = Path(index_dir)
-        self.label = str(index_dir)
-
-    def manifest(self) -> Optional[dict]:
-        """The published build's manifest when it verifies, else None."""
-        try:
-            m = read_manifest(self.index_dir)
-            verify_artefacts(self.index_dir, m)
-            return m
-        except IndexProblem:
-            return None
-
-    def recorded(self) -> Optional[dict]:
-        """The published build's manifest as written, even when the build is damaged (it still says
-        which folder it was made from), else None."""
-        return raw_manifest(self.index_dir)
-
-    def holds_index(self) -> bool:
-        """Whether something is published here (a build, or a folder that is not empty)."""
-        d = self.index_dir
-        return d.is_symlink() or (d.is_dir() and any(d.iterdir()))
-
-    def check(self) -> None:
-        check_target(self.index_dir)
-
-    def lock(self):
-        return _build_lock(self.index_dir)
-
-    def previous(self):
-        """The published build, loaded (its vectors and renditions are this build's caches), or None."""
-        try:
-            return load_index(self.index_dir, search=False)
-        except QAError:
-            return None
-
-    def workdir(self, build_id: str) -> Path:
-        builds = _builds_dir(self.index_dir)
-        builds.mkdir(parents=True, exist_ok=True)
-        return builds / f"{build_id}.tmp"
-
-    def publish(self, tmp: Path, build_id: str, records: dict, after_write=None) -> None:
-        builds = _builds_dir(self.index_dir)
-        final = builds / build_id
-        os.rename(tmp, final)
-        _fsync_dir(builds)
-        if after_write:
-            after_write(final)  # tests use this to stop "between" writing and publishing
-        _publish(self.index_dir, final)
-
-    def cleanup(self) -> None:
-        _cleanup(self.index_dir)
-
-
-def target_for(index_dir: Path, store: Optional[str]):
-    """Where a build goes: the index folder, or the PostgreSQL store `store` names."""
-    if store:
-        from .stores.postgres import PgTarget
-
-        return PgTarget(store)
-    return FolderTarget(index_dir)
 
 
 def _previous_vectors(old, model_name: str, precision: str = "fp32") -> dict[str, np.ndarray]:
@@ -245,21 +179,6 @@ def _rendition_reuser(old):
             return None
 
     return reuse
-
-
-@contextlib.contextmanager
-def _build_lock(index_dir: Path):
-    index_dir.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = index_dir.parent / f".{index_dir.name}.lock"
-    with open(lock_path, "w") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise QAError(f"another `qa index` is building {index_dir}", fix="wait for it to finish") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 PROGRESS_CHUNK = 1024  # texts per encode call: the bar moves, and a chunk still sorts and pads well
@@ -382,7 +301,7 @@ def build_index(
     The new index is written into a fresh folder beside the target, fsynced, then published by
     replacing the `index_dir` symlink in one rename: a crash at any moment leaves the previous index
     whole. With `store` (a postgresql:// URL) the same build is loaded into a new schema of that
-    database and published by one pointer update instead (qa.index.stores.postgres). An unchanged corpus
+    database and published by one pointer update instead (qa.index.stores). An unchanged corpus
     returns at once without loading the model; a changed one re-embeds only texts whose vectors the
     previous build does not have.
     """
@@ -395,7 +314,7 @@ def build_index(
     corpus_dir, index_dir = Path(corpus_dir).resolve(), Path(index_dir)
     if index_type not in INDEX_TYPES:
         raise QAError(f"unknown index type {index_type!r}", fix=f"use one of {', '.join(INDEX_TYPES)}")
-    target = target_for(index_dir, store)
+    target = open_store(store or index_dir)
     current = target.manifest()
     known = (current or {}).get("corpus", {}).get("files")
     chash, files = fingerprint(corpus_dir, known if isinstance(known, dict) else None)
@@ -458,9 +377,9 @@ def build_index(
         tmp = target.workdir(build_id)
         tmp.mkdir()
         try:
-            _write_jsonl(tmp / DOCUMENTS, ({**d.meta(), "text": d.text} for d in docs))
-            _write_jsonl(tmp / PASSAGES, ({**p.__dict__, "sentence_rows": list(p.sentence_rows)} for p in passages))
-            _write_jsonl(tmp / SENTENCES, ({**s.__dict__, "ents": [list(x) for x in s.ents]} for s in sentences))
+            write_jsonl(tmp / DOCUMENTS, ({**d.meta(), "text": d.text} for d in docs))
+            write_jsonl(tmp / PASSAGES, ({**p.__dict__, "sentence_rows": list(p.sentence_rows)} for p in passages))
+            write_jsonl(tmp / SENTENCES, ({**s.__dict__, "ents": [list(x) for x in s.ents]} for s in sentences))
             faiss.write_index(make_faiss(pvec, index_type, embedder.dim), str(tmp / PASSAGE_INDEX))
             np.save(tmp / SENTENCE_VECTORS, np.ascontiguousarray(svec, dtype=np.float32), allow_pickle=False)
             extra_files = (bm25.build(tmp, evidence, corpus_dir) + lexicon.build(tmp, docs)
@@ -495,10 +414,8 @@ def build_index(
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
             with open(tmp / MANIFEST, "rb+") as f:
                 os.fsync(f.fileno())
-            _fsync_dir(tmp)
-            target.publish(tmp, build_id, {"documents": docs, "passages": passages, "sentences": sentences,
-                                           "passage_vectors": pvec, "sentence_vectors": svec,
-                                           "manifest": manifest}, _after_write)
+            fsync_dir(tmp)
+            target.publish(tmp, build_id, BuildRecords(docs, passages, sentences, pvec, svec, manifest), _after_write)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -507,43 +424,3 @@ def build_index(
                            manifest["counts"]["tokens"], embedded, len(texts) - embedded,
                            time.perf_counter() - t0, getattr(embedder, "loaded", embedded > 0), read.skipped,
                            len(read.renditions) - read.reused, read.reused, read.seconds, corpus_dir, read.excepted)
-
-
-def check_target(index_dir: Path) -> None:
-    """Refuse to replace a path that is not ours: only a symlink, an empty folder, or an index folder
-    (one with a manifest) may be replaced; anything else could be a user's own files. Publishing an
-    index replaces its path (and clears old builds), so a mistyped `--index some/folder` would
-    otherwise make that folder's contents disappear."""
-    index_dir = Path(index_dir)
-    if index_dir.is_symlink() or not index_dir.exists():
-        return
-    if index_dir.is_dir() and (not any(index_dir.iterdir()) or (index_dir / MANIFEST).is_file()):
-        return
-    what = "a folder that does not hold a qa index" if index_dir.is_dir() else "a file, not an index folder"
-    raise QAError(f"{index_dir} exists and is not an index ({what}); refusing to replace it",
-                  fix="choose another --index folder, or move that one away")
-
-
-def _publish(index_dir: Path, build: Path) -> None:
-    """Point index_dir at build with one atomic rename of a symlink."""
-    check_target(index_dir)
-    if index_dir.exists() and not index_dir.is_symlink():
-        # an index folder from before symlinks (or made by hand): keep it as a build, then link
-        legacy = _builds_dir(index_dir) / f"legacy-{uuid.uuid4().hex[:8]}"
-        os.rename(index_dir, legacy)
-    link_tmp = index_dir.parent / f".{index_dir.name}.link-{uuid.uuid4().hex[:8]}"
-    os.symlink(os.path.relpath(build, index_dir.parent), link_tmp)
-    os.replace(link_tmp, index_dir)
-    _fsync_dir(index_dir.parent)
-
-
-def _cleanup(index_dir: Path) -> None:
-    """Remove builds that nothing points at any more (unfinished ones included)."""
-    builds = _builds_dir(index_dir)
-    current = index_dir.resolve() if index_dir.is_symlink() else None
-    for b in builds.iterdir():
-        if b.resolve() != current:
-            shutil.rmtree(b, ignore_errors=True)
-    for stray in index_dir.parent.glob(f".{index_dir.name}.link-*"):
-        with contextlib.suppress(OSError):
-            stray.unlink()

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from qa.neural.embedding import HashEmbedder
 from qa.errors import IndexProblem, QAError
-from qa.index.load import MANIFEST, load_index
+from qa.index.files import MANIFEST
+from qa.index.load import load_index
 from qa.index.build import build_index
 from conftest import CORPUS
 import random
