@@ -152,7 +152,7 @@ def _print_answer(a) -> None:
 
 
 def cmd_index(args, settings: Settings) -> int:
-    from .index.build import build_index, choose_corpus
+    from .index.build import BuildOptions, build_index, choose_corpus
     from .neural.embedding import make_embedder
 
     settings = settings.replace(embed_precision=args.precision)
@@ -163,9 +163,9 @@ def cmd_index(args, settings: Settings) -> int:
         from .neural.distributed import RayEmbedder
 
         embedder = RayEmbedder(args.ray, embedder, model_dir=settings.model_dir)
-    report = build_index(corpus, index_dir, embedder,
-                         force=args.force, index_type=args.index_type, progress=not args.quiet, store=settings.store,
-                         log=(lambda s: None) if args.quiet else (lambda s: print(s, file=sys.stderr)))
+    log = (lambda s: None) if args.quiet else (lambda s: print(s, file=sys.stderr))
+    options = BuildOptions(index_type=args.index_type, force=args.force, progress=not args.quiet, log=log)
+    report = build_index(corpus, index_dir, embedder, options, store=settings.store)
     print(report.summary())
     for line in report.skipped_lines():
         print(line)

@@ -7,7 +7,7 @@ from typing import Optional
 from .answer.answerer import Answerer
 from .neural.embedding import Embedder, make_embedder
 from .index.load import check_fresh, load_index
-from .index.build import BuildReport, build_index, choose_corpus
+from .index.build import BuildOptions, BuildReport, build_index, choose_corpus
 from .index.loaded import Index
 from .neural.reader import make_reader
 from .answer.retrieval import Retriever
@@ -47,10 +47,11 @@ def open_index(index_dir: str | Path | None = None, settings: Optional[Settings]
 
 
 def ensure_index(corpus_dir: str | Path | None, index_dir: str | Path, settings: Optional[Settings] = None,
-                 embedder: Optional[Embedder] = None, progress: bool = True, **kw) -> BuildReport:
+                 embedder: Optional[Embedder] = None, progress: bool = True, **option_fields) -> BuildReport:
     """Build the index if it is missing or stale; a no-op (well under a second) otherwise. With no
-    `corpus_dir` it is the folder the index records (qa.index.build.choose_corpus)."""
+    `corpus_dir` it is the folder the index records (qa.index.build.choose_corpus). `option_fields` are
+    the build's other options by name (qa.index.build.BuildOptions: log=..., force=...)."""
     settings = settings or Settings()
     corpus = choose_corpus(index_dir, settings.store, corpus_dir)
-    return build_index(corpus, index_dir, embedder or make_embedder(settings), progress=progress,
-                       store=settings.store, **kw)
+    options = BuildOptions(progress=progress, **option_fields)
+    return build_index(corpus, index_dir, embedder or make_embedder(settings), options, store=settings.store)
