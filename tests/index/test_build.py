@@ -9,9 +9,10 @@ import pytest
 
 from formats_fixtures import harbour_docx, mixed_folder
 from support import write_corpus
-from qa.index.build import build_index
+from qa.index.build import BuildOptions, build_index
+from qa.ingest.chunking import ChunkSettings
 from qa.neural.embedding import HashEmbedder
-from qa.errors import IndexProblem
+from qa.errors import IndexProblem, QAError
 from qa.index.load import describe, load_index
 
 
@@ -179,3 +180,18 @@ def test_every_file_of_the_folder_is_accounted_for_on_the_console_and_in_qa_docs
     out = capsys.readouterr().out
     assert "3 file(s) skipped" in out and all(n in out for n in ("memo.rtf", "sheet.xlsx", "LICENSE"))
     assert "3 excepted: metadata.json and 2 hidden" in out
+
+
+def test_build_options_are_checked_and_named_for_what_they_hold(tmp_path):
+    corpus = write_corpus(tmp_path / "c")
+    with pytest.raises(QAError, match="unknown index type 'ivf'"):
+        build_index(corpus, tmp_path / "i", HashEmbedder(), index_type="ivf")
+    with pytest.raises(TypeError, match="settings"):  # a ChunkSettings is `chunking`
+        build_index(corpus, tmp_path / "i", HashEmbedder(), settings=ChunkSettings(max_tokens=120))
+    assert not (tmp_path / "i").exists()
+    options = BuildOptions(chunking=ChunkSettings(max_tokens=120), index_type="hnsw")
+    build_index(corpus, tmp_path / "i", HashEmbedder(), options)
+    m = json.loads((tmp_path / "i" / "manifest.json").read_text(encoding="utf-8"))
+    assert m["chunking"]["max_tokens"] == 120 and m["index_type"] == "hnsw"
+    assert build_index(corpus, tmp_path / "i", HashEmbedder(), options).noop  # the same options: up to date
+    assert not build_index(corpus, tmp_path / "i", HashEmbedder(), options, force=True).noop  # a field over them
