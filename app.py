@@ -48,10 +48,10 @@ from qa.chat.assets import BRIDGE_JS, CSS, DOC_JS  # noqa: E402
 from qa.chat.conversation import Conversation, clean_docs, clean_k  # noqa: E402
 from qa.chat.feedback import append_feedback, feedback_record  # noqa: E402
 from qa.chat.pages import PageRenderer  # noqa: E402
-from qa.errors import QAError  # noqa: E402
+from qa.errors import QAError, redact  # noqa: E402
 from qa.index.build import choose_corpus  # noqa: E402
 from qa.index.stores.folder import check_target  # noqa: E402
-from qa.index.stores.postgres import append_feedback as to_store, redact  # noqa: E402
+from qa.index.stores.postgres import append_feedback as to_store  # noqa: E402
 from qa.ingest.corpus import read_examples  # noqa: E402
 from qa.pipeline import ensure_index, open_answerer  # noqa: E402
 

@@ -76,7 +76,8 @@ def _median_stages(runs: list[dict]) -> Optional[dict[str, float]]:
 def process_build(bench: Bench) -> dict[str, Any]:
     """`qa index --force` into a fresh folder vs `python -m qa.evaluation.bench.bare` on the texts that index embeds,
     whole-process wall times, interleaved; ratio = bare / qa index (above 1: qa index is faster)."""
-    from ...index.load import load_index, read_manifest
+    from ...index.files import read_manifest
+    from ...index.load import load_index
 
     if not SQUAD_FILE.exists():
         return {"skipped": f"{SQUAD_FILE.name} is not in eval/benchmarks"}
