@@ -1,6 +1,6 @@
 """No pickle on a data path: loading a pickle runs code, so an index or a download must never be one.
 
-Scans the source of qa/*.py and app.py (with ast) for pickle-based modules, torch.load without
+Scans the source of every module under qa/ and app.py (with ast) for pickle-based modules, torch.load without
 weights_only=True, np.load / anything with allow_pickle=True, and pandas' pickle readers; and checks that a
 built index holds no pickle files and that every .npy in it loads with allow_pickle=False.
 """
@@ -71,7 +71,7 @@ def pickle_uses(source: str, filename: str = "<source>") -> list[str]:
 
 
 def _sources() -> list[Path]:
-    files = sorted((PROJECT_ROOT / "qa").glob("*.py"))
+    files = sorted((PROJECT_ROOT / "qa").rglob("*.py"))
     if (PROJECT_ROOT / "app.py").exists():
         files.append(PROJECT_ROOT / "app.py")
     return files

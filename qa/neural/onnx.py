@@ -133,7 +133,7 @@ def export_module(module, path: Path, outputs: Sequence[str]) -> None:
     axes = {n: {0: "batch", 1: "tokens"} for n in INPUTS}
     axes.update({n: ({0: "batch", 1: "tokens"} if n != "embedding" else {0: "batch"}) for n in outputs})
     # the tracer warns about Python conditions in transformers' mask code: they hold for every shape here,
-    # which the checks against torch (tests/test_onnx_backend.py) confirm on real inputs
+    # which the checks against torch (tests/neural/test_onnx.py) confirm on real inputs
     with torch.inference_mode(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(module.eval(), dummy, str(path), input_names=list(INPUTS), output_names=list(outputs),
