@@ -33,7 +33,7 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# the fast tier: no real model, browser or server (under 90 s on a 2-core machine)
+# the fast tier: no real model, browser or server (under 60 s on a 2-core machine)
 check: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -m "not model and not browser and not slow" -q $(PYTEST_ARGS)
 
