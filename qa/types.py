@@ -42,6 +42,54 @@ def file_sha256(path) -> str:
 
 
 @dataclass(frozen=True)
+class Cell:
+    """One cell of a table: its place in the grid and its text's offsets in the document's text
+    (`text[start:end]`; an empty cell has start == end, where its text would stand). `col_span` > 1 for a
+    cell merged across columns (a header over several years). `header`: a column header (in the table's
+    header rows) or a row label (in its header columns)."""
+
+    row: int
+    col: int
+    start: int
+    end: int
+    header: bool = False
+    col_span: int = 1
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of a document, as its rendition writes it: one row a line, cells joined by " | ". `cells`
+    in row order; the first `header_rows` rows are column headers and the first `header_cols` columns
+    row labels; [start, end) is the text it occupies."""
+
+    start: int
+    end: int
+    n_rows: int
+    n_cols: int
+    cells: tuple[Cell, ...]
+    header_rows: int = 1
+    header_cols: int = 1
+
+    def row(self, r: int) -> tuple[Cell, ...]:
+        return tuple(c for c in self.cells if c.row == r)
+
+    def row_span(self, r: int) -> tuple[int, int]:
+        """[start, end) of row r's line: what a citation of one of its cells quotes."""
+        cells = self.row(r)
+        return min(c.start for c in cells), max(c.end for c in cells)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["cells"] = [[c.row, c.col, c.start, c.end, int(c.header), c.col_span] for c in self.cells]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Table":
+        cells = tuple(Cell(int(r), int(c), int(s), int(e), bool(h), int(span)) for r, c, s, e, h, span in d["cells"])
+        return cls(**{**d, "cells": cells})
+
+
+@dataclass(frozen=True)
 class Document:
     """One source file. `source` is its path as the corpus was given, so `Path(source)` opens it.
 
