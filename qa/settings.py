@@ -35,6 +35,7 @@ DEFAULT_PORT = 7860
 # The calibration's inputs, in the order its weights are applied (qa.answer.calibration computes them)
 RULE_FEATURES = ("sim", "lex", "missing", "type", "margin", "agreement")
 READER_FEATURES = ("sim", "lex", "missing", "read", "read_null", "margin", "agreement", "unseen_doc", "unseen_sent")
+TABLE_FEATURES = ("row", "col", "compare", "hit")  # an answer read off a table (qa.answer.tables)
 ANSWER_TYPES = ("person", "organisation", "place", "date", "number", "money", "percent", "title", "description",
                 "reason", "list", "yes/no")
 
@@ -254,8 +255,10 @@ class AnswerSettings(_Tuned):
     conflict_min_prox: float = _num(0, 1, "a rival must sit this close to the question's terms")
     conflict_min_type: float = _num(0, 1, "a rival must fit the question's type this well")
     conflict_per_doc: int = _num(1, 20, "rival values considered per document", int)
+    table_min_row: float = _num(0, 1, "a table row is named when the question has this share of its label's stems")
     rules: Calibration = field(default_factory=Calibration)
     reader: Calibration = field(default_factory=Calibration)
+    table: Calibration = field(default_factory=Calibration)
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "", source: str = "settings"):
@@ -263,15 +266,16 @@ class AnswerSettings(_Tuned):
         where = where or cls.__name__
         checked = {name: replace(getattr(out, name), weights=_weights(feats)(getattr(out, name).weights,
                                                                             f"{where}.{name}.weights", source))
-                   for name, feats in (("rules", RULE_FEATURES), ("reader", READER_FEATURES))}
+                   for name, feats in (("rules", RULE_FEATURES), ("reader", READER_FEATURES), ("table", TABLE_FEATURES))}
         return replace(out, **checked)
 
     def calibration(self, reader: bool) -> Calibration:
         return self.reader if reader else self.rules
 
     def with_decline_below(self, t: float) -> "AnswerSettings":
-        """Both calibrations declining below `t` (a benchmark's threshold)."""
-        return replace(self, rules=replace(self.rules, decline_below=t), reader=replace(self.reader, decline_below=t))
+        """Every calibration declining below `t` (a benchmark's threshold)."""
+        return replace(self, rules=replace(self.rules, decline_below=t), reader=replace(self.reader, decline_below=t),
+                       table=replace(self.table, decline_below=t))
 
 
 @dataclass(frozen=True)

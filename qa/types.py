@@ -113,6 +113,7 @@ class Document:
     extractor: Optional[str] = None  # library and version that made the rendition
     rendition: Optional[str] = None  # folder of the stored rendition inside the index; None: the file itself
     text_source: Optional[str] = None  # set when the index is loaded
+    tables: tuple[Table, ...] = ()  # its tables, cells at offsets of `text`
 
     @property
     def as_of(self) -> Optional[str]:
@@ -123,6 +124,9 @@ class Document:
         d = asdict(self)
         d.pop("text")
         d.pop("text_source")
+        d.pop("tables")
+        if self.tables:  # absent when there are none: the files of an index without tables stay as they were
+            d["tables"] = [t.to_dict() for t in self.tables]
         return d
 
 

@@ -17,6 +17,8 @@ from ..index.lexicon import VARIANT_MIN, skeleton
 from ..index.lexicon import of_index as lexicon_of
 from .question import QuestionAnalysis, analyse_question
 from .retrieval import Retriever
+from .tables import best_match
+from .tables import quotes as table_quotes
 from ..settings import DEFAULT_K, MAX_K, MAX_QUESTION_CHARS, AnswerSettings, SpanSettings, load_tuned
 from ..text import printable, text_fragment_url
 from ..timing import stage
@@ -186,8 +188,42 @@ class Answerer:
         """The answer for already-retrieved hits: a typed verbatim span, its supporting sentence in
         every source that says it, conflicts between sources, and a calibrated confidence."""
         c = self.choose(question, hits)
-        with stage("grouping"):
-            return self._assemble(question, c, hits)
+        with stage("grouping"):  # assembling the answer, a table's included
+            answer = self._assemble(question, c, hits)
+            if c.grounding.absent:
+                return answer
+            read_off = self.table_answer(c.qa, question, hits)
+        if read_off is not None and (answer.status == "declined" or read_off.confidence >= answer.confidence):
+            return read_off
+        return answer
+
+    def table_answer(self, qa: QuestionAnalysis, question: str, hits: list[Hit]) -> Optional[Answer]:
+        """An answer read off a table of the documents the hits come from (qa.answer.tables): the cell
+        at the row and column the question names, or the header of the column where a row is largest,
+        with the table calibration's confidence. None when no table names what the question asks, or
+        the confidence is below its threshold."""
+        docs = [self.index.documents[d] for d in dict.fromkeys(h.passage.doc_id for h in hits)]
+        if not any(d.tables for d in docs):
+            return None
+        m = best_match(question, docs, self.settings.table_min_row)
+        if m is None:
+            return None
+        row_start = m.table.row_span(m.row)[0]
+        hit = any(h.passage.doc_id == m.doc_id and h.passage.start <= row_start < h.passage.end for h in hits)
+        cal = self.settings.table
+        conf = confidence(cal, (m.row_match, m.col_match, float(m.compare), float(hit)))
+        if conf < cal.decline_below:
+            return None
+        doc = self.index.documents[m.doc_id]
+        citations = tuple(make_citation(i + 1, self.index, q, 1.0, span)
+                          for i, (q, span) in enumerate(table_quotes(m, self.index.passages)))
+        status = "answered" if conf >= cal.answer_from else "uncertain"
+        as_of = doc.as_of if qa.time_sensitive else None
+        notes = ([LOW_CONFIDENCE_NOTE] if status == "uncertain" else []) + \
+            ([f"As of {as_of} (the date of the source)."] if as_of else [])
+        cell = m.answer[0]
+        return Answer(question, status, doc.text[cell.start:cell.end], conf, citations, tuple(notes),
+                      agreeing=1, considered=1, answer_type=qa.answer_type, as_of=as_of)
 
     def choose(self, question: str, hits: list[Hit]) -> "Choice":
         """What the answer is chosen from: the question's analysis and grounding, and the answer and entity
