@@ -7,6 +7,7 @@ from typing import Any, Optional
 
 # What a declined answer says: the CLI, the chat and the answer's notes use these words.
 DECLINE_TEXT = "The corpus does not say."
+PARTS_JOINER = "; "  # between the parts of an answer of several (Answer.parts)
 # Why an answer was declined (Answer.decline_reason): a salient question term the documents never
 # mention, no candidate of the type the question needs, or a calibrated confidence below the threshold
 DECLINE_REASONS = ("not_mentioned", "no_typed_answer", "low_confidence")
@@ -242,6 +243,9 @@ class Answer:
     closest: tuple[Citation, ...] = field(default=())  # closest material when declined
     decline_reason: Optional[str] = None  # one of DECLINE_REASONS when declined, else None
     missing_terms: tuple[str, ...] = ()  # the question's terms the documents never mention
+    # an answer of several parts (the cells of a row over the years asked): each part is the text at one
+    # citation's answer span, in the order asked, and `answer` is them joined by PARTS_JOINER
+    parts: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -259,4 +263,5 @@ class Answer:
             "closest": [c.to_dict() for c in self.closest],
             "decline_reason": self.decline_reason,
             "missing_terms": list(self.missing_terms),
+            "parts": list(self.parts),
         }

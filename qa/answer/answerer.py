@@ -23,7 +23,7 @@ from ..settings import DEFAULT_K, MAX_K, MAX_QUESTION_CHARS, AnswerSettings, Spa
 from ..text import printable, text_fragment_url
 from ..timing import stage
 from .typecheck import LACKING, has_type, needed_type
-from ..types import DECLINE_TEXT, Answer, Citation, Conflict, Hit
+from ..types import DECLINE_TEXT, PARTS_JOINER, Answer, Citation, Conflict, Hit
 
 # extraction finds the sentence that bears on a yes/no question; it does not judge yes or no
 YES_NO_NOTE = "A yes/no question: this is what the source says; it is not judged yes or no."
@@ -221,9 +221,10 @@ class Answerer:
         as_of = doc.as_of if qa.time_sensitive else None
         notes = ([LOW_CONFIDENCE_NOTE] if status == "uncertain" else []) + \
             ([f"As of {as_of} (the date of the source)."] if as_of else [])
-        cell = m.answer[0]
-        return Answer(question, status, doc.text[cell.start:cell.end], conf, citations, tuple(notes),
-                      agreeing=1, considered=1, answer_type=qa.answer_type, as_of=as_of)
+        parts = tuple(doc.text[c.start:c.end] for c in m.answer)
+        return Answer(question, status, PARTS_JOINER.join(parts), conf, citations, tuple(notes),
+                      agreeing=1, considered=1, answer_type=qa.answer_type, as_of=as_of,
+                      parts=parts if len(parts) > 1 else ())
 
     def choose(self, question: str, hits: list[Hit]) -> "Choice":
         """What the answer is chosen from: the question's analysis and grounding, and the answer and entity

@@ -92,7 +92,7 @@ def match_table(question: str, doc: Document, min_row: float) -> Optional[TableM
     `min_row` of its label's stems are in the question; a column when the question names its year or
     the words that set its header apart, or when the table has a single data column."""
     q = frozenset(bm25.tokenize(question))
-    years = frozenset(YEAR.findall(question))
+    years = tuple(dict.fromkeys(YEAR.findall(question)))  # in the order asked
     compare = bool(_COMPARE.search(question)) and bool(_MORE.search(question) or _LESS.search(question))
     best: Optional[TableMatch] = None
     for table in getattr(doc, "tables", ()) or ():
@@ -111,15 +111,19 @@ def _rank(m: TableMatch) -> tuple:
     return (m.row_match + m.col_match, m.row_match, -m.row)
 
 
-def _lookup(q: frozenset, years: frozenset, doc: Document, g: _Grid, r: int, rm: float) -> Optional[TableMatch]:
+def _lookup(q: frozenset, years: tuple[str, ...], doc: Document, g: _Grid, r: int, rm: float) -> Optional[TableMatch]:
     cols = [col for (row, col) in g.data if row == r]
     if not cols:
         return None
     if years:
-        named = [col for col in cols if g.col_years.get(col, frozenset()) & years]
-        if len(named) != 1 or len(years) != 1:
-            return None  # several years asked (a list, or a change between them) or none of them here
-        return TableMatch(doc.doc_id, g.table, (g.data[(r, named[0])],), r, rm, 1.0)
+        # each year asked names one column ("in 2019 and 2018": a cell for each, in the order asked)
+        named = []
+        for y in years:
+            cols_y = [col for col in cols if y in g.col_years.get(col, frozenset())]
+            if len(cols_y) != 1:
+                return None  # a year with no column here, or with several (men and women)
+            named.append(cols_y[0])
+        return TableMatch(doc.doc_id, g.table, tuple(g.data[(r, col)] for col in named), r, rm, 1.0)
     # no year: a column whose header words the question names, and no other column's
     distinct = {col: g.col_stems[col] - frozenset.intersection(*(g.col_stems[c] for c in cols)) for col in cols} \
         if len(cols) > 1 else {}
@@ -185,6 +189,6 @@ def quotes(m: TableMatch, passages: Sequence[Passage]) -> list[tuple[RowQuote, O
         return RowQuote(m.doc_id, holder.passage_id if holder else "", s, e)
 
     cell = m.answer[0]
-    if not m.compare:
-        return [(quote(m.row), (cell.start, cell.end))]
+    if not m.compare:  # the row once for each cell read off it
+        return [(quote(m.row), (c.start, c.end)) for c in m.answer]
     return [(quote(cell.row), (cell.start, cell.end)), (quote(m.row), None)]

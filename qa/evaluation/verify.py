@@ -18,7 +18,7 @@ from ..ingest.corpus import METADATA_FILE, document_fields, read_metadata, slug
 from ..errors import QAError
 from ..ingest.formats import SkipFile, extract, format_of
 from ..text import text_fragment_url
-from ..types import DECLINE_REASONS
+from ..types import DECLINE_REASONS, PARTS_JOINER
 
 STATUSES = ("answered", "uncertain", "declined")
 
@@ -246,7 +246,13 @@ def answer_problems(a: dict[str, Any], span_text: Optional[Callable[[dict], Opti
     if a.get("decline_reason") is not None or a.get("missing_terms"):
         problems.append(f"an {status} answer has a decline reason or missing terms")
     spans = [(span_text or _span_text)(c) for c in cites]
-    if not isinstance(answer, str) or not answer or (citations_hold and answer not in spans):
+    parts = a.get("parts") or []
+    if parts:  # an answer of several parts: each at a citation's answer span, the answer them joined
+        if answer != PARTS_JOINER.join(map(str, parts)):
+            problems.append(f"the answer {answer!r} is not its parts joined")
+        problems += [f"the part {p!r} is not the text at the answer span of any citation" for p in parts
+                     if citations_hold and p not in spans]
+    elif not isinstance(answer, str) or not answer or (citations_hold and answer not in spans):
         problems.append(f"the answer {answer!r} is not the text at the answer span of any citation")
     by_n = {c.get("n"): c for c in cites}
     for conflict in a.get("conflicts") or []:

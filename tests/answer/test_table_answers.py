@@ -50,8 +50,10 @@ def test_the_row_that_names_more_of_the_question_wins_and_an_unnamed_row_gives_n
     assert cell_text(doc, match_table("What was the recorded investment in 2018?", doc, 0.6)) == ["$31,182"]
     assert match_table("What was the dividend per share in 2019?", doc, 0.6) is None
     assert match_table("What was the total allowance for credit losses in 2016?", doc, 0.6) is None  # no such column
-    # two years asked: a list or a change, not one cell
-    assert match_table("What was the total allowance for credit losses in 2019 and 2018?", doc, 0.6) is None
+    # two years asked: a cell for each, in the order asked
+    m = match_table("What was the total allowance for credit losses in 2018 and 2019?", doc, 0.6)
+    assert cell_text(doc, m) == ["292", "221"]
+    assert match_table("What was the total allowance for credit losses in 2019 and 2016?", doc, 0.6) is None
 
 
 def test_a_spanning_header_and_a_sub_header_name_the_columns():

@@ -147,3 +147,17 @@ def test_read_answers_takes_eval_results_and_json_lines(answers):
     lines = "\n".join(json.dumps(a) for a in answers.values())
     assert len(read_answers(lines, "x")) == len(answers)
     assert len(read_answers(json.dumps({"results": [{"prediction": answers["txt"]}]}), "x")) == 1
+
+
+def test_an_answer_of_several_parts_holds_when_each_part_is_a_cited_span(answers):
+    a = copy.deepcopy(answers["docx"])
+    first = dict(_first(a))
+    a["citations"] = [first, {**first, "n": 2}]
+    a["parts"] = [a["answer"], a["answer"]]
+    a["answer"] = "; ".join(a["parts"])
+    assert answer_problems(a) == []
+    a["parts"][1] = "forty-three"
+    a["answer"] = "; ".join(a["parts"])
+    assert answer_problems(a) == ["the part 'forty-three' is not the text at the answer span of any citation"]
+    a["answer"] = "forty-two"
+    assert "is not its parts joined" in answer_problems(a)[0]
