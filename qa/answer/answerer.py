@@ -1,6 +1,7 @@
 """From a question to an Answer: validation, evidence, span choice, citations, conflicts and abstention."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -17,7 +18,8 @@ from ..index.lexicon import VARIANT_MIN, skeleton
 from ..index.lexicon import of_index as lexicon_of
 from .question import QuestionAnalysis, analyse_question
 from .retrieval import Retriever
-from .tables import best_match
+from .spans import trim_span
+from .tables import best_match, within_cell
 from .tables import quotes as table_quotes
 from ..settings import DEFAULT_K, MAX_K, MAX_QUESTION_CHARS, AnswerSettings, SpanSettings, load_tuned
 from ..text import printable, text_fragment_url
@@ -118,7 +120,7 @@ class Answerer:
         alternative = bool(qa.options) and st.options
         with stage("candidates"):
             evidence = find_evidence(self.index, self.aliases, qa, hits, st)
-            found = finder.choose_option(qa, finder.entity_candidates(qa, evidence))
+            found = finder.choose_option(qa, self._within_cells(finder.entity_candidates(qa, evidence)))
         with stage("grouping"):
             entity = self._group(found, votes=not alternative)
         if self.reader is None or not evidence:
@@ -130,12 +132,27 @@ class Answerer:
             guesses = self.reader.read(qa.text, [w.text for w in windows],
                                        top=st.reader_top_options if alternative else st.reader_top)
         with stage("candidates"):
-            found = finder.choose_option(qa, finder.reader_candidates(qa, evidence, windows, guesses))
+            found = finder.choose_option(qa, self._within_cells(finder.reader_candidates(qa, evidence, windows, guesses)))
         with stage("grouping"):
             read = self._group(found, votes=not alternative)
             if alternative:
                 return read, entity
             return corroborate(read, entity, st.w_corr, st.corr_min_type), entity
+
+    def _within_cells(self, found: list) -> list:
+        """Candidates that cross from one table cell into the next cut back to the first cell: an answer
+        never runs across a table's columns. Documents without tables cost a lookup."""
+        out = []
+        for c in found:
+            doc = self.index.documents[c.doc_id]
+            s, e = within_cell(doc, c.start, c.end) if doc.tables else (c.start, c.end)
+            if (s, e) != (c.start, c.end):
+                s, e = trim_span(doc.text, s, e)
+                if e <= s:
+                    continue
+                c = dataclasses.replace(c, text=doc.text[s:e], start=s, end=e, key="")
+            out.append(c)
+        return out
 
     def warm_up(self, question: Optional[str] = None) -> None:
         """Load what the first real question would, so that it does not wait for it: the models load

@@ -192,3 +192,19 @@ def quotes(m: TableMatch, passages: Sequence[Passage]) -> list[tuple[RowQuote, O
     if not m.compare:  # the row once for each cell read off it
         return [(quote(m.row), (c.start, c.end)) for c in m.answer]
     return [(quote(cell.row), (cell.start, cell.end)), (quote(m.row), None)]
+
+
+def within_cell(doc: Document, start: int, end: int) -> tuple[int, int]:
+    """A span of `doc` cut back to one table cell when it crosses from one into another ("525 | 742"):
+    the part inside the first cell it overlaps. Spans outside tables, or inside one cell, are returned
+    as they are."""
+    for t in doc.tables:
+        if end <= t.start or start >= t.end:
+            continue
+        inside = [c for c in t.cells if c.start < end and start < c.end]
+        if len(inside) <= 1 and all(c.start <= start and end <= c.end for c in inside):
+            return start, end
+        if inside:
+            c = min(inside, key=lambda c: c.start)
+            return max(start, c.start), min(end, c.end)
+    return start, end

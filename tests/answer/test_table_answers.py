@@ -93,3 +93,15 @@ def test_documents_without_tables_give_nothing_and_the_best_document_wins():
     doc = table_doc(ALLOWANCE)
     assert best_match("What is the total allowance for credit losses in 2019?", [plain], 0.6) is None
     assert best_match("What is the total allowance for credit losses in 2019?", [plain, doc], 0.6).doc_id == "report"
+
+
+def test_a_span_across_cells_is_cut_back_to_its_first_cell():
+    from qa.answer.tables import within_cell
+
+    doc = table_doc(ALLOWANCE)
+    row = doc.tables[0].row(3)
+    a, b = row[1], row[2]  # "221" and "292"
+    assert within_cell(doc, a.start, b.end) == (a.start, a.end)
+    assert within_cell(doc, row[0].start + 6, a.end) == (row[0].start + 6, row[0].end)
+    assert within_cell(doc, a.start, a.end) == (a.start, a.end)  # inside one cell: as it is
+    assert within_cell(doc, 0, 5) == (0, 5)  # outside the table
