@@ -5,6 +5,7 @@ import io
 import re
 import threading
 import xml.etree.ElementTree as ET
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Optional, Union
 
@@ -12,11 +13,14 @@ import numpy as np
 
 from .base import CharMap, MissingLibrary, Rendition, SkipFile, sha256_bytes
 from .metadata import clean_meta, clean_title, is_default_date, iso_date
+from .pdf_build import TableLine
 from .pdf_layout import Line, build, fix_hyphens, mark_furniture, measure_page, page_chars, paragraph_breaks, tidy
+from .pdf_tables import MIN_PATHS, path_count, ruled_grids, take_tables, unruled_grids
 
 # Bumped whenever the rules below change the text they produce for the same file, so stored
 # renditions (and the citations cut from them) are known to need re-extraction.
-LAYOUT_VERSION = 3  # 3: glyph numbers of unmapped glyphs dropped; right-to-left lines in logical order
+# 3: glyph numbers of unmapped glyphs dropped; right-to-left lines in logical order; 4: tables as rows of cells
+LAYOUT_VERSION = 4
 MAX_PAGES = 10_000
 MAX_CHARS = 20_000_000
 MAX_RENDER_PIXELS = 40_000_000
@@ -39,7 +43,12 @@ def _pdfium():
 def extractor_version() -> str:
     pdfium, _ = _pdfium()
     build = str(pdfium.version.PDFIUM_INFO).split("@")[0]
-    return f"{pdfium.version.PYPDFIUM_INFO}+pdfium.{build}+layout.{LAYOUT_VERSION}+meta.{META_VERSION}"
+    try:
+        tables = version("pdfplumber")  # its table finder places the ruled tables
+    except PackageNotFoundError:
+        tables = "none"
+    return (f"{pdfium.version.PYPDFIUM_INFO}+pdfium.{build}+layout.{LAYOUT_VERSION}+meta.{META_VERSION}"
+            f"+pdfplumber.{tables}")
 
 
 # --------------------------------------------------------------------------- opening
@@ -186,13 +195,15 @@ def _extract(doc, data: bytes, raw, max_pages: int) -> Rendition:
     if n_pages > max_pages:
         raise SkipFile("too-large", f"{n_pages} pages, over the limit of {max_pages}")
     pages: list[list[Line]] = []
-    page_boxes, rotations, heights, warnings = [], [], [], []
+    page_boxes, rotations, heights, warnings, ruled = [], [], [], [], []
     total = 0
     for p in range(n_pages):
         page = doc[p]
         try:
             pbox = tuple(float(v) for v in page.get_bbox())
             rot = int(page.get_rotation()) % 360
+            if path_count(raw, page.raw) >= MIN_PATHS:
+                ruled.append(p)  # lines or boxes drawn: pdfplumber looks for ruled tables there
             tp = page.get_textpage()
             try:
                 lines = page_chars(raw, tp.raw, pbox)
@@ -227,9 +238,16 @@ def _extract(doc, data: bytes, raw, max_pages: int) -> Rendition:
             "(it would need Debian's tesseract-ocr and an OCR step in qa.ingest.formats.pdf)",
         )
     mark_furniture(pages, heights)
-    breaks = [paragraph_breaks(lines) for lines in pages]
+    found = ruled_grids(data, ruled)
+    for p, lines in enumerate(pages):
+        lines = take_tables(lines, found.get(p, []), page_boxes[p], rotations[p])
+        rest = [ln for ln in lines if not isinstance(ln, TableLine)]
+        pages[p] = take_tables(lines, unruled_grids(rest, page_boxes[p], rotations[p]), page_boxes[p], rotations[p],
+                               figures=True)
+    breaks = [_table_breaks(lines, paragraph_breaks(lines)) for lines in pages]
     fix_hyphens(pages, breaks)
     bld, marks = build(pages, breaks)
+    tables = tuple(bld.tables)
     text = "".join(bld.parts)
     page_dtype = np.int16 if n_pages < 32_767 else np.int32
     cmap = CharMap(
@@ -244,8 +262,19 @@ def _extract(doc, data: bytes, raw, max_pages: int) -> Rendition:
         text=text, format="pdf", extractor="pypdfium2", extractor_version=extractor_version(),
         source_sha256=sha256_bytes(data), pages=n_pages, title=meta["title"], author=meta["author"],
         date=meta["date"], url=None, marks=tuple(marks), charmap=cmap, needs_copy=True,
-        warnings=tuple(warnings),
+        warnings=tuple(warnings), tables=tables,
     )
+
+
+def _table_breaks(lines: list, breaks: list[str]) -> list[str]:
+    """A table is a paragraph of its own: a paragraph break before and after it."""
+    for k, line in enumerate(lines):
+        if isinstance(line, TableLine):
+            if k:
+                breaks[k - 1] = "para"
+            if k < len(breaks):
+                breaks[k] = "para"
+    return breaks
 
 
 def render_page_png(source: Union[str, Path, bytes], page: int, scale: float = 2.0) -> bytes:

@@ -1,0 +1,348 @@
+"""PDF tables: ruled ones found by pdfplumber's table finder, unruled ones by the columns of PDFium's characters.
+
+Both give a grid of cell boxes in displayed-page points; the page's own characters (PDFium's, which the
+rendition is made of) are then sorted into its cells by their centres, and the table stands in the page's
+lines as a TableLine (pdf_build), written as rows of cells.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import re
+import statistics
+from typing import Optional
+
+from .base import MissingLibrary
+from .pdf_build import TableLine, display
+from .tables import is_number
+
+MIN_PATHS = 4  # path objects on a page before pdfplumber looks for ruled tables there
+RULED = {"vertical_strategy": "lines", "horizontal_strategy": "lines"}
+GAP = 1.0  # a gap between characters wider than this many line heights separates two columns
+MAX_CELL_CHARS = 40  # a "column" whose pieces are mostly longer is a column of prose, not a table
+PITCH = 1.2  # rows of a table lie at most this many line heights apart
+HEAD_ROWS = 3  # lines above an unruled table that may head its columns
+MIN_INK = 0.1  # share of a table's area its characters' boxes cover at least (0.19 to 0.41 in 22 tables)
+
+# a grid: rows of (column, column span, (left, top, right, bottom) or None for a place without a box)
+
+
+def path_count(raw, page) -> int:
+    """How many path objects (lines, rectangles) a page draws at its top level."""
+    n = raw.FPDFPage_CountObjects(page)
+    kind, get, path = raw.FPDFPageObj_GetType, raw.FPDFPage_GetObject, raw.FPDF_PAGEOBJ_PATH
+    return sum(1 for k in range(n) if kind(get(page, k)) == path)
+
+
+def ruled_grids(data: bytes, pages: list[int]) -> dict[int, list[list]]:
+    """{page index: grids} of the ruled tables pdfplumber finds on `pages` (0-based) of the PDF, in
+    displayed-page points from the top-left of the visible page; tables of one row or one column (a
+    framed note) are left out."""
+    if not pages:
+        return {}
+    try:
+        import pdfplumber
+    except ImportError:
+        raise MissingLibrary("pdfplumber", "pdfplumber") from None
+    out: dict[int, list[list]] = {}
+    logging.getLogger("pdfminer").setLevel(logging.ERROR)  # its font warnings are no news to a reader
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        for p in pages:
+            page = pdf.pages[p]
+            ox, oy = float(page.bbox[0]), float(page.bbox[1])
+            for t in page.find_tables(RULED):
+                grid = _grid(t.rows, ox, oy)
+                if len(grid) >= 2 and max(c + s for row in grid for c, s, _ in row) >= 2:
+                    out.setdefault(p, []).append(grid)
+    return out
+
+
+def _grid(rows, ox: float, oy: float) -> list[list]:
+    """pdfplumber's rows (cells aligned to the table's column edges, None where a span covers the place)
+    as a grid: a place covered from the left widens that cell, one covered from above stays empty."""
+    xs = sorted({float(c[0]) for row in rows for c in row.cells if c is not None})
+    grid = []
+    for row in rows:
+        cells: list = []
+        for k, bb in enumerate(row.cells):
+            if bb is None:
+                last = cells[-1] if cells else None
+                if last is not None and last[2] is not None and last[0] + last[1] == k and last[2][2] > xs[k] + 0.5:
+                    cells[-1] = (last[0], last[1] + 1, last[2])
+                else:
+                    cells.append((k, 1, None))
+            else:
+                x0, top, x1, bottom = (float(v) for v in bb)
+                cells.append((k, 1, (x0 - ox, top - oy, x1 - ox, bottom - oy)))
+        grid.append(cells)
+    return grid
+
+
+# --------------------------------------------------------------------------- unruled tables
+
+def _inked(line, page_box, rot) -> list[tuple]:
+    """(left, top, right, bottom) of each inked, non-space character of a line, in display points."""
+    out = []
+    for c in line.chars:
+        b = c[2]
+        if c[0] >= 0 and not c[1].isspace() and b[2] > b[0] and b[3] > b[1]:
+            out.append(display(b, page_box, rot))
+    return out
+
+
+def _visual_rows(lines, page_box, rot) -> list[dict]:
+    """The page's lines grouped into visual rows (pieces at one height), top to bottom, each with its
+    pieces: runs of characters separated by more than GAP line heights."""
+    rows: list[dict] = []
+    for line in sorted((ln for ln in lines if not ln.furniture and ln.height > 0), key=lambda ln: ln.top):
+        row = rows[-1] if rows else None
+        if row and min(row["bottom"], line.bottom) - max(row["top"], line.top) >= 0.5 * min(row["h"], line.height):
+            row["lines"].append(line)
+            row["top"], row["bottom"] = min(row["top"], line.top), max(row["bottom"], line.bottom)
+        else:
+            rows.append({"lines": [line], "top": line.top, "bottom": line.bottom, "h": line.height})
+    for row in rows:
+        boxes = sorted((b for ln in row["lines"] for b in _inked(ln, page_box, rot)), key=lambda b: b[0])
+        h = statistics.median(ln.height for ln in row["lines"])
+        pieces: list[list] = []
+        for b in boxes:
+            if pieces and b[0] - pieces[-1][-1][2] <= GAP * h:
+                pieces[-1].append(b)
+            else:
+                pieces.append([b])
+        row["h"] = h
+        row["pieces"] = [(p[0][0], max(b[2] for b in p), len(p)) for p in pieces]
+        row["top"] = min((b[1] for b in boxes), default=row["top"])
+        row["bottom"] = max((b[3] for b in boxes), default=row["bottom"])
+    return rows
+
+
+def _columns(rows: list[dict]) -> list[list[float]]:
+    """The table's columns: the pieces' extents, overlapping ones merged."""
+    spans = sorted([a, b] for row in rows for a, b, _ in row["pieces"])
+    cols: list[list[float]] = []
+    for a, b in spans:
+        if cols and a <= cols[-1][1] + 0.5:
+            cols[-1][1] = max(cols[-1][1], b)
+        else:
+            cols.append([a, b])
+    return cols
+
+
+def _near(a: dict, b: dict) -> bool:
+    return b["top"] - a["bottom"] <= PITCH * max(a["h"], b["h"])
+
+
+def unruled_grids(lines, page_box, rot) -> list[list]:
+    """Grids of the tables without rules on a page: runs of at least two rows with pieces in two or more
+    columns that line up (a row of only a label may sit between them), short pieces (not two columns of
+    prose), and up to HEAD_ROWS lines above them that head the columns (a "Years ended" over the years,
+    units); rows in order, columns where the pieces' extents do not overlap."""
+    rows = _visual_rows(lines, page_box, rot)
+    grids, i = [], 0
+    while i < len(rows):
+        if len(rows[i]["pieces"]) < 2:
+            i += 1
+            continue
+        j = i + 1
+        while j < len(rows) and _near(rows[j - 1], rows[j]) and (
+                len(rows[j]["pieces"]) >= 2 or (j + 1 < len(rows) and len(rows[j + 1]["pieces"]) >= 2
+                                                 and _near(rows[j], rows[j + 1]))):
+            j += 1
+        body = rows[i:j]
+        grid = _table(rows, i, body)
+        if grid is not None:
+            grids.append(grid)
+        i = j
+    return grids
+
+
+def _table(rows: list[dict], i: int, body: list[dict]) -> Optional[list]:
+    multi = [r for r in body if len(r["pieces"]) >= 2]
+    lengths = [n for r in multi for _, _, n in r["pieces"]]
+    if len(multi) < 2 or statistics.median(lengths) > MAX_CELL_CHARS:
+        return None
+    cols = _columns(multi)
+    if len(cols) < 2:
+        return None
+    head = []
+    for k in range(i - 1, max(i - 1 - HEAD_ROWS, -1), -1):
+        r = rows[k]
+        if not _near(r, (head[0] if head else body[0])) or any(a < cols[0][1] for a, _, _ in r["pieces"]):
+            break
+        if r["pieces"][-1][1] > cols[-1][1] + r["h"]:
+            break
+        head.insert(0, r)
+    edges = [cols[0][0] - 2.0] + [(cols[k][1] + cols[k + 1][0]) / 2 for k in range(len(cols) - 1)] + [cols[-1][1] + 2.0]
+    grid = []
+    for r in head + body:
+        cells: dict[int, int] = {}
+        for a, b, _ in r["pieces"]:
+            over = [k for k, (ca, cb) in enumerate(cols) if a < cb and b > ca]
+            if not over:
+                over = [min(range(len(cols)), key=lambda k: abs((cols[k][0] + cols[k][1]) / 2 - (a + b) / 2))]
+            first, last = min(over), max(over)
+            if first in cells:
+                last = max(last, first + cells[first] - 1)
+            cells[first] = last - first + 1
+        top, bottom = r["top"] - 0.5, r["bottom"] + 0.5
+        grid.append([(c, s, (edges[c], top, edges[c + s], bottom)) for c, s in sorted(cells.items())])
+    return grid
+
+
+# --------------------------------------------------------------------------- characters into cells
+
+def _inside(box, x: float, y: float, tol: float = 1.0) -> bool:
+    return box[0] - tol <= x <= box[2] + tol and box[1] - tol <= y <= box[3] + tol
+
+
+def take_tables(lines, grids: list[list], page_box, rot, figures: bool = False) -> list:
+    """The page's lines with each table's characters taken out of them, and the table put, as a
+    TableLine, where its first character's line stood; a line left without characters is dropped. A
+    cell's characters keep PDFium's order, with a space (inserted) where they come from two lines. A
+    grid that is no table (see _plausible; `figures` for an unruled one) leaves its characters be."""
+    def boxes_of(grids):
+        cbs = [[b for row in grid for _, _, b in row if b is not None] for grid in grids]
+        return [(min(b[0] for b in cb), min(b[1] for b in cb), max(b[2] for b in cb), max(b[3] for b in cb))
+                for cb in cbs]
+
+    if not grids:
+        return lines
+    boxes = boxes_of(grids)
+    taken, first, kept = _assign(lines, grids, boxes, page_box, rot)
+    tables = [_table_line(grids[g], taken[g], boxes[g]) for g in range(len(grids))]
+    good = [g for g, t in enumerate(tables) if first[g] is not None and _plausible(t, figures)]
+    if len(good) < len(grids):
+        grids = [grids[g] for g in good]
+        if not grids:
+            return lines
+        boxes = boxes_of(grids)
+        taken, first, kept = _assign(lines, grids, boxes, page_box, rot)
+        tables = [_table_line(grids[g], taken[g], boxes[g]) for g in range(len(grids))]
+    out: list = []
+    for n, line in enumerate(lines):
+        keep = kept.get(n)
+        if keep is None:
+            out.append(line)
+        else:
+            hyphen, keep = keep
+            chars = [c for c in keep if c is not hyphen]
+            if any(not c[1].isspace() for c in chars):
+                line.chars = chars
+                line.hyphen = line.hyphen if hyphen is not None and any(c is hyphen for c in keep) else None
+                out.append(line)
+        out.extend(tables[g] for g in range(len(grids)) if first[g] == n)
+    return out
+
+
+def _assign(lines, grids, boxes, page_box, rot):
+    """(per grid: (row, column) -> characters; per grid: the line its first character came from; per line
+    that gave any: (its end-of-line hyphen as a character or None, the characters it keeps))."""
+    taken: list[dict] = [{} for _ in grids]
+    first: list[Optional[int]] = [None] * len(grids)
+    kept: dict[int, tuple] = {}
+    for n, line in enumerate(lines):
+        if line.furniture:
+            continue
+        hyphen = (line.hyphen[0], line.hyphen[2], line.hyphen[1]) if line.hyphen else None
+        keep = []
+        for c in list(line.chars) + ([hyphen] if hyphen else []):
+            place = _place(c, grids, boxes, page_box, rot)
+            if place is None:
+                keep.append(c)
+                continue
+            g, key = place
+            cell = taken[g].setdefault(key, [])
+            if cell and cell[-1][3] != n:
+                cell.append((-1, " ", c[2], n))
+            cell.append((*c, n))
+            first[g] = n if first[g] is None else first[g]
+        if len(keep) < len(line.chars) + (hyphen is not None):
+            kept[n] = (hyphen, keep)
+    return taken, first, kept
+
+
+_LEADER = re.compile(r"(?:\. ?){4}|…{2}")
+_EQUATION = re.compile(r"^\(\d+(?:\.\d+)*[a-z]?\)$")
+
+
+def _plausible(table: TableLine, figures: bool) -> bool:
+    """Whether a grid holds a table: two rows and two columns with text, three cells and at least half of
+    them filled, its characters' boxes covering a tenth of its area (a plot's axes enclose a few labels);
+    an unruled one (`figures`) also needs three rows, a column besides the first whose cells are mostly
+    figures (equation numbers are not), and no dot leaders (a table of contents), so that two columns of
+    prose, a formula beside its number or the labels of a plot are left as text."""
+    cells = [(col, table.cell_text(chars)) for row in table.rows for col, _, chars in row]
+    filled = [(col, t) for col, t in cells if t.strip()]
+    rows = sum(1 for row in table.rows if any(chars for _, _, chars in row))
+    if rows < 2 or len({col for col, _ in filled}) < 2 or len(filled) < max(3, 0.5 * len(cells)):
+        return False
+    ink = sum((b[2] - b[0]) * (b[3] - b[1]) for row in table.rows for _, _, chars in row for i, _, b in chars if i >= 0)
+    area = (table.right - table.left) * (table.bottom - table.top)
+    if ink < MIN_INK * area:
+        return False
+    if not figures:
+        return True
+    if rows < 3 or any(_LEADER.search(t) for _, t in filled):
+        return False
+    for c in {col for col, _ in filled if col > 0}:
+        vals = [t for col, t in filled if col == c]
+        if (len(vals) >= 2 and sum(map(is_number, vals)) >= 2 / 3 * len(vals)
+                and not all(_EQUATION.match(v.strip()) for v in vals)):
+            return True
+    return False
+
+
+def _place(c, grids, boxes, page_box, rot) -> Optional[tuple[int, tuple[int, int]]]:
+    """(grid, (row, column)) of the cell whose box holds the character's centre; None outside tables."""
+    b = c[2]
+    if b[0] != b[0]:  # NaN: no place on the page
+        return None
+    d = display(b, page_box, rot)
+    x, y = (d[0] + d[2]) / 2, (d[1] + d[3]) / 2
+    for g, grid in enumerate(grids):
+        if not _inside(boxes[g], x, y):
+            continue
+        best, dist = None, None
+        for r, row in enumerate(grid):
+            for col, _, cb in row:
+                if cb is None:
+                    continue
+                if _inside(cb, x, y, 0.0):
+                    return g, (r, col)
+                dd = max(cb[0] - x, x - cb[2], 0.0) + max(cb[1] - y, y - cb[3], 0.0)
+                if dist is None or dd < dist:
+                    best, dist = (r, col), dd
+        return (g, best) if best is not None else None
+    return None
+
+
+def _clean(chars: list) -> list:
+    """A cell's characters without spaces at its ends or two in a row."""
+    out = []
+    for c in chars:
+        if c[1].isspace() and (not out or out[-1][1].isspace()):
+            continue
+        out.append(c[:3])
+    while out and out[-1][1].isspace():
+        out.pop()
+    return out
+
+
+def _table_line(grid: list, taken: dict, box) -> TableLine:
+    """The table as rows of (column, span, characters), every column of the grid present (an empty cell
+    where no box or no character is), the spans kept."""
+    width = max(c + s for row in grid for c, s, _ in row)
+    rows = []
+    for r, row in enumerate(grid):
+        cells, at = [], 0
+        for col, span, _ in sorted(row):
+            if col < at:
+                continue
+            cells.extend((k, 1, []) for k in range(at, col))
+            cells.append((col, span, _clean(taken.get((r, col), []))))
+            at = col + span
+        cells.extend((k, 1, []) for k in range(at, width))
+        if any(chars for _, _, chars in cells):
+            rows.append(cells)
+    return TableLine(rows, left=box[0], top=box[1], right=box[2], bottom=box[3], height=box[3] - box[1])
