@@ -131,24 +131,28 @@ def dense(grid: Grid) -> Grid:
     return [[r[c] for c in keep] for r in g]
 
 
-def table_grid(text: str, table) -> Grid:
-    """A qa.types.Table as a grid of its cells' texts (a spanning cell at its first column)."""
-    g = [[""] * table.n_cols for _ in range(table.n_rows)]
-    for c in table.cells:
-        g[c.row][c.col] = text[c.start:c.end]
-    return g
+def table_cells(text: str, table) -> list[tuple[int, int, int, str]]:
+    """A qa.types.Table's cells as (row, column, span, text)."""
+    return [(c.row, c.col, c.col_span, text[c.start:c.end]) for c in table.cells]
 
 
-def score(gold: Grid, found: Optional[Grid]) -> dict[str, int]:
-    """Cells of the gold grid found with the same text at the same place (both grids made dense):
-    `text_cells` of `gold_text` cells with text, `empty_cells` of `gold_empty` empty ones."""
+def grid_cells(grid: Grid) -> list[tuple[int, int, int, str]]:
+    return [(r, c, 1, x or "") for r, row in enumerate(grid) for c, x in enumerate(row)]
+
+
+def score(gold: Grid, cells: Optional[list[tuple[int, int, int, str]]]) -> dict[str, int]:
+    """Cells of the gold grid found with the same text at the same place, rows and columns without text
+    left out on both sides (a cell spanning columns stands at each of them): `text_cells` of the
+    `gold_text` cells with text, `empty_cells` of the `gold_empty` empty ones."""
     g = dense(gold)
-    f = dense(found) if found is not None else []
-    at = lambda r, c: f[r][c] if r < len(f) and c < len(f[r]) else None  # noqa: E731
+    cells = [(r, c, s, _norm(t)) for r, c, s, t in (cells or []) if _norm(t)]
+    rmap = {r: i for i, r in enumerate(sorted({r for r, _, _, _ in cells}))}
+    cmap = {k: i for i, k in enumerate(sorted({k for _, c, s, _ in cells for k in range(c, c + s)}))}
+    found = {(rmap[r], cmap[k]): t for r, c, s, t in cells for k in range(c, c + s)}
     out = {"gold_text": 0, "text_cells": 0, "gold_empty": 0, "empty_cells": 0}
     for r, row in enumerate(g):
         for c, x in enumerate(row):
             kind = "text" if x else "empty"
             out[f"gold_{kind}"] += 1
-            out[f"{kind}_cells"] += at(r, c) == x
+            out[f"{kind}_cells"] += found.get((r, c), "") == x
     return out

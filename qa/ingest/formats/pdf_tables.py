@@ -22,6 +22,7 @@ GAP = 1.0  # a gap between characters wider than this many line heights separate
 MAX_CELL_CHARS = 40  # a "column" whose pieces are mostly longer is a column of prose, not a table
 PITCH = 1.2  # rows of a table lie at most this many line heights apart
 HEAD_ROWS = 3  # lines above an unruled table that may head its columns
+LOOKAHEAD = 2  # rows without a second column an unruled table may hold before its next full row
 MIN_INK = 0.1  # share of a table's area its characters' boxes cover at least (0.19 to 0.41 in 22 tables)
 
 # a grid: rows of (column, column span, (left, top, right, bottom) or None for a place without a box)
@@ -135,7 +136,7 @@ def _near(a: dict, b: dict) -> bool:
 
 def unruled_grids(lines, page_box, rot) -> list[list]:
     """Grids of the tables without rules on a page: runs of at least two rows with pieces in two or more
-    columns that line up (a row of only a label may sit between them), short pieces (not two columns of
+    columns that line up (up to LOOKAHEAD rows of one piece may sit between them), short pieces (not two columns of
     prose), and up to HEAD_ROWS lines above them that head the columns (a "Years ended" over the years,
     units); rows in order, columns where the pieces' extents do not overlap."""
     rows = _visual_rows(lines, page_box, rot)
@@ -145,9 +146,11 @@ def unruled_grids(lines, page_box, rot) -> list[list]:
             i += 1
             continue
         j = i + 1
-        while j < len(rows) and _near(rows[j - 1], rows[j]) and (
-                len(rows[j]["pieces"]) >= 2 or (j + 1 < len(rows) and len(rows[j + 1]["pieces"]) >= 2
-                                                 and _near(rows[j], rows[j + 1]))):
+        while j < len(rows) and _near(rows[j - 1], rows[j]):
+            if len(rows[j]["pieces"]) < 2:  # a label alone ("Industrial Solutions:"), units: more rows follow
+                ahead = rows[j + 1:j + 1 + LOOKAHEAD]
+                if not any(len(r["pieces"]) >= 2 for r in ahead) or not _near(rows[j], ahead[0]):
+                    break
             j += 1
         body = rows[i:j]
         grid = _table(rows, i, body)
@@ -173,10 +176,12 @@ def _table(rows: list[dict], i: int, body: list[dict]) -> Optional[list]:
         if r["pieces"][-1][1] > cols[-1][1] + r["h"]:
             break
         head.insert(0, r)
+    rows_in = _unwrap(head + body)
     edges = [cols[0][0] - 2.0] + [(cols[k][1] + cols[k + 1][0]) / 2 for k in range(len(cols) - 1)] + [cols[-1][1] + 2.0]
     grid = []
-    for r in head + body:
+    for r in rows_in:
         cells: dict[int, int] = {}
+        reach: dict[int, tuple[float, float]] = {}
         for a, b, _ in r["pieces"]:
             over = [k for k, (ca, cb) in enumerate(cols) if a < cb and b > ca]
             if not over:
@@ -184,10 +189,31 @@ def _table(rows: list[dict], i: int, body: list[dict]) -> Optional[list]:
             first, last = min(over), max(over)
             if first in cells:
                 last = max(last, first + cells[first] - 1)
-            cells[first] = last - first + 1
+                a, b = min(a, reach[first][0]), max(b, reach[first][1])
+            cells[first], reach[first] = last - first + 1, (a, b)
         top, bottom = r["top"] - 0.5, r["bottom"] + 0.5
-        grid.append([(c, s, (edges[c], top, edges[c + s], bottom)) for c, s in sorted(cells.items())])
+        # a cell's box reaches over its whole piece, where a wide heading passes the column's edge
+        grid.append([(c, s, (min(edges[c], reach[c][0] - 0.5), top, max(edges[c + s], reach[c][1] + 0.5), bottom))
+                     for c, s in sorted(cells.items())])
     return grid
+
+
+def _unwrap(rows: list[dict]) -> list[dict]:
+    """Rows with the lines of a wrapped cell ("Year Ended May" over "31,") joined: where the table's rows
+    are set apart by padding, two rows much closer than the usual gap are one."""
+    gaps = [b["top"] - a["bottom"] for a, b in zip(rows, rows[1:])]
+    if not gaps:
+        return rows
+    usual, h = statistics.median(gaps), statistics.median(r["h"] for r in rows)
+    out = [dict(rows[0])]
+    for r, gap in zip(rows[1:], gaps):
+        if usual > 0.25 * h and gap < 0.5 * usual:
+            last = out[-1]
+            last["pieces"] = last["pieces"] + r["pieces"]
+            last["top"], last["bottom"] = min(last["top"], r["top"]), max(last["bottom"], r["bottom"])
+        else:
+            out.append(dict(r))
+    return out
 
 
 # --------------------------------------------------------------------------- characters into cells
@@ -310,7 +336,7 @@ def _place(c, grids, boxes, page_box, rot) -> Optional[tuple[int, tuple[int, int
                     continue
                 if _inside(cb, x, y, 0.0):
                     return g, (r, col)
-                dd = max(cb[0] - x, x - cb[2], 0.0) + max(cb[1] - y, y - cb[3], 0.0)
+                dd = max(cb[0] - x, x - cb[2], 0.0) + 4 * max(cb[1] - y, y - cb[3], 0.0)  # its own row first
                 if dist is None or dd < dist:
                     best, dist = (r, col), dd
         return (g, best) if best is not None else None
