@@ -15,7 +15,7 @@ from .base import CharMap, MissingLibrary, Rendition, SkipFile, sha256_bytes
 from .metadata import clean_meta, clean_title, is_default_date, iso_date
 from .pdf_build import TableLine
 from .pdf_layout import Line, build, fix_hyphens, mark_furniture, measure_page, page_chars, paragraph_breaks, tidy
-from .pdf_tables import MIN_PATHS, path_count, ruled_grids, take_tables, unruled_grids
+from .pdf_tables import page_edges, ruled_grids, rules_drawn, take_tables, unruled_grids
 
 # Bumped whenever the rules below change the text they produce for the same file, so stored
 # renditions (and the citations cut from them) are known to need re-extraction.
@@ -199,11 +199,14 @@ def _extract(doc, data: bytes, raw, max_pages: int) -> Rendition:
     total = 0
     for p in range(n_pages):
         page = doc[p]
+        grids: list = []
         try:
             pbox = tuple(float(v) for v in page.get_bbox())
             rot = int(page.get_rotation()) % 360
-            if path_count(raw, page.raw) >= MIN_PATHS:
-                ruled.append(p)  # lines or boxes drawn: pdfplumber looks for ruled tables there
+            w, h = pbox[2] - pbox[0], pbox[3] - pbox[1]
+            # rules drawn across and down: pdfplumber's table finder looks for ruled tables there
+            if rules_drawn(raw, page.raw):
+                grids = ruled_grids(page_edges(raw, page.raw, pbox, rot), *((h, w) if rot % 180 else (w, h)))
             tp = page.get_textpage()
             try:
                 lines = page_chars(raw, tp.raw, pbox)
@@ -213,9 +216,10 @@ def _extract(doc, data: bytes, raw, max_pages: int) -> Rendition:
             raise
         except Exception as e:  # one unreadable page: keep the others, and say so
             warnings.append(f"page {p + 1} could not be read ({type(e).__name__})")
-            pbox, rot, lines = (0.0, 0.0, 0.0, 0.0), 0, []
+            pbox, rot, lines, grids = (0.0, 0.0, 0.0, 0.0), 0, [], []
         finally:
             page.close()
+        ruled.append(grids)
         lines = [ln for ln in (tidy(x) if x.chars else x for x in lines) if ln is not None]
         lines = measure_page(lines, pbox, rot)
         total += sum(len(ln.chars) for ln in lines)
@@ -238,9 +242,8 @@ def _extract(doc, data: bytes, raw, max_pages: int) -> Rendition:
             "(it would need Debian's tesseract-ocr and an OCR step in qa.ingest.formats.pdf)",
         )
     mark_furniture(pages, heights)
-    found = ruled_grids(data, ruled)
     for p, lines in enumerate(pages):
-        lines = take_tables(lines, found.get(p, []), page_boxes[p], rotations[p])
+        lines = take_tables(lines, ruled[p], page_boxes[p], rotations[p])
         rest = [ln for ln in lines if not isinstance(ln, TableLine)]
         pages[p] = take_tables(lines, unruled_grids(rest, page_boxes[p], rotations[p]), page_boxes[p], rotations[p],
                                figures=True)

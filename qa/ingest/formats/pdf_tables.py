@@ -1,13 +1,13 @@
 """PDF tables: ruled ones found by pdfplumber's table finder, unruled ones by the columns of PDFium's characters.
 
-Both give a grid of cell boxes in displayed-page points; the page's own characters (PDFium's, which the
+The table finder is given the page's rules as PDFium reads them (pdfplumber's own reading, through
+pdfminer, takes about a second a page of formulas). Both give a grid of cell boxes in displayed-page points; the page's own characters (PDFium's, which the
 rendition is made of) are then sorted into its cells by their centres, and the table stands in the page's
 lines as a TableLine (pdf_build), written as rows of cells.
 """
 from __future__ import annotations
 
-import io
-import logging
+import ctypes
 import re
 import statistics
 from typing import Optional
@@ -16,7 +16,7 @@ from .base import MissingLibrary
 from .pdf_build import TableLine, display
 from .tables import is_number
 
-MIN_PATHS = 4  # path objects on a page before pdfplumber looks for ruled tables there
+MIN_RULES = 3  # rules across and down a page draws before pdfplumber looks for ruled tables there
 RULED = {"vertical_strategy": "lines", "horizontal_strategy": "lines"}
 GAP = 1.0  # a gap between characters wider than this many line heights separates two columns
 MAX_CELL_CHARS = 40  # a "column" whose pieces are mostly longer is a column of prose, not a table
@@ -28,33 +28,97 @@ MIN_INK = 0.1  # share of a table's area its characters' boxes cover at least (0
 # a grid: rows of (column, column span, (left, top, right, bottom) or None for a place without a box)
 
 
-def path_count(raw, page) -> int:
-    """How many path objects (lines, rectangles) a page draws at its top level."""
+def rules_drawn(raw, page) -> bool:
+    """Whether a page draws what a ruled table is made of: at least MIN_RULES thin horizontal and as many
+    thin vertical paths (or boxes) at its top level. pdfminer, under pdfplumber, reads a page in Python
+    at about a second a page of formulas, so it is asked only about such pages."""
     n = raw.FPDFPage_CountObjects(page)
-    kind, get, path = raw.FPDFPageObj_GetType, raw.FPDFPage_GetObject, raw.FPDF_PAGEOBJ_PATH
-    return sum(1 for k in range(n) if kind(get(page, k)) == path)
+    if n < 2 * MIN_RULES:
+        return False
+    across = down = 0
+    left, bottom, right, top = (ctypes.c_float() for _ in range(4))
+    for k in range(n):
+        obj = raw.FPDFPage_GetObject(page, k)
+        if raw.FPDFPageObj_GetType(obj) != raw.FPDF_PAGEOBJ_PATH:
+            continue
+        if not raw.FPDFPageObj_GetBounds(obj, left, bottom, right, top):
+            continue
+        w, h = right.value - left.value, top.value - bottom.value
+        if w >= 8 * h and w >= 10:  # a rule across, or the top and bottom of a box
+            across += 1 if h < 3 else 2
+        if h >= 8 * w and h >= 8:
+            down += 1 if w < 3 else 2
+        if w >= 10 and h >= 8 and w < 8 * h and h < 8 * w:  # a box: two of each
+            across, down = across + 2, down + 2
+        if across >= MIN_RULES and down >= MIN_RULES:
+            return True
+    return False
 
 
-def ruled_grids(data: bytes, pages: list[int]) -> dict[int, list[list]]:
-    """{page index: grids} of the ruled tables pdfplumber finds on `pages` (0-based) of the PDF, in
-    displayed-page points from the top-left of the visible page; tables of one row or one column (a
+def page_edges(raw, page, page_box, rot) -> list[dict]:
+    """The straight rules a page draws (its path objects' level segments, a box's four sides), as
+    pdfplumber's edges: displayed-page points from the top-left, "h" or "v"."""
+    out: list[dict] = []
+    m = raw.FS_MATRIX()
+    x, y = ctypes.c_float(), ctypes.c_float()
+
+    def edge(p, q):
+        (x0, y0), (x1, y1) = p, q
+        if abs(x1 - x0) < 1.0 and abs(y1 - y0) >= 2.0:
+            kind = "v"
+        elif abs(y1 - y0) < 1.0 and abs(x1 - x0) >= 2.0:
+            kind = "h"
+        else:
+            return
+        left, top, right, bottom = display((min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)), page_box, rot)
+        if rot % 180:
+            kind = "h" if kind == "v" else "v"
+        out.append({"x0": left, "x1": right, "top": top, "bottom": bottom, "width": right - left,
+                    "height": bottom - top, "orientation": kind, "object_type": "line"})
+
+    for k in range(raw.FPDFPage_CountObjects(page)):
+        obj = raw.FPDFPage_GetObject(page, k)
+        if raw.FPDFPageObj_GetType(obj) != raw.FPDF_PAGEOBJ_PATH or not raw.FPDFPageObj_GetMatrix(obj, m):
+            continue
+        start = cur = None
+        for i in range(raw.FPDFPath_CountSegments(obj)):
+            seg = raw.FPDFPath_GetPathSegment(obj, i)
+            if not raw.FPDFPathSegment_GetPoint(seg, x, y):
+                continue
+            pt = (m.a * x.value + m.c * y.value + m.e, m.b * x.value + m.d * y.value + m.f)
+            kind = raw.FPDFPathSegment_GetType(seg)
+            if kind == raw.FPDF_SEGMENT_MOVETO or cur is None:
+                start = pt
+            elif kind == raw.FPDF_SEGMENT_LINETO:
+                edge(cur, pt)
+            cur = pt
+            if raw.FPDFPathSegment_GetClose(seg) and start is not None:
+                edge(cur, start)
+                cur = start
+    return out
+
+
+class _Page:
+    """What pdfplumber's TableFinder asks of a page for ruled tables: its edges and its box."""
+
+    def __init__(self, edges: list[dict], width: float, height: float):
+        self.edges = edges
+        self.bbox = (0.0, 0.0, width, height)
+
+
+def ruled_grids(edges: list[dict], width: float, height: float) -> list[list]:
+    """Grids of the ruled tables pdfplumber's table finder builds from a page's rules (PDFium's, so
+    pdfminer never parses the page), in displayed-page points; tables of one row or one column (a
     framed note) are left out."""
-    if not pages:
-        return {}
     try:
-        import pdfplumber
+        from pdfplumber.table import TableFinder
     except ImportError:
         raise MissingLibrary("pdfplumber", "pdfplumber") from None
-    out: dict[int, list[list]] = {}
-    logging.getLogger("pdfminer").setLevel(logging.ERROR)  # its font warnings are no news to a reader
-    with pdfplumber.open(io.BytesIO(data)) as pdf:
-        for p in pages:
-            page = pdf.pages[p]
-            ox, oy = float(page.bbox[0]), float(page.bbox[1])
-            for t in page.find_tables(RULED):
-                grid = _grid(t.rows, ox, oy)
-                if len(grid) >= 2 and max(c + s for row in grid for c, s, _ in row) >= 2:
-                    out.setdefault(p, []).append(grid)
+    out = []
+    for t in TableFinder(_Page(edges, width, height), RULED).tables:
+        grid = _grid(t.rows, 0.0, 0.0)
+        if len(grid) >= 2 and max(c + s for row in grid for c, s, _ in row) >= 2:
+            out.append(grid)
     return out
 
 
