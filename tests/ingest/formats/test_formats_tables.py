@@ -1,6 +1,7 @@
 """Tables in renditions: every cell's text at its offsets, its place and header flag, in HTML, DOCX and PDF."""
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -32,6 +33,12 @@ COSTS_CELLS = [
     (3, 0, 1, "Port charges", True), (3, 1, 1, "", False), (3, 2, 1, "17", False),
     (4, 0, 1, "Total costs", True), (4, 1, 1, "494", False), (4, 2, 1, "807", False),
 ]
+
+
+@functools.lru_cache(maxsize=None)
+def _extracted(name: str) -> Rendition:
+    """A fixture's rendition, extracted once for the tests that only read it."""
+    return extract(FIXTURES / name)
 
 
 def cells(r: Rendition, t: Table) -> list[tuple]:
@@ -98,7 +105,7 @@ def test_pdf_ruled_and_unruled_tables(k, expected):
     """The Chromium print of tables.html: the first table has rules (pdfplumber), the second none."""
     from test_pdf import assert_map_true
 
-    r = extract(FIXTURES / "tables.pdf")
+    r = _extracted("tables.pdf")
     assert len(r.tables) == 2
     t = r.tables[k]
     assert cells(r, t) == expected
@@ -120,7 +127,7 @@ def test_pdf_ruled_and_unruled_tables(k, expected):
 
 
 def test_pdf_rendition_is_deterministic_and_saved(tmp_path):
-    r = extract(FIXTURES / "tables.pdf")
+    r = _extracted("tables.pdf")
     again = extract(FIXTURES / "tables.pdf")
     assert again.text == r.text and again.tables == r.tables
     r.save(tmp_path / "r")
