@@ -114,7 +114,14 @@ class Document:
     extractor: Optional[str] = None  # library and version that made the rendition
     rendition: Optional[str] = None  # folder of the stored rendition inside the index; None: the file itself
     text_source: Optional[str] = None  # set when the index is loaded
-    tables: tuple[Table, ...] = ()  # its tables, cells at offsets of `text`
+    # the tables of `text`, in order (an index written before tables were kept loads with none)
+    tables: tuple[Table, ...] = ()
+
+    def __post_init__(self):
+        # documents.jsonl and the PostgreSQL store give the tables back as dicts (Table.to_dict)
+        if any(not isinstance(t, Table) for t in self.tables) or not isinstance(self.tables, tuple):
+            object.__setattr__(self, "tables", tuple(t if isinstance(t, Table) else Table.from_dict(t)
+                                                     for t in self.tables))
 
     @property
     def as_of(self) -> Optional[str]:
@@ -122,12 +129,8 @@ class Document:
 
     def meta(self) -> dict[str, Any]:
         """What documents.jsonl stores besides the text (text_source depends on where the index is)."""
-        d = asdict(self)
-        d.pop("text")
-        d.pop("text_source")
-        d.pop("tables")
-        if self.tables:  # absent when there are none: the files of an index without tables stay as they were
-            d["tables"] = [t.to_dict() for t in self.tables]
+        d = {k: v for k, v in self.__dict__.items() if k not in ("text", "text_source", "tables")}
+        d["tables"] = [t.to_dict() for t in self.tables]
         return d
 
 

@@ -312,7 +312,7 @@ def _chunk(read: CorpusRead, chunking: ChunkSettings) -> tuple[list[Passage], li
         marks = read.renditions[doc.doc_id].marks if doc.doc_id in read.renditions else ()
         for p in split_document(doc, chunking, marks=marks):
             if p.boilerplate is None:
-                spans = passage_sentences(p, doc.text, chunking.max_wordpieces)
+                spans = passage_sentences(p, doc.text, chunking.max_wordpieces, doc.tables)
                 srows = []
                 for s, e in spans:
                     sentences.append(Sentence(sentence_id(p.passage_id, s, e), p.passage_id, doc.doc_id, s, e,

@@ -45,8 +45,8 @@ def check_fresh(index: Index) -> None:
 
 
 def describe(index: "str | Path | Index") -> dict[str, Any]:
-    """What `qa docs` shows: each document's id, title, source, format, pages, characters, text source
-    and date, every file skipped with its reason, and the files excepted (the folder's own, hidden). Given a folder it reads the manifest and
+    """What `qa docs` shows: each document's id, title, source, format, pages, characters, text source,
+    date and number of tables, every file skipped with its reason, and the files excepted (the folder's own, hidden). Given a folder it reads the manifest and
     documents.jsonl only (after verifying their checksums), loading no vectors and no model; given a
     loaded Index (a networked store's) it reads that."""
     if isinstance(index, Index):
@@ -60,7 +60,8 @@ def describe(index: "str | Path | Index") -> dict[str, Any]:
                 for d in read_jsonl(index_dir / DOCUMENTS)]
     docs = [{"doc_id": d["doc_id"], "title": d.get("title"), "source": d["source"], "format": d.get("format", "txt"),
              "pages": d.get("pages"), "chars": len(d.get("text", "")), "text_source": d["text_source"],
-             "date": d.get("date") or d.get("period"), "url": d.get("url"), "extractor": d.get("extractor")}
+             "date": d.get("date") or d.get("period"), "url": d.get("url"), "extractor": d.get("extractor"),
+             "tables": len(d.get("tables") or ())}
             for d in rows]
     corpus = manifest.get("corpus", {})
     return {"index": where, "corpus": corpus.get("path"), "built_at": manifest.get("built_at"),

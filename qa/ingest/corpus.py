@@ -281,7 +281,7 @@ def read_corpus(corpus_dir: str | Path, reuse: Optional[Callable[[str, str, str]
             doc_id=ids[p], source=source, text=rendition.text, **document_fields(rendition, m, p),
             format=rendition.format, pages=rendition.pages, original_sha256=rendition.source_sha256,
             extractor=f"{rendition.extractor} {rendition.extractor_version}",
-            rendition=f"renditions/{ids[p]}" if rendition.needs_copy else None,
+            rendition=f"renditions/{ids[p]}" if rendition.needs_copy else None, tables=rendition.tables,
         )
         out.documents.append(doc)
         if rendition.needs_copy or rendition.marks:

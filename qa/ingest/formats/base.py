@@ -9,6 +9,8 @@ from typing import Optional
 
 import numpy as np
 
+from ...types import Table
+
 FORMATS = ("pdf", "docx", "html", "txt", "md")
 
 # Why a file was left out, as short codes a caller can count and a person can look up.
@@ -221,6 +223,9 @@ class Rendition:
 
     `marks` are (start, end, reason) ranges of page furniture ("header", "footer", "page-number") that a
     chunker should treat as boilerplate; each one is a paragraph of its own.
+
+    `tables` are the tables of the text, in order, each a paragraph of its own: one row a line, its cells
+    joined by " | ", every cell's text at `text[cell.start:cell.end]` (see qa.types.Table).
     """
 
     text: str
@@ -238,12 +243,15 @@ class Rendition:
     encoding: Optional[str] = None  # how a text file's bytes were decoded
     needs_copy: bool = False
     warnings: tuple[str, ...] = ()  # things a reader should know (pages without a text layer, ...)
+    tables: tuple[Table, ...] = ()
 
     def __post_init__(self):
         if self.format not in FORMATS:
             raise ValueError(f"unknown format {self.format!r}")
         if self.charmap is not None and len(self.charmap) != len(self.text):
             raise ValueError("character map and text differ in length")
+        if any(not 0 <= c.start <= c.end <= len(self.text) for t in self.tables for c in t.cells):
+            raise ValueError("a table cell lies outside the text")
 
     def page_of(self, start: int, end: int) -> Optional[int]:
         """The 1-based page where text[start:end] starts; None for formats without pages."""
@@ -264,6 +272,7 @@ class Rendition:
             "author": self.author, "date": self.date, "url": self.url,
             "marks": [list(m) for m in self.marks], "encoding": self.encoding,
             "needs_copy": self.needs_copy, "warnings": list(self.warnings), "chars": len(self.text),
+            "tables": [t.to_dict() for t in self.tables],
         }
 
     def save(self, directory: str | Path) -> None:
@@ -288,5 +297,5 @@ class Rendition:
             source_sha256=m["source_sha256"], pages=m["pages"], title=m["title"], author=m["author"],
             date=m["date"], url=m["url"], marks=tuple((int(a), int(b), str(r)) for a, b, r in m["marks"]),
             charmap=cm, encoding=m["encoding"], needs_copy=bool(m["needs_copy"]),
-            warnings=tuple(m["warnings"]),
+            warnings=tuple(m["warnings"]), tables=tuple(Table.from_dict(t) for t in m.get("tables", ())),
         )

@@ -5,14 +5,16 @@ import io
 import re
 import zipfile
 from importlib.metadata import version
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Union
 
 from .base import MissingLibrary, Rendition, SkipFile, sha256_bytes
 from .metadata import clean_meta, clean_title, is_default_date
+from .tables import GridCell, TableBlock, join_blocks, write_table
 
-DOCX_RULES_VERSION = 2  # 2: a template's creation date, default titles and authors are no metadata
+# 2: a template's creation date, default titles and authors are no metadata; 3: a table is one paragraph,
+# one row a line, empty and vertically merged cells kept empty at their place, spans and header rows read
+DOCX_RULES_VERSION = 3
 MAX_UNZIPPED_BYTES = 512 * 1024 * 1024
-CELL_SEPARATOR = " | "
 
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
@@ -143,7 +145,7 @@ def _clean(s: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def _blocks(body, styles, plain: bool = False) -> Iterator[str]:
+def _blocks(body, styles, plain: bool = False) -> Iterator[Union[str, TableBlock]]:
     """The paragraphs of a body (or table cell, or text box) in document order, as rendition paragraphs;
     `plain` leaves out the heading and list marks (inside a table cell)."""
     for el in body:
@@ -179,18 +181,52 @@ def _paragraph(p, styles, plain: bool = False) -> Iterator[str]:
 
 
 def _cell_text(tc, styles) -> str:
-    # a cell's paragraphs (and any nested table) run together: a row stays one paragraph
-    return " ".join(" ".join(b.split()) for b in _blocks(tc, styles, plain=True))
+    # a cell's paragraphs (and the cells of a table nested in it) run together: a row stays one line
+    parts = []
+    for b in _blocks(tc, styles, plain=True):
+        parts.extend([b.text[c.start:c.end] for c in b.table.cells] if isinstance(b, TableBlock) else [b])
+    return " ".join(" ".join(p.split()) for p in parts if p.strip())
 
 
-def _table(tbl, styles) -> Iterator[str]:
-    for tr in tbl.iter(_TR):
-        if tr.getparent() is not tbl:
-            continue  # a nested table's rows are read inside their cell
-        cells = [_cell_text(tc, styles) for tc in tr.findall(_TC)]
-        cells = [c for c in cells if c]
-        if cells:
-            yield CELL_SEPARATOR.join(cells)
+def _children(el, tag: str) -> Iterator:
+    """The `tag` children of a table or row, those inside content controls too."""
+    for child in el:
+        if child.tag == tag:
+            yield child
+        elif child.tag == _SDT:
+            content = child.find(_SDT_CONTENT)
+            if content is not None:
+                yield from _children(content, tag)
+
+
+def _val(parent, tag: str) -> Optional[str]:
+    el = parent.find(_w(tag)) if parent is not None else None
+    return None if el is None else (el.get(_w("val")) or "")
+
+
+def _number(v: Optional[str]) -> int:
+    return int(v) if v and v.isdecimal() else 0
+
+
+def _table(tbl, styles) -> Iterator[TableBlock]:
+    """A table as one paragraph: a cell merged across columns (gridSpan) once, with its span; a cell merged
+    down (vMerge) once, in its first row, and empty in the rows below; rows repeated as headers on each
+    page (tblHeader) head the table, else the first row does (see tables.write_table)."""
+    rows, heading = [], True
+    for tr in _children(tbl, _TR):
+        trpr = tr.find(_w("trPr"))
+        heading = heading and _val(trpr, "tblHeader") not in (None, "0", "false", "off")
+        col, cells = _number(_val(trpr, "gridBefore")), []
+        for tc in _children(tr, _TC):
+            tcpr = tc.find(_w("tcPr"))
+            span = max(1, _number(_val(tcpr, "gridSpan")))
+            merged = _val(tcpr, "vMerge") in ("", "continue")
+            cells.append(GridCell(col, "" if merged else _cell_text(tc, styles), span, heading))
+            col += span
+        rows.append(cells)
+    block = write_table(rows, first_row=True)
+    if block is not None:
+        yield block
 
 
 def _date(dt) -> Optional[str]:
@@ -240,8 +276,7 @@ def extract_docx_bytes(data: bytes) -> Rendition:
     doc = docx.Document(io.BytesIO(data))
     styles = _style_names(doc)
     body = doc.element.body
-    paras = list(_blocks(body, styles))
-    text = "\n\n".join(paras)
+    text, tables = join_blocks(list(_blocks(body, styles)))
     if not text.strip():
         raise SkipFile("empty", "the document has no text")
     try:
@@ -257,4 +292,5 @@ def extract_docx_bytes(data: bytes) -> Rendition:
     return Rendition(
         text=text, format="docx", extractor="python-docx", extractor_version=extractor_version(),
         source_sha256=sha256_bytes(data), pages=None, title=title, author=author, date=date, needs_copy=True,
+        tables=tables,
     )

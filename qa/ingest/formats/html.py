@@ -7,9 +7,13 @@ from typing import Optional
 
 from .base import MissingLibrary, Rendition, SkipFile, sha256_bytes
 from .html_dates import page_date
+from .html_tables import SourceTables, table_block
 from .metadata import clean_meta, clean_title
+from .tables import TableBlock, join_blocks
 
-HTML_RULES_VERSION = 2  # 2: the page's declared date first, never a copyright year
+# 2: the page's declared date first, never a copyright year; 3: a table is one paragraph, one row a line,
+# empty cells kept, spans and header rows read from the page's own <table>, a caption a paragraph of its own
+HTML_RULES_VERSION = 3
 
 # trafilatura.extract's settings, the best of a grid measured on the article-extraction benchmark
 # (scripts/bench_html.py --grid, docs/formats.md): readers' comments are not the article; tables are
@@ -24,7 +28,6 @@ SETTINGS = {
     "fast": True,
     "deduplicate": False,
 }
-CELL_SEPARATOR = " | "
 _BLOCKS = {"p", "head", "list", "item", "quote", "table", "row", "cell", "code", "div", "main", "doc", "comments"}
 
 
@@ -59,8 +62,9 @@ def _norm(s: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def _render(el, out: list[str]) -> None:
-    """Append the rendition paragraphs of a block element of trafilatura's XML to `out`."""
+def _render(el, out: list, sources: Optional[SourceTables] = None) -> None:
+    """Append the rendition paragraphs of a block element of trafilatura's XML to `out` (a table as a
+    TableBlock, laid out as `sources`, the page's own tables, say)."""
     tag = el.tag
     if tag == "head":
         text = _norm(_inline(el)).replace("\n", " ")
@@ -84,6 +88,8 @@ def _render(el, out: list[str]) -> None:
                         t = _norm(_inline(c) + (c.tail or ""))
                         if t:
                             sub.append(t)
+                # a table inside a list item stays text there, without a table record
+                sub = [b.text if isinstance(b, TableBlock) else b for b in sub]
                 items.extend("- " + s if not s.startswith("- ") else "  " + s for s in sub)
             else:
                 text = _norm(_inline(item))
@@ -92,17 +98,19 @@ def _render(el, out: list[str]) -> None:
         if items:
             out.append("\n".join(items))
     elif tag == "table":
-        for row in el.iter("row"):
-            cells = [_norm(_inline(c)).replace("\n", " ") for c in row if c.tag == "cell"]
-            cells = [c for c in cells if c]
-            if cells:
-                out.append(CELL_SEPARATOR.join(cells))
+        rows = [[(_cell_text(c), c.get("role") == "head") for c in row if c.tag == "cell"]
+                for row in el if row.tag == "row"]
+        caption, block = table_block(rows, sources)
+        if caption:
+            out.append(caption)
+        if block is not None:
+            out.append(block)
     elif tag in ("quote", "div", "main", "doc"):
         if _norm(el.text or ""):
             out.append(_norm(el.text))
         for c in el:
             if c.tag in _BLOCKS:
-                _render(c, out)
+                _render(c, out, sources)
             else:
                 t = _norm(_inline(c))
                 if t:
@@ -117,14 +125,29 @@ def _render(el, out: list[str]) -> None:
             out.append(text)
 
 
-def xml_to_text(xml: str) -> str:
+def _cell_text(cell) -> str:
+    """A cell's text on one line: its paragraphs and line breaks become spaces."""
+    parts = [cell.text or ""]
+    for child in cell:
+        parts.append(" " + _inline(child) + " " if child.tag in _BLOCKS else "\n" if child.tag == "lb" else _inline(child))
+        parts.append(child.tail or "")
+    return " ".join("".join(parts).split())
+
+
+def xml_to_rendition(xml: str, tree=None) -> tuple[str, tuple]:
+    """The rendition text of trafilatura's XML and its tables; `tree`, the page as parsed, gives the
+    tables' spans and header cells, which trafilatura's XML leaves out."""
     from lxml import etree
 
     root = etree.fromstring(xml.encode("utf-8"), parser=etree.XMLParser(resolve_entities=False, no_network=True))
     main = root.find("main")
-    out: list[str] = []
-    _render(main if main is not None else root, out)
-    return "\n\n".join(out)
+    out: list = []
+    _render(main if main is not None else root, out, SourceTables(tree) if tree is not None else None)
+    return join_blocks(out)
+
+
+def xml_to_text(xml: str) -> str:
+    return xml_to_rendition(xml)[0]
 
 
 # --------------------------------------------------------------------------- metadata
@@ -173,7 +196,7 @@ def extract_html_bytes(data: bytes, settings: Optional[dict] = None) -> Renditio
     opts = dict(SETTINGS, **(settings or {}))
     # trafilatura prunes the tree it is given, so it gets its own copy; the metadata read the original
     xml = trafilatura.extract(deepcopy(tree), output_format="xml", with_metadata=False, **opts)
-    text = xml_to_text(xml) if xml else ""
+    text, tables = xml_to_rendition(xml, tree) if xml else ("", ())
     if not text.strip():
         raise SkipFile("empty", "no main text found in the page")
     try:
@@ -187,5 +210,5 @@ def extract_html_bytes(data: bytes, settings: Optional[dict] = None) -> Renditio
     return Rendition(
         text=text, format="html", extractor="trafilatura", extractor_version=extractor_version(),
         source_sha256=sha256_bytes(data), title=title, author=author, date=page_date(tree, url, text), url=url,
-        needs_copy=True,
+        needs_copy=True, tables=tables,
     )

@@ -5,6 +5,7 @@ import io
 import re
 import threading
 import xml.etree.ElementTree as ET
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Optional, Union
 
@@ -12,11 +13,14 @@ import numpy as np
 
 from .base import CharMap, MissingLibrary, Rendition, SkipFile, sha256_bytes
 from .metadata import clean_meta, clean_title, is_default_date, iso_date
+from .pdf_build import TableLine
 from .pdf_layout import Line, build, fix_hyphens, mark_furniture, measure_page, page_chars, paragraph_breaks, tidy
+from .pdf_tables import page_edges, ruled_grids, rules_drawn, take_tables, unruled_grids
 
 # Bumped whenever the rules below change the text they produce for the same file, so stored
 # renditions (and the citations cut from them) are known to need re-extraction.
-LAYOUT_VERSION = 3  # 3: glyph numbers of unmapped glyphs dropped; right-to-left lines in logical order
+# 3: glyph numbers of unmapped glyphs dropped; right-to-left lines in logical order; 4: tables as rows of cells
+LAYOUT_VERSION = 4
 MAX_PAGES = 10_000
 MAX_CHARS = 20_000_000
 MAX_RENDER_PIXELS = 40_000_000
@@ -39,7 +43,12 @@ def _pdfium():
 def extractor_version() -> str:
     pdfium, _ = _pdfium()
     build = str(pdfium.version.PDFIUM_INFO).split("@")[0]
-    return f"{pdfium.version.PYPDFIUM_INFO}+pdfium.{build}+layout.{LAYOUT_VERSION}+meta.{META_VERSION}"
+    try:
+        tables = version("pdfplumber")  # its table finder places the ruled tables
+    except PackageNotFoundError:
+        tables = "none"
+    return (f"{pdfium.version.PYPDFIUM_INFO}+pdfium.{build}+layout.{LAYOUT_VERSION}+meta.{META_VERSION}"
+            f"+pdfplumber.{tables}")
 
 
 # --------------------------------------------------------------------------- opening
@@ -186,13 +195,18 @@ def _extract(doc, data: bytes, raw, max_pages: int) -> Rendition:
     if n_pages > max_pages:
         raise SkipFile("too-large", f"{n_pages} pages, over the limit of {max_pages}")
     pages: list[list[Line]] = []
-    page_boxes, rotations, heights, warnings = [], [], [], []
+    page_boxes, rotations, heights, warnings, ruled = [], [], [], [], []
     total = 0
     for p in range(n_pages):
         page = doc[p]
+        grids: list = []
         try:
             pbox = tuple(float(v) for v in page.get_bbox())
             rot = int(page.get_rotation()) % 360
+            w, h = pbox[2] - pbox[0], pbox[3] - pbox[1]
+            # rules drawn across and down: pdfplumber's table finder looks for ruled tables there
+            if rules_drawn(raw, page.raw):
+                grids = ruled_grids(page_edges(raw, page.raw, pbox, rot), *((h, w) if rot % 180 else (w, h)))
             tp = page.get_textpage()
             try:
                 lines = page_chars(raw, tp.raw, pbox)
@@ -202,9 +216,10 @@ def _extract(doc, data: bytes, raw, max_pages: int) -> Rendition:
             raise
         except Exception as e:  # one unreadable page: keep the others, and say so
             warnings.append(f"page {p + 1} could not be read ({type(e).__name__})")
-            pbox, rot, lines = (0.0, 0.0, 0.0, 0.0), 0, []
+            pbox, rot, lines, grids = (0.0, 0.0, 0.0, 0.0), 0, [], []
         finally:
             page.close()
+        ruled.append(grids)
         lines = [ln for ln in (tidy(x) if x.chars else x for x in lines) if ln is not None]
         lines = measure_page(lines, pbox, rot)
         total += sum(len(ln.chars) for ln in lines)
@@ -227,9 +242,15 @@ def _extract(doc, data: bytes, raw, max_pages: int) -> Rendition:
             "(it would need Debian's tesseract-ocr and an OCR step in qa.ingest.formats.pdf)",
         )
     mark_furniture(pages, heights)
-    breaks = [paragraph_breaks(lines) for lines in pages]
+    for p, lines in enumerate(pages):
+        lines = take_tables(lines, ruled[p], page_boxes[p], rotations[p])
+        rest = [ln for ln in lines if not isinstance(ln, TableLine)]
+        pages[p] = take_tables(lines, unruled_grids(rest, page_boxes[p], rotations[p]), page_boxes[p], rotations[p],
+                               figures=True)
+    breaks = [_table_breaks(lines, paragraph_breaks(lines)) for lines in pages]
     fix_hyphens(pages, breaks)
     bld, marks = build(pages, breaks)
+    tables = tuple(bld.tables)
     text = "".join(bld.parts)
     page_dtype = np.int16 if n_pages < 32_767 else np.int32
     cmap = CharMap(
@@ -244,8 +265,19 @@ def _extract(doc, data: bytes, raw, max_pages: int) -> Rendition:
         text=text, format="pdf", extractor="pypdfium2", extractor_version=extractor_version(),
         source_sha256=sha256_bytes(data), pages=n_pages, title=meta["title"], author=meta["author"],
         date=meta["date"], url=None, marks=tuple(marks), charmap=cmap, needs_copy=True,
-        warnings=tuple(warnings),
+        warnings=tuple(warnings), tables=tables,
     )
+
+
+def _table_breaks(lines: list, breaks: list[str]) -> list[str]:
+    """A table is a paragraph of its own: a paragraph break before and after it."""
+    for k, line in enumerate(lines):
+        if isinstance(line, TableLine):
+            if k:
+                breaks[k - 1] = "para"
+            if k < len(breaks):
+                breaks[k] = "para"
+    return breaks
 
 
 def render_page_png(source: Union[str, Path, bytes], page: int, scale: float = 2.0) -> bytes:

@@ -15,10 +15,10 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Optional
 
-import numpy as np
 
 from .base import SkipFile
 from .pdf_bidi import has_rtl, is_rtl, logical_order, piece_gap
+from .pdf_build import Builder, display as _display
 
 
 # --------------------------------------------------------------------------- characters and lines
@@ -49,19 +49,6 @@ class Line:
     @property
     def text(self) -> str:
         return "".join(c[1] for c in self.chars)
-
-
-def _display(box, page_box, rot):
-    """A page-space box as (left, top, right, bottom) in displayed-page points (y down)."""
-    bx0, by0, bx1, by1 = page_box
-    x0, y0, x1, y1 = box
-    if rot == 90:
-        return (y0 - by0, x0 - bx0, y1 - by0, x1 - bx0)
-    if rot == 180:
-        return (bx1 - x1, y0 - by0, bx1 - x0, y1 - by0)
-    if rot == 270:
-        return (by1 - y1, bx1 - x1, by1 - y0, bx1 - x0)
-    return (x0 - bx0, by1 - y1, x1 - bx0, by1 - y0)
 
 
 def page_chars(raw, tp, page_box):
@@ -456,43 +443,6 @@ def _decide(a: Line, b: Line, pitch, lines, k) -> str:
 
 # --------------------------------------------------------------------------- building the rendition
 
-_NAN_BOX = (np.nan, np.nan, np.nan, np.nan)
-
-
-class _Builder:
-    """The rendition text with, per character, its page, box and page-character index."""
-
-    def __init__(self):
-        self.parts: list[str] = []
-        self.pages: list[int] = []
-        self.boxes: list = []
-        self.index: list[int] = []
-        self.n = 0
-
-    def add(self, ch: str, page: int, box, idx: int):
-        self.parts.append(ch)
-        self.pages.append(page)
-        self.boxes.append(box)
-        self.index.append(idx)
-        self.n += 1
-
-    def add_line(self, chars: list, page: int):
-        n = len(chars)
-        self.parts.extend(c[1] for c in chars)
-        self.index.extend(c[0] for c in chars)
-        self.boxes.extend(c[2] if c[0] >= 0 else _NAN_BOX for c in chars)
-        self.pages.extend(page if c[0] >= 0 else 0 for c in chars)  # -1: a space the extractor put there
-        self.n += n
-
-    def insert(self, s: str):
-        n = len(s)
-        self.parts.append(s)
-        self.pages.extend([0] * n)
-        self.boxes.extend([_NAN_BOX] * n)
-        self.index.extend([-1] * n)
-        self.n += n
-
-
 def _join_hyphen(a: Line, b: Line) -> Optional[tuple]:
     """How a line that ended in a hyphen joins the next: None to drop the hyphen (a word broken in
     two), or the hyphen to keep (the next line starts with a capital: "Anglo-" / "Saxon")."""
@@ -515,7 +465,7 @@ def build(pages: list[list[Line]], breaks: list[list[str]]):
     joined into one, and the page furniture (running heads, footers, page numbers) taken out of the
     reading order into paragraphs of its own, written where a page's body begins (after a paragraph
     carried over from the page before), so no head or page number ever cuts a sentence in two."""
-    bld = _Builder()
+    bld = Builder()
     marks = []
     pending: list[tuple[int, Line]] = []  # furniture lines not yet written, with their page
     last: Optional[Line] = None  # the last body line written
@@ -565,7 +515,7 @@ def build(pages: list[list[Line]], breaks: list[list[str]]):
                     para_break()
                 else:
                     join(prev, line, how, pno)
-            bld.add_line(line.chars, pno)
+            bld.add_line(line.chars, pno, line)
             last = line
         if carried:
             write_furniture()

@@ -48,9 +48,7 @@ def test_body_order_headings_tables_lists_and_properties():
         "# Harbour accounts 2022",
         "The harbour trust closed the year with a small surplus. Most income came from moorings.",
         "## Income",
-        "Source | 2021 | 2022",
-        "Moorings | 41,200 | 44,900",
-        "Fuel sales | -1,300",
+        "Source | 2021 | 2022\nMoorings | 41,200 | 44,900\nFuel sales | -1,300 | ",  # one paragraph, empty cell kept
         "Income rose by nine per cent.",
         "### Spending",
         "- Dredging the inner channel",
@@ -61,6 +59,13 @@ def test_body_order_headings_tables_lists_and_properties():
     assert (r.title, r.author, r.date) == ("Harbour accounts", "Ines Ferreira", "2022-11-03")
     assert r.page_of(0, 5) is None and r.boxes_for(0, 5) == []
     assert extract_bytes(data, ".docx").text == r.text  # re-extraction gives the same text
+    (table,) = r.tables
+    assert [(c.row, c.col, r.text[c.start:c.end], c.header) for c in table.cells] == [
+        (0, 0, "Source", True), (0, 1, "2021", True), (0, 2, "2022", True),
+        (1, 0, "Moorings", True), (1, 1, "41,200", False), (1, 2, "44,900", False),
+        (2, 0, "Fuel sales", True), (2, 1, "-1,300", False), (2, 2, "", False)]
+    assert (table.header_rows, table.header_cols, table.n_rows, table.n_cols) == (1, 1, 3, 3)
+    assert r.text[table.start:table.end] == paras[3]
 
 
 def test_headings_become_sections_for_the_chunker():
@@ -84,7 +89,11 @@ def test_nested_table_merged_cells_and_content_controls():
     inner.cell(0, 1).text = "new"
     t.cell(1, 2).text = "120 m"
     r = extract_bytes(_save(d), ".docx")
-    assert r.text.split("\n\n") == ["Quay | Length", "North | old | new | 120 m"]
+    # the nested table's cells run together inside their cell: the outer row keeps its three columns
+    assert r.text == "Quay | Length\nNorth | old new | 120 m"
+    (table,) = r.tables
+    assert [(c.row, c.col, c.col_span, r.text[c.start:c.end]) for c in table.cells] == [
+        (0, 0, 2, "Quay"), (0, 2, 1, "Length"), (1, 0, 1, "North"), (1, 1, 1, "old new"), (1, 2, 1, "120 m")]
 
 
 def test_style_based_on_a_heading_is_a_heading():

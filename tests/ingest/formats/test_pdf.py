@@ -40,8 +40,8 @@ def _page_truth(data: bytes):
 
 def assert_map_true(r: Rendition, data: bytes) -> int:
     """Every rendition character that came from a page is that page's character at the mapped index,
-    and its box lies inside the page; every inserted character is white space. Returns how many came
-    from pages."""
+    and its box lies inside the page; every inserted character is white space, or a table's cell
+    separator outside its cells. Returns how many came from pages."""
     cm = r.charmap
     assert cm is not None and len(cm) == len(r.text)
     assert cm.char_page.dtype in (np.int16, np.int32) and cm.char_box.dtype == np.float32
@@ -49,7 +49,12 @@ def assert_map_true(r: Rendition, data: bytes) -> int:
     assert cm.pages == len(truth) == r.pages
     pages, index, boxes = cm.char_page, cm.char_index, cm.char_box
     inserted = np.flatnonzero(pages == 0)
-    assert {r.text[i] for i in inserted} <= {" ", "\n"}
+    assert {r.text[i] for i in inserted} <= {" ", "\n", "|"}
+    in_cells = np.zeros(len(r.text), bool)
+    for t in r.tables:
+        for c in t.cells:
+            in_cells[c.start:c.end] = True
+    assert not any(r.text[i] == "|" and in_cells[i] for i in inserted)
     assert (index[inserted] == -1).all() and np.isnan(boxes[inserted]).all()
     tol = 0.01
     for p in range(1, cm.pages + 1):
@@ -315,7 +320,13 @@ def test_committed_chromium_fixture():
     reasons = sorted({why for _, _, why in r.marks})
     assert reasons == ["footer", "header"]  # the date/title head and the URL + "1/2" foot
     assert all(r.text[s:e].endswith(f"{r.page_of(s, e)}/2") for s, e, why in r.marks if why == "footer")
-    assert "R2 | 54°" not in r.text and "R2" in r.text  # PDF tables are lines, not cells
+    # its ruled table is one paragraph of rows of cells (pdfplumber finds the rules)
+    (table,) = r.tables
+    rows = ["Buoy | Charted position | Found", "R2 | 54°12.31′N 3°04.55′W | 22 m west",
+            "R4 | 54°12.40′N 3°04.61′W | 19 m west"]
+    assert r.text[table.start:table.end] == "\n".join(rows)
+    assert (table.n_rows, table.n_cols) == (3, 3)
+    assert [r.text[c.start:c.end] for c in table.row(1)] == ["R2", "54°12.31′N 3°04.55′W", "22 m west"]
 
 
 @pytest.mark.browser
