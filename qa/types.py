@@ -75,8 +75,9 @@ class Table:
         return tuple(c for c in self.cells if c.row == r)
 
     def row_span(self, r: int) -> tuple[int, int]:
-        """[start, end) of row r's line: what a citation of one of its cells quotes."""
-        cells = self.row(r)
+        """[start, end) of row r's line from its first filled cell to its last (the row's sentence):
+        what a citation of one of its cells quotes."""
+        cells = [c for c in self.row(r) if c.start < c.end] or list(self.row(r))
         return min(c.start for c in cells), max(c.end for c in cells)
 
     def to_dict(self) -> dict[str, Any]:

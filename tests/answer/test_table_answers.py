@@ -105,3 +105,30 @@ def test_a_span_across_cells_is_cut_back_to_its_first_cell():
     assert within_cell(doc, row[0].start + 6, a.end) == (row[0].start + 6, row[0].end)
     assert within_cell(doc, a.start, a.end) == (a.start, a.end)  # inside one cell: as it is
     assert within_cell(doc, 0, 5) == (0, 5)  # outside the table
+
+
+def test_a_table_in_a_web_page_and_its_pdf_print_answers_with_the_row_quoted(tmp_path):
+    """End to end on the committed fixtures (tests/data/formats/tables.*): extraction, the index, the
+    answer, its citation of the row with the cell as the answer span, and `qa verify`."""
+    import shutil
+
+    from formats_fixtures import FIXTURES
+    from support import build_fake, fake_answerer
+
+    from qa.evaluation.verify import verify
+
+    c = tmp_path / "c"
+    c.mkdir()
+    for name in ("tables.html", "tables.pdf"):
+        shutil.copy(FIXTURES / name, c / name)
+    build_fake(c, tmp_path / "i")
+    answerer = fake_answerer(tmp_path / "i")
+    for doc in ("tables", "tables-pdf"):
+        a = answerer.ask("What were the total sales in 2019?", docs=[doc])
+        assert a.status != "declined" and a.answer.replace(" ", "") == "$1,496.5", (doc, a.answer)
+        quote = a.citations[0].quote
+        assert quote.startswith("Total sales") and "1,202.9" in quote
+        assert quote[a.citations[0].answer_start - a.citations[0].start:][:1] == "$"
+        a = answerer.ask("In which year were total sales the highest?", docs=[doc])
+        assert a.answer == "2019" and len(a.citations) == 2
+        assert verify([a.to_dict()]).ok
