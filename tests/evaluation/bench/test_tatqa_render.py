@@ -84,3 +84,22 @@ def test_write_corpus_writes_only_what_changed_and_names_each_document(tmp_path)
     with pytest.raises(Exception, match="unknown format"):
         tatqa_render.write_corpus([EXCERPT], "odt", folder)
 
+
+
+@pytest.mark.browser
+def test_a_printed_pdf_is_the_same_bytes_every_time_and_holds_the_cells(tmp_path):
+    import pypdfium2
+
+    if tatqa_render.chromium() is None:
+        pytest.skip("chromium is not installed")
+    page = tmp_path / "page.html"
+    page.write_text(tatqa_render.excerpt_html(EXCERPT), encoding="utf-8")
+    tatqa_render.print_pdf(page, tmp_path / "a.pdf")
+    time.sleep(1.1)  # Chromium stamps the second: the dates must not leak into the bytes
+    tatqa_render.print_pdf(page, tmp_path / "b.pdf")
+    assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
+    doc = pypdfium2.PdfDocument(str(tmp_path / "a.pdf"))
+    text = " ".join(doc[0].get_textpage().get_text_range().split())
+    for row in ROWS:
+        for cell in row:
+            assert " ".join(cell.split()) in text
