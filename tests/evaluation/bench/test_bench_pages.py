@@ -48,24 +48,24 @@ def test_the_pages_corpus_is_the_pages_uncompressed_with_their_doc_ids(tmp_path)
 
 
 def test_pages_bench_on_a_few_pages_through_the_cli(tmp_path, monkeypatch, capsys):
-    """The fake embedder (no model): the plumbing, the counts and the figures' consistency."""
+    """The fake embedder (no model), one page: the plumbing, the counts and the figures' consistency."""
     from qa.cli import main
 
     monkeypatch.setenv("QA_EMBEDDER", "fake")
     monkeypatch.setenv("QA_BENCH_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "pages.json"
-    assert main(["bench", "pages", "--split", "fit", "--limit", "6", "--json", str(out), "--quiet"]) == 0
+    assert main(["bench", "pages", "--split", "fit", "--limit", "3", "--json", str(out), "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "unanswerable declined" in printed and "ECE" in printed and "fit half" in printed
     r = json.loads(out.read_text(encoding="utf-8"))
     fit_pages = {k for k, v in pages.halves(pages.load_page_questions()).items() if v == "fit"}
-    assert r["split"] == "fit" and len(r["results"]) == 6
-    assert {x["page"] for x in r["results"]} <= fit_pages and r["index"]["documents"] == 2
+    assert r["split"] == "fit" and len(r["results"]) == 3
+    assert {x["page"] for x in r["results"]} <= fit_pages and r["index"]["documents"] == 1  # one page: its three questions
     m, o = r["metrics"], r["outcomes"]
-    assert m["n_answerable"] + m["n_unanswerable"] == 6 and m["n_unanswerable"] == 2
-    assert o["n"] == 6 and sum(o[f"n_{s}"] for s in ("answered", "uncertain", "declined")) == 6
+    assert m["n_answerable"] == 2 and m["n_unanswerable"] == 1
+    assert o["n"] == 3 and sum(o[f"n_{s}"] for s in ("answered", "uncertain", "declined")) == 3
     for x in r["results"]:
         declined = x["prediction"]["status"] == "declined"
         assert x["right"] == ((not x["answerable"]) if declined else bool(x["scores"]["contains"]))
         assert x["sources"] == [f"page-{x['page'][:12]}"]
-    assert (tmp_path / "cache").is_dir() and any(p.name.startswith("pages-2pages-") for p in (tmp_path / "cache").iterdir())
+    assert (tmp_path / "cache").is_dir() and any(p.name.startswith("pages-1pages-") for p in (tmp_path / "cache").iterdir())
