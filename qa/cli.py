@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, default=DEFAULT_K)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    p = sub.add_parser("bench", help="benchmarks: SQuAD retrieval/answers, speed and memory")
+    p = sub.add_parser("bench", help="benchmarks: SQuAD, TAT-QA, web pages, speed and memory")
     bsub = p.add_subparsers(dest="bench_command", metavar="BENCH")
     b = bsub.add_parser("squad", help="SQuAD dev set as a corpus: retrieval and EM/F1")
     b.add_argument("--version", dest="squad_version", choices=["1.1", "2.0"], default="1.1")
@@ -85,6 +85,25 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", dest="json_out", type=Path, default=None, metavar="OUT")
     b.add_argument("--mode", choices=["hybrid", "rrf", "dense", "bm25", "all"], default="hybrid",
                    help="retriever to measure; 'all' compares them in one run")
+    b.add_argument("--quiet", action="store_true")
+    b = bsub.add_parser("tatqa", help="TAT-QA's report excerpts as HTML, Word and PDF: EM/F1 by type, source, format")
+    b.add_argument("--split", choices=["fit", "check", "all"], default="check",
+                   help="which half of the excerpts (split by a stable hash of each excerpt; default check)")
+    b.add_argument("--formats", default="html,docx,pdf", help="formats to write and ask (default html,docx,pdf)")
+    b.add_argument("--every", type=int, default=1, help="every Nth question only (a quicker, spread-out sample)")
+    b.add_argument("--limit", type=int, default=None,
+                   help="only the first N questions, and a corpus of their excerpts only (a quick run)")
+    b.add_argument("--json", dest="json_out", type=Path, default=None, metavar="OUT",
+                   help="write the figures and one record per question and format")
+    b.add_argument("--quiet", action="store_true")
+    b = bsub.add_parser("pages", help="questions on 121 web pages indexed as one folder: contains/EM/F1, declines")
+    b.add_argument("--split", choices=["fit", "check", "all"], default="check",
+                   help="which half of the pages (split by a stable hash of each page's key; default check)")
+    b.add_argument("--every", type=int, default=1, help="every Nth question only")
+    b.add_argument("--limit", type=int, default=None,
+                   help="only the first N questions, and a corpus of their pages only (a quick run)")
+    b.add_argument("--json", dest="json_out", type=Path, default=None, metavar="OUT",
+                   help="write the figures and one record per question")
     b.add_argument("--quiet", action="store_true")
     b = bsub.add_parser("perf", help="speed and memory against the bare libraries")
     b.add_argument("--json", dest="json_out", type=Path, default=None, metavar="OUT")
@@ -285,6 +304,25 @@ def cmd_bench(args, settings: Settings) -> int:
         if args.json_out:
             print(f"wrote {args.json_out}")
         return 0
+    if args.bench_command == "tatqa":
+        from .evaluation.bench.tatqa import TatqaOptions, parse_formats, run_tatqa
+        from .evaluation.bench.tatqa_report import format_result as format_tatqa
+
+        r = run_tatqa(TatqaOptions(args.split, parse_formats(args.formats), args.every, args.limit, args.json_out,
+                                   progress=not args.quiet, settings=settings, log=log))
+        print(format_tatqa(r))
+        if args.json_out:
+            print(f"wrote {args.json_out}")
+        return 0
+    if args.bench_command == "pages":
+        from .evaluation.bench.pages import PagesOptions, format_pages, run_pages
+
+        r = run_pages(PagesOptions(args.split, args.every, args.limit, args.json_out, progress=not args.quiet,
+                                   settings=settings, log=log))
+        print(format_pages(r))
+        if args.json_out:
+            print(f"wrote {args.json_out}")
+        return 0
     if args.bench_command == "perf":
         from .evaluation.bench.perf import read_questions, run_perf
         from .evaluation.gold import DEFAULT_QUESTIONS
@@ -299,7 +337,7 @@ def cmd_bench(args, settings: Settings) -> int:
             print(f"qa bench perf: steps failed: {', '.join(failed)}", file=sys.stderr)
             return 1
         return 0
-    raise QAError("choose a benchmark: `qa bench squad` or `qa bench perf`")
+    raise QAError("choose a benchmark: `qa bench squad`, `qa bench tatqa`, `qa bench pages` or `qa bench perf`")
 
 
 def cmd_feedback(args, settings: Settings) -> int:
