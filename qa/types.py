@@ -10,17 +10,19 @@ DECLINE_TEXT = "The corpus does not say."
 PARTS_JOINER = "; "  # between the parts of an answer of several (Answer.parts)
 # Why an answer was declined (Answer.decline_reason): a salient question term the documents never
 # mention, no candidate of the type the question needs, or a calibrated confidence below the threshold
-DECLINE_REASONS = ("not_mentioned", "no_typed_answer", "low_confidence")
+DECLINE_REASONS = ("not_mentioned", "no_typed_answer", "needs_computation", "low_confidence")
 # how the CLI and the chat name each reason
 REASON_LABELS = {"not_mentioned": "not mentioned in the documents", "no_typed_answer": "no answer of the type asked for",
-                 "low_confidence": "low confidence"}
+                 "needs_computation": "asks for a figure computed from others", "low_confidence": "low confidence"}
+# a computation is declined with the figures it would need as the closest material
+COMPUTATION_TEXT = "The documents do not state this figure; it would be computed from the figures below."
 
 
 def decline_headline(notes, reason: Optional[str]) -> str:
     """What a declined answer says first: the reason's own sentence ("The documents never mention
     Zarb-e-Azb.", "The documents give no figure for this."), which is its first note, else DECLINE_TEXT."""
     notes = [str(n) for n in (notes or ()) if n]
-    return notes[0] if reason in ("not_mentioned", "no_typed_answer") and notes else DECLINE_TEXT
+    return notes[0] if reason in ("not_mentioned", "no_typed_answer", "needs_computation") and notes else DECLINE_TEXT
 
 def content_id(*parts: object, length: int = 16) -> str:
     """Stable id from content: the same parts always give the same id, across rebuilds and machines."""

@@ -25,7 +25,7 @@ from ..settings import DEFAULT_K, MAX_K, MAX_QUESTION_CHARS, AnswerSettings, Spa
 from ..text import printable, text_fragment_url
 from ..timing import stage
 from .typecheck import LACKING, has_type, needed_type
-from ..types import DECLINE_TEXT, PARTS_JOINER, Answer, Citation, Conflict, Hit
+from ..types import COMPUTATION_TEXT, DECLINE_TEXT, PARTS_JOINER, Answer, Citation, Conflict, Hit
 
 # extraction finds the sentence that bears on a yes/no question; it does not judge yes or no
 YES_NO_NOTE = "A yes/no question: this is what the source says; it is not judged yes or no."
@@ -210,7 +210,8 @@ class Answerer:
             if c.grounding.absent:
                 return answer
             read_off = self.table_answer(c.qa, question, hits)
-        if read_off is not None and (answer.status == "declined" or read_off.confidence >= answer.confidence):
+        if read_off is not None and (answer.status == "declined" or read_off.confidence >= answer.confidence
+                                     or read_off.decline_reason == "needs_computation"):
             return read_off
         return answer
 
@@ -225,15 +226,19 @@ class Answerer:
         m = best_match(question, docs, self.settings.table_min_row)
         if m is None:
             return None
-        row_start = m.table.row_span(m.row)[0]
+        citations = tuple(make_citation(i + 1, self.index, q, 1.0, span)
+                          for i, (q, span) in enumerate(table_quotes(m, self.index.passages)))
+        if m.computed:  # the row and years are there, the figure asked for is not: say so, show them
+            closest = tuple(dataclasses.replace(c, answer_start=None, answer_end=None) for c in citations)
+            return Answer(question, "declined", None, 0.0, notes=(COMPUTATION_TEXT,), answer_type=qa.answer_type,
+                          closest=closest, considered=1, decline_reason="needs_computation")
+        row_start = m.table.row_span(m.row if m.row >= 0 else m.answer[0].row)[0]
         hit = any(h.passage.doc_id == m.doc_id and h.passage.start <= row_start < h.passage.end for h in hits)
         cal = self.settings.table
         conf = confidence(cal, (m.row_match, m.col_match, float(m.compare), float(hit)))
         if conf < cal.decline_below:
             return None
         doc = self.index.documents[m.doc_id]
-        citations = tuple(make_citation(i + 1, self.index, q, 1.0, span)
-                          for i, (q, span) in enumerate(table_quotes(m, self.index.passages)))
         status = "answered" if conf >= cal.answer_from else "uncertain"
         as_of = doc.as_of if qa.time_sensitive else None
         notes = ([LOW_CONFIDENCE_NOTE] if status == "uncertain" else []) + \

@@ -132,3 +132,43 @@ def test_a_table_in_a_web_page_and_its_pdf_print_answers_with_the_row_quoted(tmp
         a = answerer.ask("In which year were total sales the highest?", docs=[doc])
         assert a.answer == "2019" and len(a.citations) == 2
         assert verify([a.to_dict()]).ok
+
+
+def test_years_written_otherwise_name_their_columns():
+    from qa.answer.tables import years_in
+
+    assert years_in("What were the emissions for FY19 and FY 2018?") == ["2019", "2018"]
+    assert years_in("2 0 1 8") == ["2018"] and years_in("fiscal 2019 second quarter") == ["2019"]
+    doc = table_doc([["", "FY19", "FY18"], ["Total gross emissions", "87,128", "98,725"]])
+    assert cell_text(doc, match_table("What is the total gross emissions for FY18?", doc, 0.6)) == ["98,725"]
+
+
+def test_which_years_the_table_shows_and_which_rows_make_up_a_section():
+    doc = table_doc([["", "2019", "2018"], ["Current assets", "", ""], ["Debtors", "415.9", "440.7"],
+                     ["Cash and cash equivalents", "–", "0.2"], ["Total current assets", "415.9", "440.9"]])
+    assert cell_text(doc, match_table("Which years does the table provide information for?", doc, 0.6)) == ["2019", "2018"]
+    m = match_table("What were the components making up current assets?", doc, 0.6)
+    assert cell_text(doc, m) == ["Debtors", "Cash and cash equivalents"]  # the total is not a component
+
+
+def test_in_which_years_a_row_is_below_a_figure_or_negative():
+    doc = table_doc([["", "2019", "2018", "2017"], ["Maintenance", "15,200", "14,800", "13,900"],
+                     ["Other income (expense), net", "(1,867)", "220", "310"]])
+    m = match_table("In which year was Maintenance less than 15,000?", doc, 0.6)
+    assert m.compare and cell_text(doc, m) == ["2018", "2017"]
+    assert cell_text(doc, match_table("In which year was Other income (expense), net negative?", doc, 0.6)) == ["2019"]
+    assert cell_text(doc, match_table("Which FY has a higher maintenance?", doc, 0.6)) == ["2019"]
+
+
+def test_a_computation_asked_of_a_row_is_flagged_unless_a_column_holds_it():
+    doc = table_doc([["", "2019", "2018", "Change"], ["EBITDA", "79,046", "63,954", "24%"], ["Revenue", "500", "400", ""]])
+    m = match_table("What was the change in revenue between 2018 and 2019?", doc, 0.6)
+    assert m.computed and cell_text(doc, m) == ["400", "500"]
+    m = match_table("What was the percentage change in EBITDA?", doc, 0.6)
+    assert not m.computed and cell_text(doc, m) == ["24%"]
+
+
+def test_which_year_is_answered_with_the_year_of_a_dated_header():
+    doc = table_doc([["", "30 June 2019", "30 June 2018"], ["EBITDA", "79,046", "63,954"]])
+    m = match_table("Which FY has a higher EBITDA?", doc, 0.6)
+    assert cell_text(doc, m) == ["2019"]
