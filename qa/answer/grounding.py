@@ -44,6 +44,15 @@ nor that which who whom whose when where while if first last ever also still tak
 happen happened occur occurred become became win won hold held say said""".split())
 
 
+# the clause a question names its source in: "..., according to NJ.com?" (up to the clause's end)
+_ACCORDING = re.compile(r"\b(?:according to|as reported by|reported by|told)\s+(?:the\s+|a\s+|an\s+)?$", re.I)
+_CLAUSE_END = re.compile(r"\s*(?:[,;?.!]|$)")
+# a name followed by what it wrote or who wrote for it: "the Reuters report", "a KLOOK reviewer"
+_SOURCE_NOUN = re.compile(r"(?:[’']s)?\s+(?:report|reports|reported|reporting|column|columnist|article|story|piece|review|"
+                          r"reviewer|reviewers|writer|editorial|coverage|interview|post|blog|newsletter|podcast|"
+                          r"opinion|op-ed|analysis)\b", re.I)
+
+
 @dataclass(frozen=True)
 class Term:
     """A salient term as the question writes it, its kind (name | figure | quoted) and its stems, and how
@@ -116,7 +125,7 @@ def salient_terms(question: str) -> tuple[Term, ...]:
         found.append((next(g for g in m.groups() if g), "quoted", m.start(), m.end()))
     # blanked to their length, so that a name's place in it is its place in the question
     unquoted = _QUOTED.sub(lambda m: " " * len(m.group()), question)
-    found += [(question[s:e], "name", s, e) for s, e in _names(unquoted)]
+    found += [(question[s:e], "name", s, e) for s, e in _names(unquoted) if not _attribution(question, s, e)]
     found += [(m.group(), "figure", m.start(), m.end()) for m in _FIGURE.finditer(unquoted)
               if not any(m.group() in n for n, k, _, _ in found if k == "name")]
     out: list[Term] = []
@@ -127,6 +136,16 @@ def salient_terms(question: str) -> tuple[Term, ...]:
             seen.add(stems)
             out.append(Term(text, kind, stems, _as_written(question, kind, start, end)))
     return tuple(out)
+
+
+def _attribution(question: str, start: int, end: int) -> bool:
+    """Whether the name at [start, end) says where the question's fact was read ("..., according to the
+    LA Times?", "the Reuters report", "a KLOOK reviewer"), not what it is about: a page seldom names its
+    own publisher in its text, so such a name is no reason to decline, nor evidence against an answer."""
+    if _SOURCE_NOUN.match(question, end):
+        return True
+    # "according to ScienceAlert?", not "according to a Punjab government official" (what he said is the fact)
+    return bool(_ACCORDING.search(question, 0, start)) and bool(_CLAUSE_END.match(question, end))
 
 
 def _as_written(question: str, kind: str, start: int, end: int) -> str:

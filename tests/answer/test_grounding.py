@@ -118,3 +118,19 @@ def test_the_reply_names_the_missing_terms():
     assert decline_text(("Zarb-e-Azb",)) == "The documents never mention Zarb-e-Azb."
     assert decline_text(("FIFA World Cup", "2018")) == "The documents never mention FIFA World Cup or 2018."
     assert decline_text(tuple("ABCDE")).endswith("A, B, C or 2 other term(s) of the question.")
+
+
+def test_a_source_the_question_names_is_no_salient_term():
+    """Where a fact was read is not what it is about: a page seldom names its own publisher, so "according
+    to ScienceAlert" must not decline a question the page answers."""
+    from qa.answer.grounding import salient_terms
+
+    def names(q):
+        return [t.text for t in salient_terms(q)]
+
+    assert names("How many flybys of Europa will NASA make, according to ScienceAlert?") == ["Europa", "NASA"]
+    assert names("What did the Reuters report say about WeWork?") == ["WeWork"]
+    assert names("How long is the play, according to a KLOOK reviewer?") == []
+    assert names("According to Dawn, who led Wilayat Khorasan?") == ["Wilayat Khorasan"]
+    # a person a question quotes is part of the fact, not its source
+    assert "Gilgit-Baltistan" in names("How many had left, according to a Gilgit-Baltistan government official?")
