@@ -5,7 +5,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from .calibration import confidence, reader_features, rule_features
+from .calibration import confidence, reader_features, rule_features, table_features
 from .candidates import CandidateFinder
 from ..ingest.chunking import without_footnote
 from .conflicts import anchor, rivals
@@ -215,15 +215,19 @@ class Answerer:
             return read_off
         return answer
 
+    def table_match(self, question: str, hits: list[Hit]):
+        """What the question finds in the tables of the documents the hits come from (a TableMatch), or None."""
+        docs = [self.index.documents[d] for d in dict.fromkeys(h.passage.doc_id for h in hits)]
+        if not any(d.tables for d in docs):
+            return None
+        return best_match(question, docs, self.settings.table_min_row)
+
     def table_answer(self, qa: QuestionAnalysis, question: str, hits: list[Hit]) -> Optional[Answer]:
         """An answer read off a table of the documents the hits come from (qa.answer.tables): the cell
         at the row and column the question names, or the header of the column where a row is largest,
         with the table calibration's confidence. None when no table names what the question asks, or
         the confidence is below its threshold."""
-        docs = [self.index.documents[d] for d in dict.fromkeys(h.passage.doc_id for h in hits)]
-        if not any(d.tables for d in docs):
-            return None
-        m = best_match(question, docs, self.settings.table_min_row)
+        m = self.table_match(question, hits)
         if m is None:
             return None
         citations = tuple(make_citation(i + 1, self.index, q, 1.0, span)
@@ -232,10 +236,8 @@ class Answerer:
             closest = tuple(dataclasses.replace(c, answer_start=None, answer_end=None) for c in citations)
             return Answer(question, "declined", None, 0.0, notes=(COMPUTATION_TEXT,), answer_type=qa.answer_type,
                           closest=closest, considered=1, decline_reason="needs_computation")
-        row_start = m.table.row_span(m.row if m.row >= 0 else m.answer[0].row)[0]
-        hit = any(h.passage.doc_id == m.doc_id and h.passage.start <= row_start < h.passage.end for h in hits)
         cal = self.settings.table
-        conf = confidence(cal, (m.row_match, m.col_match, float(m.compare), float(hit)))
+        conf = confidence(cal, table_features(m, hits))
         if conf < cal.decline_below:
             return None
         doc = self.index.documents[m.doc_id]

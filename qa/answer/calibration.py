@@ -43,3 +43,14 @@ def confidence(cal: Calibration, features: tuple[float, ...]) -> float:
     """The calibrated probability that the answer is right."""
     w = tuple(cal.weights.values())  # in RULE_FEATURES or READER_FEATURES order (checked on load)
     return 1.0 / (1.0 + math.exp(-(cal.bias + sum(wi * fi for wi, fi in zip(w, features)))))
+
+
+def table_features(m, hits) -> tuple[float, ...]:
+    """The calibration's view of an answer read off a table (TABLE_FEATURES, m a qa.answer.tables
+    TableMatch): how much of the row's label the question names, whether it names the column (1) or the
+    table has only one (0.5), whether the answer is a compared column's header, and whether the row is
+    in a passage the search found."""
+    row = m.row if m.row >= 0 else m.answer[0].row
+    start = m.table.row_span(row)[0]
+    hit = any(h.passage.doc_id == m.doc_id and h.passage.start <= start < h.passage.end for h in hits)
+    return (m.row_match, m.col_match, float(m.compare), float(hit))
