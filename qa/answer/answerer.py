@@ -7,7 +7,7 @@ from typing import Optional, Sequence
 from .calibration import confidence, reader_features, rule_features
 from .candidates import CandidateFinder
 from ..ingest.chunking import without_footnote
-from .conflicts import anchor, rivals
+from .conflicts import anchor, rivals, sources_considered
 from .evidence import find_evidence, reader_windows
 from ..errors import QAError
 from ..index import bm25
@@ -268,7 +268,8 @@ class Answerer:
                     f"{c.value} [{', '.join(str(n) for n in c.citations)}]" for c in conflicts) + ".")
         credible = {d for g in groups if g.score >= self.settings.conflict_ratio * best.score for d in g.docs()}
         agreeing = len(supporters)
-        considered = max(agreeing, len(credible))
+        considered = sources_considered((s.doc_id for s in supporters), credible,
+                                        (citations[n - 1].doc_id for x in conflicts for n in x.citations))
         doc = self.index.documents[top.doc_id]
         as_of = doc.as_of if qa.time_sensitive else None
         status = "answered" if conf >= cal.answer_from else "uncertain"

@@ -1,7 +1,7 @@
 """Sources that disagree: rival values of a number or date, each with its own citation."""
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Callable, Iterable, Optional
 
 from .grouping import Group
 from ..settings import AnswerSettings
@@ -29,6 +29,13 @@ def value_keys(index, keys: Callable[[str], str], sentence: Sentence) -> set[str
     """The grouping keys of every number and date a sentence states."""
     text = index.documents[sentence.doc_id].text
     return {keys(text[s:e]) for s, e, lab in sentence.ents if lab in VALUE_LABELS}
+
+
+def sources_considered(agreeing: Iterable[str], credible: Iterable[str], conflicting: Iterable[str]) -> int:
+    """M of "N of M sources agree": the documents that state the answer, those with a credible other
+    answer, and those cited for a rival value. So a shown conflict never sits beside "1 of 1 sources
+    agree": M is at least the number of documents its values cite."""
+    return len(set(agreeing) | set(credible) | set(conflicting))
 
 
 def rivals(index, keys: Callable[[str], str], best: Group, groups: list[Group], answer: AnswerSettings) -> list:

@@ -59,3 +59,18 @@ def test_a_rival_value_needs_credible_evidence_in_another_document(rival_text, r
     value = next(v for v in ("45", "42", "1990") if v in rival_text)
     found = rivals(index, keys, best, [best, group_of("b", value, rival_score)], load_tuned().answer)
     assert [c.text for _, c in found] == want
+
+
+def test_sources_considered_counts_every_document_a_conflict_cites():
+    from qa.answer.conflicts import sources_considered
+
+    assert sources_considered(["a"], [], ["a", "b"]) == 2  # "1 of 2", never "1 of 1", beside a conflict
+    assert sources_considered(["a", "b"], ["b", "c"], []) == 3
+
+
+@pytest.mark.model
+def test_the_leadership_council_conflict_counts_both_sources(real_answerer):
+    # "11 of the 12" against "nine Pakistanis": each from its own document, so not "1 of 1 sources agree"
+    a = real_answerer.ask("How many of the members of the Khorasan branch's leadership council were Pakistanis?")
+    assert {c.value.lower() for c in a.conflicts} >= {"nine", "11"}
+    assert a.considered >= 2 and a.agreeing < a.considered
