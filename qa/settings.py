@@ -254,6 +254,7 @@ class AnswerSettings(_Tuned):
     conflict_min_prox: float = _num(0, 1, "a rival must sit this close to the question's terms")
     conflict_min_type: float = _num(0, 1, "a rival must fit the question's type this well")
     conflict_per_doc: int = _num(1, 20, "rival values considered per document", int)
+    same_subject_conflicts: bool = _flag("a rival value counts only when its sentences share a name with the chosen one's")
     rules: Calibration = field(default_factory=Calibration)
     reader: Calibration = field(default_factory=Calibration)
 

@@ -7,7 +7,7 @@ from typing import Optional, Sequence
 from .calibration import confidence, reader_features, rule_features
 from .candidates import CandidateFinder
 from ..ingest.chunking import without_footnote
-from .conflicts import anchor, rivals, sources_considered
+from .conflicts import Subject, anchor, rivals, sources_considered
 from .evidence import find_evidence, reader_windows
 from ..errors import QAError
 from ..index import bm25
@@ -258,7 +258,8 @@ class Answerer:
         notes: list[str] = []
         conflicts: list[Conflict] = []
         if qa.answer_type in VALUE_TYPES and anchored is not None:
-            found = rivals(self.index, self.keys, anchored, entity, self.settings)
+            subject = Subject(self.index, anchored.best.sentence) if self.settings.same_subject_conflicts else None
+            found = rivals(self.index, self.keys, anchored, entity, self.settings, subject)
             if found:
                 conflicts = [Conflict(anchored.best.text, tuple(c.n for c in citations))]
                 for _, b in found:
