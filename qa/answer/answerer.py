@@ -20,7 +20,7 @@ from .retrieval import Retriever
 from ..settings import DEFAULT_K, MAX_K, MAX_QUESTION_CHARS, AnswerSettings, SpanSettings, load_tuned
 from ..text import printable, text_fragment_url
 from ..timing import stage
-from .typecheck import LACKING, has_type, needed_type
+from .typecheck import LACKING, figures_first, has_type, needed_type
 from ..types import DECLINE_TEXT, Answer, Citation, Conflict, Hit
 
 # extraction finds the sentence that bears on a yes/no question; it does not judge yes or no
@@ -203,6 +203,8 @@ class Answerer:
         with stage("grounding"):  # with the type check: the cost of knowing what the documents do not say
             needed = needed_type(qa)
             typed = self.typed_first(needed, groups, frozenset(bm25.tokenize(question)))
+            if needed == "number" and self.spans.figures_first:  # "dozens", when the next sentence says 97
+                typed = figures_first(typed)
         return Choice(qa, grounding, typed, entity, lacking=needed if groups and not typed else None)
 
     def typed_first(self, needed: Optional[str], groups: list, q_stems: frozenset = frozenset()) -> list:
