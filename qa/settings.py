@@ -223,6 +223,7 @@ class SpanSettings(_Tuned):
     options: bool = _flag("an alternative question is answered with one of its options")
     enumerations: bool = _flag("a span announcing an enumeration is answered with the sentence opening it")
     list_runs: bool = _flag("a question asking for several things gets the coordinated run its span starts")
+    whole_names: bool = _flag("a span inside a hyphenated or longer name grows to the whole name")
     figures_first: bool = _flag("a counting question prefers a figure beside a vague quantity to the vague quantity")
     type_fit: dict = field(metadata={"parse": _type_fit, "doc": "how well each entity label answers each type"})
 
