@@ -51,7 +51,8 @@ _NOT_IN_NAME = re.compile(r"[()\[\]“”\"‘,;:]")
 def _name_words(words: str) -> bool:
     """Whether text added to a name is more of the name: capitalised words and joiners only, and no bracket,
     quote or comma (an acronym's gloss "Hizb ut-Tahrir (HuT)" is another name for it, not more of it)."""
-    return not _NOT_IN_NAME.search(words) and all(w[0].isupper() or w in NAME_JOINERS for w in _NAME_WORD.findall(words))
+    return not _NOT_IN_NAME.search(words) and all(w[0].isupper() or w in NAME_JOINERS
+                                                  for w in _NAME_WORD.findall(words))
 
 
 def whole_hyphenated(text: str, s: int, e: int) -> tuple[int, int]:
@@ -81,11 +82,13 @@ def whole_name(text: str, s: int, e: int, ents, labels=NAME_LABELS) -> tuple[int
     if s >= e or not text[s].isupper():
         return s, e
     around = sorted((b - a, a, b) for a, b, lab in ents if lab in labels and a <= s and e <= b and (a, b) != (s, e))
-    for _, a, b in around:
-        b = a + len(_POSSESSIVE.sub("", text[a:b])) if _POSSESSIVE.search(text[a:b]) and not _POSSESSIVE.search(text[s:e]) else b
-        if (a, b) != (s, e) and a <= s and e <= b and _name_words(text[a:s] + " " + text[e:b]):
-            return a, b
-        break
+    if not around:
+        return s, e
+    _, a, b = around[0]
+    if _POSSESSIVE.search(text[a:b]) and not _POSSESSIVE.search(text[s:e]):
+        b = a + len(_POSSESSIVE.sub("", text[a:b]))
+    if e <= b and _name_words(text[a:s] + " " + text[e:b]):
+        return a, b
     return s, e
 
 
