@@ -224,6 +224,8 @@ class SpanSettings(_Tuned):
     options: bool = _flag("an alternative question is answered with one of its options")
     enumerations: bool = _flag("a span announcing an enumeration is answered with the sentence opening it")
     list_runs: bool = _flag("a question asking for several things gets the coordinated run its span starts")
+    whole_names: bool = _flag("a span inside a hyphenated or longer name grows to the whole name")
+    figures_first: bool = _flag("a counting question prefers a figure beside a vague quantity to the vague quantity")
     type_fit: dict = field(metadata={"parse": _type_fit, "doc": "how well each entity label answers each type"})
 
 
@@ -256,6 +258,7 @@ class AnswerSettings(_Tuned):
     conflict_min_type: float = _num(0, 1, "a rival must fit the question's type this well")
     conflict_per_doc: int = _num(1, 20, "rival values considered per document", int)
     table_min_row: float = _num(0, 1, "a table row is named when the question has this share of its label's stems")
+    same_subject_conflicts: bool = _flag("a rival value counts only when its sentences share a name with the chosen one's")
     rules: Calibration = field(default_factory=Calibration)
     reader: Calibration = field(default_factory=Calibration)
     table: Calibration = field(default_factory=Calibration)

@@ -8,7 +8,7 @@ from typing import Optional, Sequence
 from .calibration import confidence, reader_features, rule_features, table_features
 from .candidates import CandidateFinder
 from ..ingest.chunking import without_footnote
-from .conflicts import anchor, rivals
+from .conflicts import Subject, anchor, rivals, sources_considered
 from .evidence import find_evidence, reader_windows
 from ..errors import QAError
 from ..index import bm25
@@ -24,7 +24,7 @@ from .tables import quotes as table_quotes
 from ..settings import DEFAULT_K, MAX_K, MAX_QUESTION_CHARS, AnswerSettings, SpanSettings, load_tuned
 from ..text import printable, text_fragment_url
 from ..timing import stage
-from .typecheck import LACKING, has_type, needed_type
+from .typecheck import LACKING, figures_first, has_type, needed_type
 from ..types import COMPUTATION_TEXT, DECLINE_TEXT, PARTS_JOINER, Answer, Citation, Conflict, Hit
 
 # extraction finds the sentence that bears on a yes/no question; it does not judge yes or no
@@ -264,6 +264,8 @@ class Answerer:
         with stage("grounding"):  # with the type check: the cost of knowing what the documents do not say
             needed = needed_type(qa)
             typed = self.typed_first(needed, groups, frozenset(bm25.tokenize(question)))
+            if needed == "number" and self.spans.figures_first:  # "dozens", when the next sentence says 97
+                typed = figures_first(typed)
         return Choice(qa, grounding, typed, entity, lacking=needed if groups and not typed else None)
 
     def typed_first(self, needed: Optional[str], groups: list, q_stems: frozenset = frozenset()) -> list:
@@ -319,7 +321,8 @@ class Answerer:
         notes: list[str] = []
         conflicts: list[Conflict] = []
         if qa.answer_type in VALUE_TYPES and anchored is not None:
-            found = rivals(self.index, self.keys, anchored, entity, self.settings)
+            subject = Subject(self.index, anchored.best.sentence) if self.settings.same_subject_conflicts else None
+            found = rivals(self.index, self.keys, anchored, entity, self.settings, subject)
             if found:
                 conflicts = [Conflict(anchored.best.text, tuple(c.n for c in citations))]
                 for _, b in found:
@@ -329,7 +332,8 @@ class Answerer:
                     f"{c.value} [{', '.join(str(n) for n in c.citations)}]" for c in conflicts) + ".")
         credible = {d for g in groups if g.score >= self.settings.conflict_ratio * best.score for d in g.docs()}
         agreeing = len(supporters)
-        considered = max(agreeing, len(credible))
+        considered = sources_considered((s.doc_id for s in supporters), credible,
+                                        (citations[n - 1].doc_id for x in conflicts for n in x.citations))
         doc = self.index.documents[top.doc_id]
         as_of = doc.as_of if qa.time_sensitive else None
         status = "answered" if conf >= cal.answer_from else "uncertain"

@@ -12,7 +12,7 @@ from ..ingest.chunking import without_footnote
 from .evidence import Evidence, Window, option_stems, question_overlap, stem, word_tokens
 from .question import LONG_TYPES, QuestionAnalysis, head_type
 from ..settings import SpanSettings
-from .spans import enumeration_start, list_run, trim_span, whole_entity, whole_words
+from .spans import enumeration_start, list_run, trim_span, whole_entity, whole_hyphenated, whole_name, whole_words
 from ..types import ScoredSentence, Sentence
 
 REPEAT_SHARE = 0.99  # a span whose content words repeat the question this much only repeats it
@@ -25,6 +25,7 @@ _REASON_CUES = re.compile(
     r"\b(because|due to|owing to|as a result of|in order to|so as to|so that|since|given that|by asserting that|"
     r"asserting that|rooted in|motivated by|driven by|for the sake of|aimed at|to counter|to avoid|to prevent|"
     r"in an attempt to|seeking|as part of)\b", re.I)
+_HYPHENATED_NAME = re.compile(r"\b[A-Z]\w*(?:[-‐‑]\w+)+")
 _LIST_JOINER = re.compile(r"\s*(,|and|or|, and|, or|;)\s*")
 
 
@@ -46,6 +47,12 @@ class Candidate:
     @property
     def doc_id(self) -> str:
         return self.sentence.doc_id
+
+
+def split_names(text: str) -> str:
+    """`text` with the hyphens of its hyphenated names ("Lashkar-e-Taiba", not "anti-Pakistan") made spaces,
+    so that each of a name's words is a word of its own (the offsets stay)."""
+    return _HYPHENATED_NAME.sub(lambda m: re.sub(r"[-‐‑]", " ", m.group()), text)
 
 
 class CandidateFinder:
@@ -84,6 +91,8 @@ class CandidateFinder:
                 tf = labels.get(label, 0.0)
                 if tf <= 0:
                     continue
+                if st.whole_names:
+                    s, e = whole_hyphenated(doc_text, s, e)
                 span_text = doc_text[s:e]
                 # the words inside the span: a contiguous run of the sentence's (sorted) words
                 i0 = i1 = bisect_left(starts, s)
@@ -176,6 +185,8 @@ class CandidateFinder:
             if sent is None:
                 continue  # a span across sentences: no single sentence can be its quote
             s, e = whole_entity(qa.answer_type, text, s, e, sent.ents)
+            if st.whole_names and qa.answer_type != "yes/no":  # "Taiba" of "Lashkar-e-Taiba" names no one
+                s, e = whole_name(text, *whole_hyphenated(text, s, e), sent.ents)
             scored = sent  # the sentence whose evidence score the candidate takes
             opener = (enumeration_start(sents, sent, text[s:e])
                       if st.enumerations and qa.answer_type in (*LONG_TYPES, "list") else None)
@@ -196,7 +207,8 @@ class CandidateFinder:
                 ev = by_row[w.center]
                 base = ev.base - st.w_neighbour
             span = text[s:e]
-            words = [(span[a:b], t) for a, b, t in word_tokens(span)]
+            # a hyphenated name's words each count: "Lashkar-e-Taiba" does not repeat "Lashkar-e-Jhangvi"
+            words = [(span[a:b], t) for a, b, t in word_tokens(split_names(span) if st.whole_names else span)]
             overlap, named = question_overlap(words, ev.q_stems - opt_stems, 1.0)
             if overlap >= REPEAT_SHARE:
                 continue

@@ -161,6 +161,8 @@ def analyse_question(question: str) -> QuestionAnalysis:
             if orig[0].isupper():
                 continue  # part of a name ("which Islamic State spokesman"), not the head noun
             w = re.sub(r"[’']s$", "", orig.lower())
+            if _AUX.match(w):
+                break  # "What method did the company use?": the nouns after the verb are its subject
             t = head_type(w) or (head_type(w[:-1]) if w.endswith("s") else None)
             if t:
                 head = w

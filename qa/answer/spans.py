@@ -37,6 +37,61 @@ def whole_entity(answer_type: str, text: str, s: int, e: int, ents) -> tuple[int
     return s, e
 
 
+_HYPHENS = "-‐‑"
+# labels of names: a span inside one of these is a fragment of a longer name ("Justice" of "Court of Justice")
+NAME_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "EVENT", "WORK_OF_ART", "LAW", "PRODUCT"})
+# lower-case words a name holds between its capitalised ones ("Lashkar-e-Taiba", "Court of Justice", "Hizb ut-Tahrir")
+NAME_JOINERS = frozenset({"of", "the", "and", "for", "de", "du", "des", "la", "le", "di", "da", "von", "van", "der",
+                          "den", "bin", "ibn", "al", "el", "ul", "ut", "us", "e", "i", "y"})
+_NAME_WORD = re.compile(r"[^\W\d_]+|\d+")
+_POSSESSIVE = re.compile(r"[’']s?$")
+_NOT_IN_NAME = re.compile(r"[()\[\]“”\"‘,;:]")
+
+
+def _name_words(words: str) -> bool:
+    """Whether text added to a name is more of the name: capitalised words and joiners only, and no bracket,
+    quote or comma (an acronym's gloss "Hizb ut-Tahrir (HuT)" is another name for it, not more of it)."""
+    return not _NOT_IN_NAME.search(words) and all(w[0].isupper() or w in NAME_JOINERS
+                                                  for w in _NAME_WORD.findall(words))
+
+
+def whole_hyphenated(text: str, s: int, e: int) -> tuple[int, int]:
+    """A span that is part of a hyphenated name grows to the whole name: "Taiba" of "Lashkar-e-Taiba",
+    "Tahrir" of "Hizb-ut-Tahrir". The whole word must be a name: its first letter a capital, and what the
+    span gains capitalised words or joiners ("Afrikaans" of "Afrikaans-speaking" and "ISIS" of "pro-ISIS"
+    stay as the reader chose them)."""
+    a, b = s, e
+    while a >= 2 and text[a - 1] in _HYPHENS and text[a - 2].isalnum():
+        a -= 1
+        while a > 0 and text[a - 1].isalnum():
+            a -= 1
+    while b + 1 < len(text) and text[b] in _HYPHENS and text[b + 1].isalnum():
+        b += 1
+        while b < len(text) and text[b].isalnum():
+            b += 1
+    if (a, b) == (s, e) or not text[a].isupper() or not _name_words(text[a:s] + " " + text[e:b]):
+        return s, e
+    return a, b
+
+
+def whole_name(text: str, s: int, e: int, ents, labels=NAME_LABELS) -> tuple[int, int]:
+    """A capitalised span inside a longer index-time name of one of `labels` grows to the whole name (the
+    shortest that holds it): "Warsaw University" of "Warsaw University of Technology", "Justice" of "the
+    Court of Justice". What it gains must be capitalised words or joiners ("Charlesfort on Parris Island"
+    is two names), and a possessive ending ("Osama bin Laden's") is left out."""
+    if s >= e or not text[s].isupper():
+        return s, e
+    around = sorted((b - a, a, b) for a, b, lab in ents if lab in labels and a <= s and e <= b and (a, b) != (s, e))
+    if not around:
+        return s, e
+    _, a, b = around[0]
+    if _POSSESSIVE.search(text[a:b]) and not _POSSESSIVE.search(text[s:e]):
+        b = a + len(_POSSESSIVE.sub("", text[a:b]))
+    if e <= b and _name_words(text[a:s] + " " + text[e:b]):
+        return a, b
+    return s, e
+
+
 _CLOSER = {"“": "”", "\"": "\"", "(": ")", "[": "]"}
 _OPENER = {v: k for k, v in _CLOSER.items()}
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-from ..text import NUMBER_WORDS, SCALES
+from ..text import NUMBER_WORDS, SCALES, TOKEN, number_value
 
 _NUMBER_WORDS = "|".join(sorted({*NUMBER_WORDS, *SCALES, "dozen", "dozens", "hundreds", "thousands", "millions",
                                  "billions", "tens", "several", "few", "half", "once", "twice", "thrice", "couple",
@@ -60,6 +60,10 @@ _SUCCESSION = re.compile(r"\b(?:succeed(?:ed|s)?|replaced?|took over|take over|a
 _DATE_QUESTION = re.compile(r"\b(?:what|which|in what|in which) (?:year|month|date|day|decade|century)\b", re.I)
 _MONEY_QUESTION = re.compile(r"\bhow much\b|\b(?:money|cost|costs|price|paid|pay|worth|budget|salary|funding|fund|raised?|"
                              r"spent|spend|dollars?|rupees?|revenue|income|fine|ransom|donations?)\b", re.I)
+# words that say "a lot" without saying how many: "dozens", "several hundred", "tens of thousands"
+VAGUE_WORDS = frozenset({"dozens", "hundreds", "thousands", "millions", "billions", "scores", "tens", "several", "many",
+                         "numerous", "few", "countless", "multiple", "some", "handful", "lots", "various", "plenty"})
+FIGURE_REACH = 1  # sentences either side of a vague quantity in which a figure replaces it
 # what a declined question's reply says the documents lack, by the type it needed
 LACKING = {"number": "figure", "money": "amount", "percent": "percentage", "date": "date",
            "person": "person or organisation", "someone": "person"}
@@ -115,3 +119,28 @@ def _is_someone(text: str, labels: set, person_only: bool) -> bool:
     if labels & _NOT_SOMEONE or (person_only and labels & {"ORG", "NORP"}):
         return False
     return bool(_CAPITALISED.search(text))
+
+
+def vague(text: str) -> bool:
+    """Whether a quantity is only vague: a word such as "dozens" or "several", and no digit or number word."""
+    words = TOKEN.findall(text.lower())
+    return (any(w in VAGUE_WORDS for w in words) and not any(c.isdigit() for c in text)
+            and not any(w in NUMBER_WORDS for w in words))
+
+
+def figures_first(groups: list) -> list:
+    """For a counting question whose best answer is a vague quantity ("dozens" of "... where dozens of
+    people were gathered"), the best figure stated in that sentence or the next or previous one of the same
+    document ("killing at least 97 people") comes first: the evidence says how many. A figure further away
+    may count something else; the groups stay as they are when there is none."""
+    if not groups or not vague(groups[0].best.text):
+        return groups
+    near = {(c.doc_id, c.sentence.row) for c in groups[0].members}
+
+    def close(c) -> bool:
+        return any(d == c.doc_id and abs(r - c.sentence.row) <= FIGURE_REACH for d, r in near)
+
+    for i, g in enumerate(groups[1:], 1):
+        if not vague(g.best.text) and number_value(g.best.text) is not None and any(close(c) for c in g.members):
+            return [g] + groups[:i] + groups[i + 1:]
+    return groups

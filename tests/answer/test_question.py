@@ -68,3 +68,16 @@ def test_a_plural_head_noun_asks_for_a_list(question, wants):
 ])
 def test_alternative_questions_name_their_options(question, options):
     assert analyse_question(question).options == options
+
+
+@pytest.mark.parametrize("question", [
+    "What method did the company use to adopt ASC 606?",  # not an organisation: "company" is the subject
+    "What Mongolian system did Kublai's government compromise with?",
+])
+def test_the_nouns_after_the_verb_are_the_subject_not_the_answers_type(question):
+    assert analyse_question(question).answer_type == "description"
+
+
+def test_a_typed_noun_before_the_verb_still_types_the_question():
+    assert analyse_question("What year did the company adopt ASC 606?").answer_type == "date"
+    assert analyse_question("Which group did the bombers belong to?").answer_type == "organisation"

@@ -90,3 +90,72 @@ def test_a_list_question_gets_the_coordinated_run_its_span_starts(text, span, ch
     s = text.index(span)
     a, b = list_run(text, s, s + len(span), len(text), _chunks(text, *chunks))
     assert text[a:b] == want
+
+
+@pytest.mark.parametrize("text,word,want", [
+    ("formerly of Lashkar-e-Taiba, a banned group", "Taiba", "Lashkar-e-Taiba"),
+    ("formerly of Lashkar-e-Taiba, a banned group", "Lashkar", "Lashkar-e-Taiba"),
+    ("Hizb-ut-Tahrir said so", "Tahrir", "Hizb-ut-Tahrir"),
+    ("Maria Skłodowska-Curie Institute", "Curie", "Skłodowska-Curie"),
+    ("the Afrikaans-speaking people", "Afrikaans", "Afrikaans"),  # a lower-case compound is no name
+    ("a pro-ISIS cell in Sialkot", "ISIS", "ISIS"),
+    ("Watt's ten-horsepower engines", "ten", "ten"),
+    ("the 2014-2015 season", "2015", "2015"),
+    ("Lashkar-e-Taiba", "Lashkar-e-Taiba", "Lashkar-e-Taiba"),
+])
+def test_a_span_inside_a_hyphenated_name_grows_to_the_whole_name(text, word, want):
+    from qa.answer.spans import whole_hyphenated
+
+    s = text.index(word)
+    a, b = whole_hyphenated(text, s, s + len(word))
+    assert text[a:b] == want
+
+
+@pytest.mark.parametrize("text,word,ent,want", [
+    ("the Warsaw University of Technology is", "Warsaw University", "the Warsaw University of Technology",
+     "the Warsaw University of Technology"),
+    ("Within the EU, the Court of Justice believes", "Justice", "the Court of Justice", "the Court of Justice"),
+    ("Osama bin Laden's men", "Osama bin Laden", "Osama bin Laden's", "Osama bin Laden"),  # no possessive
+    ("Charlesfort on Parris Island was", "Charlesfort", "Charlesfort on Parris Island", "Charlesfort"),  # two names
+    ("the Islamic State (ISIS) carried out", "ISIS", "the Islamic State (ISIS", "ISIS"),  # a gloss is another name
+    ("the king of France", "king", "the king of France", "king"),  # not capitalised: not a name's fragment
+])
+def test_a_capitalised_span_inside_a_longer_name_grows_to_it(text, word, ent, want):
+    from qa.answer.spans import whole_name
+
+    s, a = text.index(word), text.index(ent)
+    got = whole_name(text, s, s + len(word), [(a, a + len(ent), "ORG")])
+    assert text[got[0]:got[1]] == want
+
+
+class _SpanReader:
+    """A reader whose every span is the first occurrence of `word` in the window (else the window's start)."""
+
+    def __init__(self, word: str):
+        self.word = word
+
+    def read(self, question, windows, top=5):
+        from qa.neural.reader import SpanGuess
+
+        out = []
+        for i, w in enumerate(windows):
+            at = w.find(self.word)
+            if at >= 0:
+                out.append(SpanGuess(i, at, at + len(self.word), 9.0, 0.0))
+        return out
+
+
+@pytest.mark.parametrize("whole_names", [True, False])
+def test_a_name_is_never_a_fragment_of_a_hyphenated_name(tmp_path, whole_names):
+    import dataclasses
+
+    from support import build_fake, fake_answerer, never_decline, write_corpus
+
+    docs = {"groups.txt": "Militant groups\n\nThe Sialkot cell was made up of former members of Lashkar-e-Taiba, a banned "
+                          "militant organization. Lashkar-e-Jhangvi is a Sunni sectarian group.\n"}
+    build_fake(write_corpus(tmp_path / "c", docs), tmp_path / "i")
+    a = fake_answerer(tmp_path / "i")
+    a = a.with_settings(spans=dataclasses.replace(a.spans, whole_names=whole_names), answer=never_decline())
+    a.reader = _SpanReader("Taiba")
+    answer = a.ask("Who founded Lashkar-e-Jhangvi?").answer
+    assert answer == ("Lashkar-e-Taiba" if whole_names else "Taiba")

@@ -63,3 +63,63 @@ def span(text, *ents):
 ])
 def test_a_span_has_the_needed_type(needed, args, ok):
     assert has_type(needed, *args) is ok
+
+
+@pytest.mark.parametrize("text,is_vague", [
+    ("dozens", True), ("dozens of people", True), ("several hundred", True), ("tens of thousands", True),
+    ("hundreds", True), ("many", True),
+    ("97", False), ("at least 97", False), ("forty-five", False), ("a hundred", False), ("some 300 fighters", False),
+    ("the majority", False),
+])
+def test_a_vague_quantity_says_a_lot_without_a_figure(text, is_vague):
+    from qa.answer.typecheck import vague
+
+    assert vague(text) is is_vague
+
+
+def _groups(*specs):
+    """Groups of one candidate each: (text, document, sentence row)."""
+    from types import SimpleNamespace
+
+    from qa.answer.candidates import Candidate
+    from qa.answer.grouping import Group
+
+    out = []
+    for i, (text, doc, row) in enumerate(specs):
+        c = Candidate(text, 0, len(text), "CARDINAL", SimpleNamespace(doc_id=doc, row=row), 0.5, 0, 5.0 - i)
+        out.append(Group(text, [c], 5.0 - i, 0.6))
+    return out
+
+
+@pytest.mark.parametrize("specs,first", [
+    # "... where dozens of people were gathered. A suicide bomber ..., killing at least 97 people."
+    ((("dozens", "a", 10), ("forty-five", "a", 30), ("97", "a", 11)), "97"),
+    ((("dozens", "a", 10), ("97", "a", 10)), "97"),  # in the same sentence
+    ((("dozens", "a", 10), ("forty-five", "a", 30)), "dozens"),  # a figure far away may count something else
+    ((("dozens", "a", 10), ("97", "b", 11)), "dozens"),  # ... as may one in another document
+    ((("dozens", "a", 10), ("hundreds", "a", 11)), "dozens"),  # no figure, only another vague quantity
+    ((("45", "a", 10), ("97", "a", 11)), "45"),  # a figure first stays first
+])
+def test_a_counting_answer_prefers_the_figure_beside_a_vague_quantity(specs, first):
+    from qa.answer.typecheck import figures_first
+
+    groups = _groups(*specs)
+    got = figures_first(groups)
+    assert got[0].best.text == first and sorted(g.key for g in got) == sorted(g.key for g in groups)
+
+
+def test_how_many_died_is_answered_with_the_figure_in_the_next_sentence(tmp_path):
+    import dataclasses
+
+    from support import build_fake, fake_answerer, never_decline, write_corpus
+
+    docs = {"ward.txt": "The hospital attack\n\nThe bombers targeted the emergency ward of the city hospital, where dozens "
+                        "of people had gathered to mourn a lawyer. A suicide bomber detonated a bomb in the crowd, "
+                        "killing at least 97 people.\n"}
+    build_fake(write_corpus(tmp_path / "c", docs), tmp_path / "i")
+    a = fake_answerer(tmp_path / "i")
+    question = "How many people died in the attack on the hospital?"
+    on = a.with_settings(spans=dataclasses.replace(a.spans, figures_first=True), answer=never_decline())
+    assert on.ask(question).answer == "at least 97"
+    off = a.with_settings(spans=dataclasses.replace(a.spans, figures_first=False), answer=never_decline())
+    assert off.ask(question).answer == "dozens"  # what the rule changes
