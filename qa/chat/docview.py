@@ -10,7 +10,7 @@ import base64
 import math
 import re
 from pathlib import PurePath
-from typing import Any, Callable, Mapping, NamedTuple, Optional
+from typing import Any, Callable, Mapping, NamedTuple, Optional, Sequence
 
 from .render import Library, answer_span, attr, cited, doc_meta, escape, highlight, quote_span
 
@@ -78,9 +78,22 @@ def _quote_pages(c: Mapping[str, Any], cmap: Any, s: int, e: int) -> tuple[list[
     return pages, rects
 
 
+def _answer_rects(c: Mapping[str, Any], cmap: Any, s: int, e: int) -> dict[int, list]:
+    """Each page's rectangles of the answer span inside the quote (a table's cell in its quoted row), from
+    the page map; none when the answer is the whole quote or not inside it."""
+    a, b = c.get("answer_start"), c.get("answer_end")
+    if not (isinstance(a, int) and isinstance(b, int) and s <= a < b <= e) or (a, b) == (s, e):
+        return {}
+    out: dict[int, list] = {}
+    for g in cmap.boxes_for(a, b):
+        out.setdefault(g["page"], []).extend(g.get("rects") or ())
+    return out
+
+
 def _page_figure(doc_id: str, page: int, file_name: str, cmap: Any, rects: list, page_image: PageFetcher,
-                 focus: bool) -> tuple[str, bool]:
-    """One page image with a highlight per quote rectangle; the first highlight (when `focus`) is qa-doc-focus."""
+                 focus: bool, answer_rects: Sequence = ()) -> tuple[str, bool]:
+    """One page image with a highlight per quote rectangle, and a stronger one per answer rectangle (a
+    table's cell inside its quoted row); the first highlight (when `focus`) is qa-doc-focus."""
     try:
         png, width, height = page_image(doc_id, page)
     except PageUnavailable:
@@ -94,13 +107,13 @@ def _page_figure(doc_id: str, page: int, file_name: str, cmap: Any, rects: list,
         raise PageUnavailable(f"Page {page} could not be drawn, so the text is shown instead.")
     scale = width / pw
     boxes = []
-    for r in rects:
+    for kind, r in [("qa-box", r) for r in rects] + [("qa-box qa-box-answer", r) for r in answer_rects]:
         pct = _box_percent(cmap, page, r, scale, width, height)
         if pct is None:
             continue
         ident = ' id="qa-doc-focus"' if focus else ""
         focus = False
-        boxes.append(f'<span class="qa-box"{ident} style="left:{pct[0]:.3f}%;top:{pct[1]:.3f}%;'
+        boxes.append(f'<span class="{kind}"{ident} style="left:{pct[0]:.3f}%;top:{pct[1]:.3f}%;'
                      f'width:{pct[2]:.3f}%;height:{pct[3]:.3f}%"></span>')
     uri = "data:image/png;base64," + base64.b64encode(bytes(png)).decode("ascii")
     alt = f"Page {page} of {file_name}"
@@ -120,10 +133,11 @@ def _pdf_view(c: Mapping[str, Any], doc_id: str, text: str, span: tuple[int, int
         raise PageUnavailable("The index holds no page map for this PDF, so its text is shown instead.")
     s, e = span
     pages, rects = _quote_pages(c, cmap, s, e)
+    answer = _answer_rects(c, cmap, s, e)
     shown = pages[:MAX_SHOWN_PAGES]
     figures, focus = [], True
     for p in shown:
-        fig, focus = _page_figure(doc_id, p, file_name, cmap, rects.get(p, []), page_image, focus)
+        fig, focus = _page_figure(doc_id, p, file_name, cmap, rects.get(p, []), page_image, focus, answer.get(p, ()))
         figures.append(fig)
     if focus:  # no rectangle to highlight: scroll to the page itself
         figures[0] = figures[0].replace('<div class="qa-page-wrap">', '<div class="qa-page-wrap" id="qa-doc-focus">', 1)

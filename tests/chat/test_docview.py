@@ -134,6 +134,24 @@ def test_a_pdf_quote_is_shown_on_its_page_with_a_box_per_line_positioned_by_to_p
     assert_page_view_inert(out)
 
 
+ANSWER_BOX = re.compile(r'<span class="qa-box qa-box-answer" style="left:([\d.]+)%;top:([\d.]+)%;'
+                        r'width:([\d.]+)%;height:([\d.]+)%"></span>')
+
+
+def test_the_answer_inside_a_quote_gets_a_box_of_its_own_as_a_table_cell_in_its_row_does():
+    lib, a, cm = pdf_setup()
+    c = a["citations"][0]
+    c["answer_start"] = TEXT.index("delta")
+    c["answer_end"] = c["answer_start"] + len("delta")
+    out = render_document(a, 1, lib, page_image=Pages(cm))
+    assert len(boxes(out)) == 2  # the quote's lines as before
+    (pct,) = [tuple(float(x) for x in m.groups()) for m in ANSWER_BOX.finditer(out)]
+    (rect,) = cm.boxes_for(c["answer_start"], c["answer_end"])[0]["rects"]
+    assert pct == pytest.approx(expected(cm, 1, rect, 918, 1188), abs=1e-3)
+    c["answer_start"], c["answer_end"] = c["start"], c["end"]  # the answer is the whole quote: no second box
+    assert not ANSWER_BOX.search(render_document(a, 1, lib, page_image=Pages(cm)))
+
+
 def test_a_rotated_page_places_its_boxes_after_the_rotation():
     lib, a, cm = pdf_setup(quote="Epsilon.")
     out = render_document(a, 1, lib, page_image=Pages(cm))
