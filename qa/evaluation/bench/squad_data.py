@@ -51,23 +51,29 @@ class SquadData:
     questions: list[SquadQuestion]
 
 
+def read_verified(path: Path, sha256: str, what: str, where: str) -> str:
+    """The text of a committed gzip benchmark file, refused (with the fix: restore `where` from git) when it
+    is missing, not gzip, or not the bytes whose sha256 is recorded."""
+    if not path.is_file():
+        raise QAError(f"{what} data not found at {path}", fix=f"restore it from git ({where})")
+    try:
+        raw = gzip.decompress(path.read_bytes())
+    except (OSError, EOFError) as e:
+        raise QAError(f"{path} is not a readable gzip file ({e})", fix="restore it from git") from None
+    got = hashlib.sha256(raw).hexdigest()
+    if got != sha256:
+        raise QAError(f"{path} has sha256 {got[:12]}…, expected {sha256[:12]}… (the file is corrupt or replaced)",
+                      fix=f"restore it from git ({where})")
+    return raw.decode("utf-8")
+
+
 def load_squad(version: str, bench_dir: Path = BENCH_DIR) -> SquadData:
     """Read and verify a SQuAD file from the project's eval/benchmarks folder (never from elsewhere)."""
     if version not in SQUAD_FILES:
         raise QAError(f"unknown SQuAD version {version!r}", fix=f"use one of {', '.join(SQUAD_FILES)}")
     name, want = SQUAD_FILES[version]
     path = Path(bench_dir) / name
-    if not path.is_file():
-        raise QAError(f"SQuAD {version} data not found at {path}", fix="restore it from git (eval/benchmarks/)")
-    try:
-        raw = gzip.decompress(path.read_bytes())
-    except (OSError, EOFError) as e:
-        raise QAError(f"{path} is not a readable gzip file ({e})", fix="restore it from git") from None
-    got = hashlib.sha256(raw).hexdigest()
-    if got != want:
-        raise QAError(f"{path} has sha256 {got[:12]}…, expected {want[:12]}… (the file is corrupt or replaced)",
-                      fix="restore it from git (eval/benchmarks/)")
-    data = json.loads(raw.decode("utf-8"))
+    data = json.loads(read_verified(path, want, f"SQuAD {version}", "eval/benchmarks/"))
     titles, paragraphs, questions = [], [], []
     for ai, art in enumerate(data["data"]):
         titles.append(str(art["title"]))
@@ -79,7 +85,7 @@ def load_squad(version: str, bench_dir: Path = BENCH_DIR) -> SquadData:
                     str(qa["id"]), qa["question"], tuple(a["text"] for a in qa.get("answers", [])),
                     bool(qa.get("is_impossible", False)), ai, pi))
         paragraphs.append(ctxs)
-    return SquadData(version, path, got, titles, paragraphs, questions)
+    return SquadData(version, path, want, titles, paragraphs, questions)
 
 
 def held_out_titles() -> set[str]:

@@ -7,17 +7,14 @@ say; `header_rows` decides it (see there).
 """
 from __future__ import annotations
 
-import gzip
-import hashlib
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from ...errors import QAError
 from .fitset import split_halves
-from .squad_data import BENCH_DIR
+from .squad_data import BENCH_DIR, read_verified
 
 TATQA_FILE = ("tatqa/tatqa-dev.json.gz", "8da095a819af6db3c14877c6df2d4d29960e41d1a63dd1fa853507bd2a616af5")
 ATTRIBUTION = "TAT-QA (Zhu et al., ACL 2021), CC BY 4.0"
@@ -88,18 +85,8 @@ def load_tatqa(bench_dir: Path = BENCH_DIR) -> TatqaData:
     """Read and verify TAT-QA dev from the project's eval/benchmarks folder (never from elsewhere)."""
     name, want = TATQA_FILE
     path = Path(bench_dir) / name
-    if not path.is_file():
-        raise QAError(f"TAT-QA data not found at {path}", fix="restore it from git (eval/benchmarks/tatqa/)")
-    try:
-        raw = gzip.decompress(path.read_bytes())
-    except (OSError, EOFError) as e:
-        raise QAError(f"{path} is not a readable gzip file ({e})", fix="restore it from git") from None
-    got = hashlib.sha256(raw).hexdigest()
-    if got != want:
-        raise QAError(f"{path} has sha256 {got[:12]}…, expected {want[:12]}… (the file is corrupt or replaced)",
-                      fix="restore it from git (eval/benchmarks/tatqa/)")
     excerpts, questions = [], []
-    for item in json.loads(raw.decode("utf-8")):
+    for item in json.loads(read_verified(path, want, "TAT-QA", "eval/benchmarks/tatqa/")):
         rows = tuple(tuple(str(c) for c in r) for r in item["table"]["table"])
         paras = tuple(p["text"] for p in sorted(item["paragraphs"], key=lambda p: int(p["order"])))
         uid = str(item["table"]["uid"])
@@ -107,7 +94,7 @@ def load_tatqa(bench_dir: Path = BENCH_DIR) -> TatqaData:
         for q in sorted(item["questions"], key=lambda q: int(q["order"])):
             questions.append(TatQuestion(str(q["uid"]), q["question"], q["answer"], q["answer_type"],
                                          q["answer_from"], q.get("scale") or "", uid))
-    return TatqaData(path, got, excerpts, questions)
+    return TatqaData(path, want, excerpts, questions)
 
 
 def choose_questions(data: TatqaData, split: str, every: int = 1, limit: Optional[int] = None) -> list[TatQuestion]:
