@@ -17,6 +17,7 @@ of TARGETS:
 """
 from __future__ import annotations
 
+import re
 import sys
 import time
 from typing import Any, Optional, Sequence
@@ -24,7 +25,7 @@ from typing import Any, Optional, Sequence
 from tqdm import tqdm
 
 from ..errors import QAError
-from .conversations import RESOLVES, GoldConversation, GoldTurn, _same
+from .conversations import RESOLVES, GoldConversation, GoldTurn
 from .metrics import contains_any, mean, percentile
 
 # the issue's targets: in context at least 85% as often right as the rewrites; no topic change
@@ -46,6 +47,12 @@ def identical(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return a.get("answer") == b.get("answer") and a.get("status") == b.get("status") and conf(a) == conf(b)
 
 
+def same_question(a: str, b: str) -> bool:
+    """The same words in the same order, case and punctuation aside: a rewrite "equal to the gold form"."""
+    words = lambda s: re.sub(r"[^\w]+", " ", s.casefold()).split()  # noqa: E731
+    return words(a) == words(b)
+
+
 def role(n: int, turn: GoldTurn) -> str:
     return "first" if n == 1 else ("followup" if turn.followup else "topic-change")
 
@@ -60,7 +67,7 @@ def turn_record(c: GoldConversation, n: int, turn: GoldTurn, in_context: dict[st
         "resolves": turn.resolves, "question": turn.question, "standalone": turn.standalone,
         "answers": turn.answers, "answerable": turn.answerable,
         "understood_as": understood, "rewritten": understood is not None,
-        "rewrite_matches_gold": (understood is not None and _same(understood, turn.standalone)) if r == "followup" else None,
+        "rewrite_matches_gold": (understood is not None and same_question(understood, turn.standalone)) if r == "followup" else None,
         "correct_in_context": turn_correct(turn, in_context), "correct_stand_alone": turn_correct(turn, alone),
         "identical_to_ask": identical(in_context, alone) if r == "first" else None,
         "latency_ms": {"in_context": round(latency[0], 2), "stand_alone": round(latency[1], 2)},

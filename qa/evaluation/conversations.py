@@ -189,7 +189,9 @@ def load_conversations(paths: Sequence[str | Path], split: str = "all") -> list[
 def corpus_folder(value: Optional[str]) -> Path:
     """The folder a conversation's `corpus` names: relative to the working directory when it is there,
     else to the project (so the shipped files work from anywhere); None is the bundled corpus."""
-    p = Path(value or DEFAULT_CONVERSATION_CORPUS)
+    if value is None:  # never a `corpus/` of the working directory: the bundled one is meant
+        return PROJECT_ROOT / DEFAULT_CONVERSATION_CORPUS
+    p = Path(value)
     if p.is_absolute() or p.is_dir():
         return p
     return PROJECT_ROOT / p
