@@ -191,6 +191,9 @@ def test_scoring_arithmetic_with_a_fake_conversation():
         "How many died?": FakeAnswer("97", "answered", 0.3),  # another status: not identical
         "How many died in Karachi?": FakeAnswer("forty-five people"),  # number words equal digits
         "Who paid for the attack?": FakeAnswer("Turkey"),
+        # the follow-ups as written, with no history: right only by luck
+        "When was he killed?": FakeAnswer("2016"), "Where was he born?": FakeAnswer("Herat"),
+        "And in Karachi?": FakeAnswer(None, "declined", 0.0), "Who paid for it?": FakeAnswer(None, "declined", 0.0),
     }
     a = FakeAnswerer(in_context, alone)
     out = run.evaluate_conversations([c1, c2], a, k=3, progress=False)
@@ -205,6 +208,8 @@ def test_scoring_arithmetic_with_a_fake_conversation():
     assert m["followup_accuracy_in_context"] == pytest.approx(1 / 4)
     assert m["followup_accuracy_stand_alone"] == pytest.approx(4 / 4)
     assert m["followup_ratio"] == pytest.approx(0.25)
+    assert m["followup_accuracy_as_written"] == pytest.approx(1 / 4)
+    assert [e[1] for e in a.log if e[0] == "ask"].count("When was he killed?") == 1  # follow-ups only
     assert m["first_turn_identity"] == pytest.approx(0.5) and m["not_identical"] == ["b#1"]
     assert m["topic_changes_rewritten"] == 1 and m["topic_changes_rewritten_ids"] == ["a#4"]
     assert m["topic_change_accuracy"] == 1.0  # declined an unanswerable question, even though rewritten
@@ -228,7 +233,8 @@ def test_scoring_arithmetic_with_a_fake_conversation():
 def test_targets_are_met_and_unmeasurable_ones_say_so():
     c = _conv("a", turn("Q1?", ["x"]), turn("And Q2?", ["y"], "Q2 of Q1?"))
     same = {"Q1?": FakeAnswer("x"), "And Q2?": FakeAnswer("y", understood_as="Q2 of Q1?")}
-    out = run.evaluate_conversations([c], FakeAnswerer(same, {"Q1?": FakeAnswer("x"), "Q2 of Q1?": FakeAnswer("no")}),
+    alone = {"Q1?": FakeAnswer("x"), "Q2 of Q1?": FakeAnswer("no"), "And Q2?": FakeAnswer("no")}
+    out = run.evaluate_conversations([c], FakeAnswerer(same, alone),
                                      k=5, progress=False)
     m = out["metrics"]
     assert m["followup_ratio"] is None  # nothing right alone: no ratio, rather than a division by zero
@@ -250,7 +256,8 @@ def test_the_report_section_lists_lost_turns_and_escapes_them(tmp_path):
 
     c = _conv("x", turn("Who <b>led</b> it?", ["Khan"]), turn("And <script>?", ["2016"], "When <script>?"))
     a = FakeAnswerer({"Who <b>led</b> it?": FakeAnswer("Khan"), "And <script>?": FakeAnswer("no")},
-                     {"Who <b>led</b> it?": FakeAnswer("Khan"), "When <script>?": FakeAnswer("2016")})
+                     {"Who <b>led</b> it?": FakeAnswer("Khan"), "When <script>?": FakeAnswer("2016"),
+                      "And <script>?": FakeAnswer("no")})
     result = {"meta": {"k": 5}, "conversations": run.evaluate_conversations([c], a, k=5, progress=False)}
     write_report(result, tmp_path / "r.html")
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
@@ -370,6 +377,14 @@ def test_the_shipped_conversations_load_and_cover_both_folders():
     assert sum(1 for _, t in turns if not t.answerable) >= 4
     dev = sum(c.split == "dev" for c in cs)
     assert abs(dev - (len(cs) - dev)) <= 2 and all(c.split in ("dev", "test") for c in cs)
+
+
+def test_the_copied_pages_keep_their_licence_and_say_where_each_came_from():
+    pages = PROJECT_ROOT / "eval" / "conversations" / "pages"
+    assert "MIT License" in (pages.parent / "LICENSE").read_text(encoding="utf-8")
+    meta = json.loads((pages / "metadata.json").read_text(encoding="utf-8"))["documents"]
+    assert sorted(meta) == sorted(p.name for p in pages.glob("*.html"))
+    assert all(m["url"].startswith("https://") and len(m["key"]) == 64 for m in meta.values())
 
 
 def test_every_gold_answer_of_the_shipped_conversations_is_in_its_documents():
