@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test check index eval bench-squad bench-perf soak cluster-demo clean
+.PHONY: run test check index eval eval-conversations bench-squad bench-perf soak cluster-demo clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (set PYTHON=...)"; exit 2; }
@@ -39,6 +39,12 @@ check: $(VENV)/.installed-test
 
 eval: $(VENV)/.installed index
 	$(BIN)/qa eval --split test --report eval/out/report.html --json eval/out/results.json --baseline eval/baseline.json
+
+# follow-up questions (issue 28): the pages of the second folder get an index of their own
+eval-conversations: $(VENV)/.installed index
+	$(BIN)/qa eval --split test eval/conversations/corpus.jsonl --report eval/out/conv-corpus.html --json eval/out/conv-corpus.json
+	$(BIN)/qa index --corpus eval/conversations/pages --index eval/out/pages-index
+	$(BIN)/qa eval --split test --index eval/out/pages-index eval/conversations/pages.jsonl --report eval/out/conv-pages.html --json eval/out/conv-pages.json
 
 bench-squad: $(VENV)/.installed
 	$(BIN)/qa bench squad --version 1.1 --mode all --json eval/out/squad-1.1.json

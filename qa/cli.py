@@ -59,8 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--doc", action="append", default=None, metavar="ID", help="only search this document (repeatable)")
     p.add_argument("--json", action="store_true", help="print the answer object as JSON")
 
-    p = sub.add_parser("eval", help="score the assistant on gold questions")
-    p.add_argument("files", nargs="*", type=Path, help="JSONL question files (default eval/questions.jsonl)")
+    p = sub.add_parser("eval", help="score the assistant on gold questions and conversations")
+    p.add_argument("files", nargs="*", type=Path,
+                   help="JSONL files of questions or of conversations (lines with \"turns\"); default eval/questions.jsonl")
     _add_index_arg(p)
     p.add_argument("--split", choices=["dev", "test", "all"], default="all")
     p.add_argument("--json", dest="json_out", type=Path, default=None, metavar="OUT", help="write metrics and per-question results")
@@ -249,43 +250,9 @@ def cmd_ask(args, settings: Settings) -> int:
 
 
 def cmd_eval(args, settings: Settings) -> int:
-    from .evaluation.runner import evaluate
-    from .evaluation.results import compare, load_result, write_json
-    from .evaluation.gold import DEFAULT_QUESTIONS, load_questions
-    from .pipeline import open_answerer
-    from .evaluation.tables import format_comparison, format_table
+    from .evaluation.command import run_eval
 
-    files = list(args.files) or [DEFAULT_QUESTIONS]
-    questions = load_questions(files, args.split)
-    if args.fail_on_regression and not args.baseline:
-        raise QAError("--fail-on-regression needs --baseline FILE")
-    baseline = load_result(args.baseline) if args.baseline else None
-    if args.report is not None and Path(args.report).suffix.lower() not in (".md", ".html", ".htm"):
-        raise QAError(f"report file must end in .md or .html, not {args.report}")
-    answerer = open_answerer(args.index, settings)
-    result = evaluate(questions, answerer, k=args.k, progress=not args.quiet,
-                      meta={"files": [str(f) for f in files], "split": args.split})
-    diff = compare(result, baseline) if baseline is not None else None
-    if diff is not None:
-        result["baseline"] = {"path": str(args.baseline), "regressions": diff["regressions"],
-                              "newly_failing": diff["newly_failing"], "newly_passing": diff["newly_passing"]}
-    if args.json_out:
-        write_json(result, args.json_out)
-    if args.report:
-        from .evaluation.report import write_report
-
-        write_report(result, args.report, diff)
-    print(f"{len(questions)} question(s) from {', '.join(map(str, files))} (split {args.split}), "
-          f"index {result['meta']['index']}, k={args.k}")
-    print(format_table(result["metrics"]))
-    if diff is not None:
-        print()
-        print(format_comparison(diff, str(args.baseline)))
-    if args.json_out:
-        print(f"wrote {args.json_out}")
-    if args.report:
-        print(f"wrote {args.report}")
-    return 1 if diff is not None and args.fail_on_regression and diff["regressions"] else 0
+    return run_eval(args, settings)
 
 
 def cmd_bench(args, settings: Settings) -> int:

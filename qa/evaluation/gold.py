@@ -49,6 +49,9 @@ def _str_list(v: Any, what: str, where: str) -> list[str]:
 def parse_question(obj: Any, where: str) -> GoldQuestion:
     if not isinstance(obj, dict):
         raise QAError(f"{where}: each line must be a JSON object")
+    if "turns" in obj:
+        raise QAError(f"{where}: a conversation (it has 'turns') in a file of questions",
+                      fix="keep conversations in a file of their own: a file's first line decides its kind")
     for key in ("id", "question", "answers", "answerable"):
         if key not in obj:
             raise QAError(f"{where}: missing required field '{key}'",

@@ -1,6 +1,7 @@
 """The `qa eval --report` file: Markdown or HTML, with the plots, the abstention section and the failures.
 
-The format follows the suffix: `.html` embeds the plots as base64 PNG data URIs (one self-contained
+A run with conversation files adds their section (qa.evaluation.conversation_report's), and a run of
+conversation files only is a report of that section alone. The format follows the suffix: `.html` embeds the plots as base64 PNG data URIs (one self-contained
 file); `.md` writes the PNGs beside it (`<stem>-recall_at_k.png`, ...) and links them. All text from
 questions, answers and sources is escaped in HTML. The tables' rows are qa.evaluation.tables', the
 plots qa.evaluation.plots'.
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from ..errors import QAError
+from .conversation_report import html_section, markdown_section, render_alone
 from .plots import PLOT_TITLES, PLOTS, make_plots
 from .results import HEADLINE, TOLERANCE, aggregate
 from .scoring import CATEGORIES
@@ -76,7 +78,9 @@ def failures_by_category(result: dict[str, Any]) -> dict[str, list[dict[str, Any
 
 def _meta_line(result: dict[str, Any]) -> str:
     m = result.get("meta", {})
-    parts = [f"{result['metrics'].get('n_questions')} questions"]
+    parts = [f"{result['metrics'].get('n_questions')} questions"] if "metrics" in result else []
+    if result.get("conversations"):
+        parts.append(f"{result['conversations']['metrics']['n_conversations']} conversations")
     for key in ("split", "k", "index", "build_id", "model", "created"):
         if m.get(key) is not None:
             parts.append(f"{key} {m[key]}")
@@ -108,6 +112,8 @@ def render_markdown(result: dict[str, Any], plot_files: dict[str, str], diff: Op
         if name in plot_files:
             lines += [f"### {PLOT_TITLES[name]}", "", f"![{PLOT_TITLES[name]}]({plot_files[name]})", ""]
     lines += _abstention_md(_abstention_metrics(result))
+    if result.get("conversations"):
+        lines += markdown_section(result["conversations"])
     lines += ["## Failures by category", ""]
     groups = failures_by_category(result)
     if not groups:
@@ -198,6 +204,8 @@ def render_html(result: dict[str, Any], plots: dict[str, bytes], diff: Optional[
             data = base64.b64encode(plots[name]).decode("ascii")
             out.append(f"<h3>{e(PLOT_TITLES[name])}</h3><img alt='{e(PLOT_TITLES[name])}' src='data:image/png;base64,{data}'>")
     out += _abstention_html(_abstention_metrics(result))
+    if result.get("conversations"):
+        out += html_section(result["conversations"])
     out.append("<h2>Failures by category</h2>")
     groups = failures_by_category(result)
     if not groups:
@@ -244,6 +252,9 @@ def write_report(result: dict[str, Any], out: str | Path, diff: Optional[dict[st
     if suffix not in (".md", ".html", ".htm"):
         raise QAError(f"report file must end in .md or .html, not {out}")
     out.parent.mkdir(parents=True, exist_ok=True)
+    if "results" not in result:  # conversation files only: no question metrics, no plots
+        out.write_text(render_alone(result, suffix == ".md", _meta_line(result), _CSS), encoding="utf-8")
+        return [out]
     plots = make_plots(result)
     written = []
     if suffix == ".md":

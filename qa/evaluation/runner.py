@@ -39,7 +39,6 @@ def evaluate(questions: Sequence[GoldQuestion], answerer, k: int = DEFAULT_K, pr
     norm_cache = {p.passage_id: t for p, (_, t) in zip(index.evidence, evidence_norm)}
     reader = SourceReader()
     answerer.warm_up()  # the models load before the clock starts, not in the first question's latency
-    span_reader = getattr(answerer, "reader", None)
     results = []
     for q in tqdm(questions, desc="eval", unit="q", disable=not progress, file=sys.stderr, leave=False):
         t = time.perf_counter()
@@ -60,8 +59,15 @@ def evaluate(questions: Sequence[GoldQuestion], answerer, k: int = DEFAULT_K, pr
             "scores": scores,
             "hits": [{k_: v for k_, v in r.items() if k_ != "text_norm"} for r in rows[:RETRIEVE_K]],
         })
+    return {"meta": run_meta(answerer, k, meta), "metrics": aggregate(results), "results": results}
+
+
+def run_meta(answerer, k: int, meta: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    """What a result records about its run: when, which version, index, model, thresholds and k."""
+    index = answerer.index
+    span_reader = getattr(answerer, "reader", None)
     cal = answerer.settings.calibration(span_reader is not None)
-    info = {
+    return {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "qa_version": __version__,
         "index": str(index.path),
@@ -73,4 +79,3 @@ def evaluate(questions: Sequence[GoldQuestion], answerer, k: int = DEFAULT_K, pr
         "retrieve_k": RETRIEVE_K,
         **(meta or {}),
     }
-    return {"meta": info, "metrics": aggregate(results), "results": results}
