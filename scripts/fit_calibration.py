@@ -200,6 +200,7 @@ def report(rows: list[Row], cals, cuts) -> list[str]:
     groups = defaultdict(list)
     for r in rows:
         groups[(r.source, r.half)].append(r)
+        groups[("(all pooled)", r.half)].append(r)
     for (source, half), rs in sorted(groups.items()):
         status = []
         for r in rs:
