@@ -63,7 +63,7 @@ from qa.types import PARTS_JOINER  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 ANSWERED_RIGHT = 0.85  # the target is 0.80 on data not fitted on: a margin for the step to new documents
-UNCERTAIN_RIGHT = 0.45  # the target is 0.40
+UNCERTAIN_RIGHT = 0.42  # the target is 0.40; each point of margin declines about 1% more answerable questions
 TUNED = load_tuned()
 
 
@@ -265,7 +265,10 @@ def main():
         n = defaultdict(int)
         for r in rows:
             n[(r.source, r.half)] += 1
-        produced = {**TUNED.produced_by,
+        # the span fit's record keeps what it fitted; the calibration it once fitted is superseded here
+        spans_fit = {k: v for k, v in TUNED.produced_by.items() if k != "calibration"}
+        spans_fit["fitted"] = [f for f in spans_fit.get("fitted", []) if not f.startswith("answer.")]
+        produced = {**spans_fit,
                     "calibration": {
                         "command": "scripts/fit_calibration.py " + " ".join(sys.argv[1:]),
                         "date": datetime.date.today().isoformat(),
