@@ -52,7 +52,7 @@ _FRAGMENT = re.compile(rf"^(?P<f>(?:(?:{'|'.join(sorted(PREPOSITIONS))})\s+)?(?:
                        r"how(?:\s+(?:many|much|long|often|old|far|big|large|exactly)(?:\s+[\w-]+)?)?|who|whom|when|where|why)"
                        r"(?:\s+(?:exactly|then|else))?)\s*\?*$", re.I)
 _WH_SPLIT = re.compile(rf"^(?P<wh>(?:\w+\s+)?{WH}(?:\s+(?!{AUX}\b)[\w-]+){{0,3}}?)\s+(?P<aux>{AUX})\s+(?P<rest>.+?)\s*\?*$", re.I)
-_WH_SUBJECT = re.compile(rf"^(?:who|what|which\s+[\w-]+)\s+(?P<verb>[\w-]+)\s+(?P<rest>.+?)\s*\?*$", re.I)
+_WH_SUBJECT = re.compile(r"^(?:who|what|which\s+[\w-]+)\s+(?P<verb>[\w-]+)\s+(?P<rest>.+?)\s*\?*$", re.I)
 _IRREGULAR = {"led": "lead", "left": "leave", "made": "make", "took": "take", "gave": "give", "said": "say",
               "went": "go", "came": "come", "got": "get", "found": "find", "held": "hold", "built": "build",
               "began": "begin", "became": "become", "fought": "fight", "wrote": "write", "told": "tell",
@@ -283,7 +283,7 @@ def _definite(q: str, recent: Sequence[Prior]) -> Optional[tuple[str, tuple]]:
     """ "the attack" / "that cell" made as specific as a recent turn named it ("the Quetta hospital
     attack"), or "that group" as the previous answer to "Which group ...?"."""
     for m in re.finditer(r"\b(the|that|this|these|those)\s+([a-z][\w-]*)(?:\s+([a-z][\w-]*))?", q):
-        det, head, nxt = m.group(1).lower(), m.group(2), m.group(3)
+        head, nxt = m.group(2), m.group(3)
         if head in NOT_HEADS or head in PREPOSITIONS or head in GENERIC_HEADS or nxt in PREPOSITIONS:
             continue  # "the attack on the hospital" says which attack itself
         for p in recent:
