@@ -138,20 +138,15 @@ def _label_of(text: str, mentions: Sequence[Mention]) -> Optional[str]:
     (a surname, "Khan" for "Hafiz Saeed Khan")."""
     low = text.lower().removeprefix("the ")
     ents = [m for m in mentions if m.label != "NP"]
-    for m in ents:
-        if m.text.lower().removeprefix("the ") == low:
-            return m.label
-    last = low.split()[-1] if low.split() else ""
-    for m in ents:
-        if m.text.lower().split()[-1:] == [last]:
-            return m.label
-    return None
+    exact = [m.label for m in ents if m.text.lower().removeprefix("the ") == low]
+    last = low.split()[-1:]
+    return (exact or [m.label for m in ents if m.text.lower().split()[-1:] == last] or [None])[0]
 
 
 def _names(q: str) -> list[tuple[int, str]]:
     """The names of a question (capitalised runs, "the" included), without its capitalised first word
-    when that is a question word or auxiliary. A name after a preposition and "the" takes the lowercase
-    nouns after it up to the next preposition or the end ("in the Quetta hospital attack")."""
+    when that is a question word or auxiliary. A name after "the" takes the lowercase nouns after it up to
+    the next preposition or the end ("in the Quetta hospital attack")."""
     out = []
     for m in _NAME.finditer(q):
         start, text = m.start(), m.group(0)
@@ -161,7 +156,10 @@ def _names(q: str) -> list[tuple[int, str]]:
                 continue  # a capitalised first word alone says nothing of being a name
             if re.fullmatch(rf"{WH}|{AUX}|in|on|at|for|from|by|and|but|so|also", first, re.I):
                 start, text = start + len(first) + 1, rest
-        if text.startswith("the ") and re.search(r"\b(?:%s)\s+$" % "|".join(PREPOSITIONS), q[:start], re.I):
+        # after a preposition, or with no auxiliary before it ("Who carried out the Quetta hospital attack?");
+        # after one the lowercase word is the verb ("When did the TTP claim ...")
+        if text.startswith("the ") and (re.search(r"\b(?:%s)\s+$" % "|".join(PREPOSITIONS), q[:start], re.I)
+                                        or not re.search(rf"\b{AUX}\b", q[:start], re.I)):
             tail = re.match(r"((?:\s+(?!(?:%s|%s)\b)[a-z][\w-]*)+)\s*[?.!]*$" % ("|".join(PREPOSITIONS), AUX),
                             q[start + len(text):])
             text += tail.group(1) if tail else ""
@@ -320,12 +318,10 @@ def _richer_chunk(head: str, nxt: Optional[str], p: Prior, where: str) -> Option
         for c in chunks:
             words = c.split()
             low = [w.lower() for w in words]
-            if len(low) <= len(want) or low[-len(want):] != want:
+            if (len(low) <= len(want) or low[-len(want):] != want
+                    or len(re.findall(r"[A-Za-z]", " ".join(words[:-len(want)]))) < 2):
                 continue
-            if len(re.findall(r"[A-Za-z]", " ".join(words[:-len(want)]))) < 2:
-                continue
-            first = low[0]
-            if re.fullmatch(DETERMINERS, first):
+            if re.fullmatch(DETERMINERS, low[0]):
                 words = ["the"] + words[1:]
                 if len(words) <= len(want) + 1:  # "a cell" says no more than "that cell"
                     continue

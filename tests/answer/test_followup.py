@@ -36,6 +36,8 @@ WHICH = Prior("Which group was Hafiz Saeed Khan in before?", "Tehrik-e-Taliban P
     # definite references: as specific as a recent turn named it, or the answer to "Which group ...?"
     ([DIED], "Who carried out the attack?", "Who carried out the Quetta hospital attack?"),
     ([DIED], "Who claimed that attack?", "Who claimed the Quetta hospital attack?"),
+    ([Prior("Who carried out the Quetta hospital attack?", "ISIS", "ORG", "organisation")], "Who planned the attack?",
+     "Who planned the Quetta hospital attack?"),
     ([WHICH], "When was the group founded?", "When was Tehrik-e-Taliban Pakistan founded?"),
     # ellipsis
     ([LED], "And the TTP?", "Who led the TTP?"),
@@ -60,6 +62,7 @@ def test_a_follow_up_is_made_stand_alone(priors, question, expected):
     ([LED], "Are there foreign fighters in Khorasan?"),  # existential "there"
     ([LED], "Did Zarqawi meet him?"),  # a name of unknown kind before the pronoun: not rewritten on a guess
     ([DIED], "Who carried out the attack on the mosque?"),  # "the attack on ..." says which itself
+    ([Prior("When did the TTP claim the attack?", "2016", "DATE", "date")], "Who claimed the claim?"),
     ([LED], "What do the documents say?"),
     ([], "When was he killed?"),  # nothing earlier to refer to
     ([Prior("When was it founded?", None)], "Who led it?"),  # nothing the earlier turn named either
