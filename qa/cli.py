@@ -15,7 +15,7 @@ from typing import Optional, Sequence
 
 from .errors import QAError, redact
 from .settings import DEFAULT_CORPUS, DEFAULT_INDEX, DEFAULT_K, Settings, set_offline_environment
-from .types import REASON_LABELS, decline_headline
+from .console import print_answer as _print_answer
 
 
 def _add_index_arg(p: argparse.ArgumentParser) -> None:
@@ -58,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, default=DEFAULT_K, help=f"passages to retrieve (default {DEFAULT_K})")
     p.add_argument("--doc", action="append", default=None, metavar="ID", help="only search this document (repeatable)")
     p.add_argument("--json", action="store_true", help="print the answer object as JSON")
+
+    p = sub.add_parser("chat", help="a conversation: follow-up questions read in the light of earlier ones")
+    _add_index_arg(p)
+    p.add_argument("--k", type=int, default=DEFAULT_K, help=f"passages to retrieve (default {DEFAULT_K})")
+    p.add_argument("--json", action="store_true", help="one JSON answer object a line (the default on a pipe)")
 
     p = sub.add_parser("eval", help="score the assistant on gold questions and conversations")
     p.add_argument("files", nargs="*", type=Path,
@@ -124,51 +129,6 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--all", action="store_true", help="include liked answers too")
     f.add_argument("--store", default=None, metavar="URL", help="read the feedback table of this PostgreSQL store (env QA_STORE)")
     return parser
-
-
-def _shown(path: str) -> str:
-    """A recorded (absolute) path as short as the user would type it: relative when it lies below the
-    working directory. The JSON keeps it absolute."""
-    try:
-        return str(Path(path).relative_to(Path.cwd()))
-    except ValueError:
-        return path
-
-
-def _print_answer(a) -> None:
-    notes = list(a.notes)
-    if a.status == "declined":
-        # the decline is the answer: said once, as the first line; "0 of 5 sources agree" would be noise
-        head = decline_headline(notes, a.decline_reason)
-        print(head)
-        notes = [n for n in notes if n != head]
-    else:
-        label = "Answer (uncertain)" if a.status == "uncertain" else "Answer"
-        print(f"{label}: {a.answer}")
-    extra = []
-    if a.status == "declined" and a.decline_reason:
-        extra.append(f"declined: {REASON_LABELS.get(a.decline_reason, a.decline_reason)}")
-    if a.missing_terms:
-        extra.append("never mentioned: " + ", ".join(a.missing_terms))
-    if a.considered and a.status != "declined":
-        extra.append(f"{a.agreeing} of {a.considered} sources agree")
-    if a.as_of:
-        extra.append(f"as of {a.as_of}")
-    extra.append(f"confidence {a.confidence:.2f}")
-    print("  (" + "; ".join(extra) + ")")
-    for n in notes:
-        print(f"  note: {n}")
-    if a.conflicts:
-        print("  Sources disagree:")
-        for c in a.conflicts:
-            print(f"    {c.value}: " + " ".join(f"[{n}]" for n in c.citations))
-    cites = a.citations or a.closest
-    if cites:
-        print("Closest material:" if not a.citations else "Sources:")
-    for c in cites:
-        date = f", {c.date}" if c.date else ""
-        print(f"  [{c.n}] {c.title}{date} — {_shown(c.source)} chars {c.start}-{c.end}")
-        print(f"      “{c.quote}”")
 
 
 def cmd_index(args, settings: Settings) -> int:
@@ -247,6 +207,16 @@ def cmd_ask(args, settings: Settings) -> int:
     else:
         _print_answer(a)
     return 0
+
+
+def cmd_chat(args, settings: Settings) -> int:
+    from .console import chat
+    from .pipeline import open_answerer
+    from .settings import MAX_K
+
+    if not 1 <= args.k <= MAX_K:  # refused before the index and models load
+        raise QAError(f"k must be between 1 and {MAX_K}, not {args.k}")
+    return chat(open_answerer(args.index, settings).conversation(), k=args.k, as_json=args.json)
 
 
 def cmd_eval(args, settings: Settings) -> int:
@@ -328,7 +298,7 @@ def cmd_feedback(args, settings: Settings) -> int:
     return 0
 
 
-COMMANDS = {"index": cmd_index, "docs": cmd_docs, "verify": cmd_verify, "ask": cmd_ask, "eval": cmd_eval,
+COMMANDS = {"index": cmd_index, "docs": cmd_docs, "verify": cmd_verify, "ask": cmd_ask, "chat": cmd_chat, "eval": cmd_eval,
             "bench": cmd_bench, "feedback": cmd_feedback}
 
 

@@ -15,7 +15,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Iterator, Optional
 
-STAGES = ("embed", "bm25", "search", "candidates", "reader", "grouping", "grounding")
+STAGES = ("embed", "bm25", "search", "candidates", "reader", "grouping", "grounding")  # of an Answerer.ask
+# of a conversation's turn besides its ask (qa.answer.conversation): making a follow-up stand-alone and
+# choosing its passages; `qa bench perf` reports it per turn
+RESOLVE = "resolve"
 
 _recording: ContextVar[Optional[dict[str, float]]] = ContextVar("qa_timing_recording", default=None)
 _open: ContextVar[Optional["stage"]] = ContextVar("qa_timing_open_stage", default=None)

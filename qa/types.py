@@ -252,6 +252,9 @@ class Answer:
     # an answer of several parts (the cells of a row over the years asked): each part is the text at one
     # citation's answer span, in the order asked, and `answer` is them joined by PARTS_JOINER
     parts: tuple[str, ...] = ()
+    # in a conversation, the stand-alone question that was answered ("When was Hafiz Saeed Khan killed?"
+    # for "When was he killed?"); None when the question was answered as asked
+    understood_as: Optional[str] = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -270,4 +273,5 @@ class Answer:
             "decline_reason": self.decline_reason,
             "missing_terms": list(self.missing_terms),
             "parts": list(self.parts),
+            "understood_as": self.understood_as,
         }

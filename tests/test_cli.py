@@ -120,3 +120,30 @@ def test_an_unexpected_error_is_one_line_unless_qa_debug(monkeypatch, capsys):
     monkeypatch.setenv("QA_DEBUG", "1")
     with pytest.raises(RuntimeError, match="a bug"):
         qa.cli.main(["ask", "Who?"])
+
+
+def test_chat_on_a_pipe_keeps_the_conversation_one_json_answer_a_line(tmp_path):
+    env = {"QA_EMBEDDER": "fake"}
+    corpus, idx = write_corpus(tmp_path / "corpus"), tmp_path / "index"
+    assert run("index", "--corpus", str(corpus), "--index", str(idx), "--quiet", env_extra=env).returncode == 0
+    lines = ["Who surveyed the harbour of Ostland?", "", "When did she return?", "=When did she return?", "x" * 1001,
+             "When was the lighthouse lit?"]
+    r = subprocess.run([sys.executable, "-m", "qa", "chat", "--index", str(idx)], input="\n".join(lines) + "\n",
+                       capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1", **env},
+                       cwd=PROJECT_ROOT, timeout=300)
+    assert r.returncode == 0, r.stderr
+    out = [json.loads(x) for x in r.stdout.splitlines()]
+    assert len(out) == 5  # the blank line is skipped; the refused one still has its line
+    first, follow, written, refused, other = out
+    assert first["understood_as"] is None and first["answer"] == "Marta Kell"
+    assert follow["question"] == "When did she return?" and follow["understood_as"] == "When did Marta Kell return?"
+    assert written["understood_as"] is None  # "=" asks it as written
+    assert "limit is 1000" in refused["error"] and "limit is 1000" in r.stderr and "Traceback" not in r.stderr
+    assert other["understood_as"] is None and other["question"] == "When was the lighthouse lit?"
+    ask = run("ask", "When was the lighthouse lit?", "--index", str(idx), "--json", env_extra=env)
+    assert json.loads(ask.stdout) == other  # a new question in a conversation is answered as qa ask answers it
+
+
+def test_chat_refuses_a_bad_k_before_loading_anything(tmp_path):
+    r = run("chat", "--k", "0", "--index", str(tmp_path / "none"))
+    assert r.returncode == 2 and "k must be between" in r.stderr and "Traceback" not in r.stderr

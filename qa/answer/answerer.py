@@ -3,28 +3,29 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 from .calibration import confidence, reader_features, rule_features, table_features
 from .candidates import CandidateFinder
 from ..ingest.chunking import without_footnote
 from .conflicts import Subject, anchor, rivals, sources_considered
 from .evidence import find_evidence, reader_windows
-from ..errors import QAError
 from ..index import bm25
 from .grounding import Grounding, decline_text, ground, unsupported
 from .grouping import Keys, corroborate, group, typed_supporters
 from ..index.lexicon import VARIANT_MIN, skeleton
 from ..index.lexicon import of_index as lexicon_of
-from .question import QuestionAnalysis, analyse_question
-from .retrieval import Retriever
+from .question import QuestionAnalysis, analyse_question, clean_question  # noqa: F401 (clean_question: its home was here)
+from .retrieval import Retriever, check_request
 from .spans import trim_span
 from .tables import best_match, within_cell
 from .tables import quotes as table_quotes
-from ..settings import DEFAULT_K, MAX_K, MAX_QUESTION_CHARS, AnswerSettings, SpanSettings, load_tuned
-from ..text import printable, text_fragment_url
+from ..settings import DEFAULT_K, AnswerSettings, SpanSettings, load_tuned
+from ..text import text_fragment_url
 from ..timing import stage
 from .typecheck import LACKING, figures_first, has_type, needed_type
+if TYPE_CHECKING:
+    from .conversation import Conversation
 from ..types import COMPUTATION_TEXT, DECLINE_TEXT, PARTS_JOINER, Answer, Citation, Conflict, Hit
 
 # extraction finds the sentence that bears on a yes/no question; it does not judge yes or no
@@ -34,23 +35,6 @@ VALUE_TYPES = ("number", "date", "money", "percent")  # answers that sources can
 DOC_STEMS_KEPT = 256  # documents whose stem sets are kept for the grounding features
 CLOSEST_SOURCES = 3  # passages whose best sentence is shown as closest material when declining
 WARM_UP_QUESTION = "What do the documents say?"  # any question loads the embedder
-
-
-def clean_question(question: object) -> str:
-    """The question as the pipeline reads it, or QAError (exit 2) for empty or over-long input.
-
-    Lone surrogates and control characters cannot reach the tokenizer, so they are replaced and
-    removed rather than allowed to raise deep inside the model.
-    """
-    if not isinstance(question, str):
-        raise QAError("the question must be text")
-    if len(question) > MAX_QUESTION_CHARS:
-        raise QAError(f"the question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}",
-                      fix="ask a shorter question")
-    q = printable(question).strip()
-    if not q:
-        raise QAError("the question is empty", fix="ask a question in words")
-    return q
 
 
 def make_citation(n: int, index, sent_or_passage, score: float, answer_span: Optional[tuple[int, int]] = None) -> Citation:
@@ -181,16 +165,14 @@ class Answerer:
         The answer is made from the first k hits only, so it is exactly what `ask` returns.
         """
         q = clean_question(question)
-        if k < 1 or k > MAX_K:
-            raise QAError(f"k must be between 1 and {MAX_K}, not {k}")
-        if docs:
-            unknown = sorted(set(docs) - set(self.index.documents))
-            if unknown:
-                shown = ", ".join(repr(u[:60]) if not (u.isprintable() and len(u) <= 60) else u for u in unknown[:10])
-                raise QAError(f"unknown document id(s): {shown}",  # escaped: ids are user input, errors are one line
-                              fix=f"choose from {', '.join(sorted(self.index.documents))}")
+        check_request(self.index, k, docs)
         hits = self.retriever.search(q, k=max(k, retrieve_k), docs=docs)
         return self.from_hits(q, hits[:k]), hits
+
+    def conversation(self, history: Sequence = ()) -> "Conversation":
+        """A conversation over this answerer, after `history` (qa.answer.conversation): follow-ups resolved."""
+        from .conversation import Conversation
+        return Conversation(self, history)
 
     def reader_input(self, question: str, k: int = DEFAULT_K) -> tuple[str, list[str]]:
         """What `ask` hands the reader for `question`: the analysed question's text and the windows'

@@ -5,6 +5,10 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
+from ..errors import QAError
+from ..settings import MAX_QUESTION_CHARS
+from ..text import printable
+
 
 # the types answered by a clause or sentence, not a short span
 LONG_TYPES = ("description", "reason", "yes/no")
@@ -184,3 +188,20 @@ def analyse_question(question: str) -> QuestionAnalysis:
         return qa("title")
     # "What measures should ...", "What local goals does ...": a plural head with no type asks for several things
     return qa("description", head, bool(m and not name_of and _plural_head(q[m.end():])))
+
+
+def clean_question(question: object) -> str:
+    """The question as the pipeline reads it, or QAError (exit 2) for empty or over-long input.
+
+    Lone surrogates and control characters cannot reach the tokenizer, so they are replaced and
+    removed rather than allowed to raise deep inside the model.
+    """
+    if not isinstance(question, str):
+        raise QAError("the question must be text")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise QAError(f"the question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}",
+                      fix="ask a shorter question")
+    q = printable(question).strip()
+    if not q:
+        raise QAError("the question is empty", fix="ask a question in words")
+    return q

@@ -10,7 +10,8 @@ from ..index import bm25
 from ..index.aliases import AliasTable
 from ..neural.embedding import Embedder
 from ..index.loaded import Index
-from ..settings import RetrievalSettings, load_tuned
+from ..errors import QAError
+from ..settings import MAX_K, RetrievalSettings, load_tuned
 from ..timing import stage
 from ..types import Hit, ScoredSentence
 
@@ -31,6 +32,18 @@ def allowed_rows(index: Index, docs: Optional[Iterable[str]]) -> Optional[np.nda
         return None
     wanted = set(docs)
     return np.array([p.row for p in index.evidence if p.doc_id in wanted], dtype=np.int64)
+
+
+def check_request(index: Index, k: int, docs: Optional[Sequence[str]]) -> None:
+    """QAError for a k out of range or a document id the index does not have (what a caller sends)."""
+    if k < 1 or k > MAX_K:
+        raise QAError(f"k must be between 1 and {MAX_K}, not {k}")
+    if docs:
+        unknown = sorted(set(docs) - set(index.documents))
+        if unknown:
+            shown = ", ".join(repr(u[:60]) if not (u.isprintable() and len(u) <= 60) else u for u in unknown[:10])
+            raise QAError(f"unknown document id(s): {shown}",  # escaped: ids are user input, errors are one line
+                          fix=f"choose from {', '.join(sorted(index.documents))}")
 
 
 def search_vectors(

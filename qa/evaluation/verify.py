@@ -231,6 +231,9 @@ def answer_problems(a: dict[str, Any], span_text: Optional[Callable[[dict], Opti
     conf = a.get("confidence")
     if not isinstance(conf, (int, float)) or not 0.0 <= conf <= 1.0:
         problems.append(f"the confidence {conf!r} is not between 0 and 1")
+    understood = a.get("understood_as")  # a follow-up's stand-alone form: what the answer was made for
+    if understood is not None and (not isinstance(understood, str) or not understood.strip()):
+        problems.append(f"understood_as {understood!r} is neither null nor a question")
     numbers = [c.get("n") for c in cites]
     if numbers != list(range(1, len(cites) + 1)):
         problems.append(f"the citations are numbered {numbers}, not 1 to {len(cites)}")
@@ -239,7 +242,7 @@ def answer_problems(a: dict[str, Any], span_text: Optional[Callable[[dict], Opti
             problems.append("a declined answer has an answer or citations")
         if a.get("decline_reason") not in DECLINE_REASONS:
             problems.append(f"the decline reason {a.get('decline_reason')!r} is not one of {', '.join(DECLINE_REASONS)}")
-        question = _fold(a.get("question") or "")
+        question = _fold(understood if isinstance(understood, str) and understood.strip() else a.get("question") or "")
         problems += [f"the missing term {t!r} is not in the question" for t in a.get("missing_terms") or []
                      if _fold(t) not in question]
         return problems

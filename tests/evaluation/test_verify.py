@@ -65,6 +65,8 @@ FORGERIES = {
     "numbering": ("txt", lambda a: _first(a).update(n=7), "numbered [7"),
     "missing term the question never named": ("declined", lambda a: a.update(missing_terms=["Atlantis"]),
                                               "'Atlantis' is not in the question"),
+    "understood_as not text": ("txt", lambda a: a.update(understood_as=42), "understood_as 42"),
+    "understood_as empty": ("txt", lambda a: a.update(understood_as="  "), "understood_as '  '"),
     "decline reason unknown": ("declined", lambda a: a.update(decline_reason="bored"), "decline reason 'bored'"),
     "quote": ("txt", lambda a: _first(a).update(quote=_first(a)["quote"].replace("1912", "1921")), "is not the quote"),
     "quote offsets": ("docx", lambda a: _first(a).update(start=_first(a)["start"] + 3, end=_first(a)["end"] + 3),
@@ -161,3 +163,14 @@ def test_an_answer_of_several_parts_holds_when_each_part_is_a_cited_span(answers
     assert answer_problems(a) == ["the part 'forty-three' is not the text at the answer span of any citation"]
     a["answer"] = "forty-two"
     assert "is not its parts joined" in answer_problems(a)[0]
+
+
+def test_a_follow_up_holds_with_its_terms_in_the_question_it_was_understood_as(answers):
+    # a follow-up's answer was made for its stand-alone form: the terms it says the documents never
+    # mention are that question's, not the one as typed ("What did it say?")
+    a = copy.deepcopy(answers["declined"])
+    assert a["understood_as"] is None and answer_problems(a) == []
+    a["understood_as"], a["question"] = a["question"], "What did it say?"
+    assert answer_problems(a) == []
+    a["understood_as"] = "What did it say?"
+    assert "is not in the question" in answer_problems(a)[0]

@@ -81,6 +81,11 @@ def format_table(res: dict[str, Any]) -> str:
                 st = a.get("stages_ms") if name == "ask" else (a.get("variant_stages_ms") or {}).get(name)
                 if st:
                     lines.append(f"| where a warm `ask` goes, {label} (mean ms per question) | {_stages(st)} | | | | |")
+            rv = a.get("resolve") or {}
+            if rv.get("turns"):
+                lines.append(f"| resolving follow-ups (`resolve` stage, the questions asked as one conversation; "
+                             f"{rv['rewritten']} of {rv['turns']} rewritten) | {rv['mean_ms']:.2f} ms a turn "
+                             f"(max {rv['max_ms']:.2f}) | | | < {rv['target_ms']} ms {_yes(rv['met'])} | |")
             w = a.get("reader_work") or {}
             if w.get("tokens_per_question") is not None:
                 rate = (f"; {w['gflop_per_question']:.2f} GFLOP per question ({w['gflop_per_question_padded']:.2f} as padded), "

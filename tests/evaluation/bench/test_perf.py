@@ -29,6 +29,9 @@ def test_perf_bench_runs_end_to_end_on_the_fake_embedder(tmp_path):
     assert set(ask["stages_ms"]) == {*STAGES, "unattributed"}
     assert sum(ask["stages_ms"].values()) == pytest.approx(ask["ask"]["mean_ms"], rel=0.01, abs=0.01)
     assert ask["stages_ms"]["search"] > 0 and ask["stages_ms"]["candidates"] > 0
+    rv = ask["resolve"]  # the questions asked as one conversation: what resolving follow-ups costs a turn
+    assert rv["turns"] >= 1 and 0 <= rv["mean_ms"] <= rv["max_ms"] and rv["target_ms"] == 2.0
+    assert "resolving follow-ups" in res["table"]
     assert ask["sgemm_gflops"] > 0
     assert {"tokens_per_question", "tokens_padded_per_question", "gflop_per_question", "gflops",
             "share_of_sgemm"} <= set(ask["reader_work"])  # None here: the fake runs no reader
