@@ -270,17 +270,6 @@ def test_the_report_section_lists_lost_turns_and_escapes_them(tmp_path):
 
 # --------------------------------------------------------------------------- through the command line
 
-class _AsWritten:
-    """Stands in for the engine's Conversation until it lands in this branch: every turn as written,
-    which is what first turns and topic changes must get from the real one."""
-
-    def __init__(self, answerer):
-        self.answerer = answerer
-
-    def ask(self, question, k=5, docs=None, as_written=False):
-        return self.answerer.ask(question, k=k, docs=docs)
-
-
 @pytest.fixture(scope="module")
 def fake_index(tmp_path_factory):
     d = tmp_path_factory.mktemp("conv")
@@ -291,11 +280,7 @@ def fake_index(tmp_path_factory):
 
 @pytest.fixture()
 def fake_setup(fake_index, tmp_path, monkeypatch):
-    from qa.answer.answerer import Answerer
-
     monkeypatch.setenv("QA_EMBEDDER", "fake")
-    if not hasattr(Answerer, "conversation"):
-        monkeypatch.setattr(Answerer, "conversation", lambda self: _AsWritten(self), raising=False)
     corpus, index = fake_index
     rows = [
         {"id": "h1", "split": "dev", "corpus": str(corpus), "turns": [
