@@ -120,7 +120,7 @@ def normalize_tokens(text: str) -> list[str]:
     without ASCII punctuation, no articles."""
     out = []
     for tok in text.split():
-        v = _token_value(tok)
+        v = _token_value(tok.rstrip(",;:."))  # "2019;" of a list, "2019," or "5." in prose: still numbers
         if v is not None:
             out.append(_num_key(round(v, 4)))
             continue

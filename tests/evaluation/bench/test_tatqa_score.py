@@ -90,6 +90,8 @@ def test_gold_contained_in_the_answer_and_in_the_quotes():
     assert contained_in_quotes(["fixed-price type contracts.", "a cost-plus type contract"],
                                ["fixed-price type", "cost-plus type"])  # items from different quotes
     assert not contained_in_quotes(["fixed-price type contracts."], ["fixed-price type", "cost-plus type"])
+    # a number before a list's joiner or a sentence's punctuation is still a number
+    assert contained("2019; 2018", ["2019", "2018"]) and contained("in 2019, sales rose by 5.", ["2019", "5"])
 
 
 def test_best_pairing_is_one_to_one_and_optimal():
