@@ -6,6 +6,7 @@ that stands on its own is returned as None, so a change of topic is never rewrit
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Optional, Sequence
@@ -92,7 +93,8 @@ class Resolution:
 @dataclass(frozen=True)
 class _Referent:
     text: str
-    kinds: frozenset  # of "person", "place", "thing", "plural"
+    kinds: frozenset  # of "person", "place", "thing", "plural", "unknown" (a name no turn gave a kind)
+    turn: int = 0  # 0 for the last turn, 1 for the one before
 
 
 def resolve(question: str, priors: Sequence[Prior]) -> Optional[str]:
@@ -171,7 +173,8 @@ def _question_subjects(q: str, mentions: Sequence[Mention]) -> list[_Referent]:
     """Names and definite noun phrases of a question, in order, with what they can be referred to as."""
     out = []
     for start, text in _names(q):
-        kinds = _kinds_of_label(_label_of(text, mentions)) or frozenset({"thing"})
+        # a name no recent turn gave a kind: "it", or "he" when nothing surely a person is found
+        kinds = _kinds_of_label(_label_of(text, mentions)) or frozenset({"thing", "unknown"})
         out.append((start, _Referent(text, kinds)))
     for m in re.finditer(r"\b(?:the|this|that)\s+([a-z][\w-]*)(?:\s+([a-z][\w-]*))?", q):
         head, nxt = m.group(1), m.group(2)
@@ -194,30 +197,78 @@ def _asked_identity(question: str) -> bool:
     return bool(re.match(r"^\s*(?:\w+\s+)?(?:who|whom|which|what)\b", question, re.I))
 
 
+def _asked_head(question: str) -> Optional[str]:
+    """The noun a which/what question asks for ("Which Sunni groups have ..." -> "groups", "Which form of
+    plague ..." -> "form", "Which club sacked ..." -> "club"), or None ("What is ...", "What did ...")."""
+    m = re.match(r"^\s*(?:\w+\s+)?(?:which|what)\s+(.*)$", question, re.I)
+    if not m:
+        return None
+    words = re.findall(r"[\w’'-]+", m.group(1))[:5]
+    if not words or re.fullmatch(AUX, words[0], re.I):
+        return None
+    for w, nxt in zip(words, words[1:]):
+        if w[:1].islower() and (re.fullmatch(AUX, nxt, re.I) or nxt.lower() in PREPOSITIONS or nxt[:1].isupper()):
+            return w.lower()
+    return next((w.lower() for w in words if w[:1].islower()), None)
+
+
+def _answer_kinds(p: Prior) -> frozenset:
+    """What a turn's answer can be referred back to as. The noun a which/what question asked for says
+    more than the entity label at the answer span ("Which club ...?" - a club is never "he", whatever the
+    tagger said); an answer of two conjoined names ("X and Y") is "they", never "it" or "he"."""
+    kinds = set(_kinds_of_label(p.answer_label) or ({TYPE_KINDS[p.answer_type]} if p.answer_type in TYPE_KINDS else ()))
+    head = _asked_head(p.question)
+    if head is not None:
+        t = head_type(head)
+        if t in ("date", "number", "money", "percent") or re.search(r"\d", p.answer or ""):
+            return frozenset()
+        kinds = {"person"} if t == "person" else {"place", "thing"} if t == "place" else {"thing"}
+        if _plural(head):
+            kinds = {"plural"} | (kinds - {"person"})
+    elif kinds and "person" not in kinds and not _asked_identity(p.question):
+        kinds &= {"place"}  # "Where is the museum?" - "Paris": "it" is still the museum
+    if kinds and re.search(r"\s(?:and|&)\s", p.answer or ""):
+        kinds = {"plural"} | (kinds - {"person", "place"})
+    return frozenset(kinds)
+
+
 def _candidates(recent: Sequence[Prior]) -> list[_Referent]:
     """Referents by recency and salience: for each turn, most recent first, its answer, then its
-    question's names and noun phrases, then the entities of its cited sentences."""
+    question's names and noun phrases, then the entities of its cited sentences (not those inside its
+    answer, which the answer already stands for, nor lowercase ones: "overseas" is no name). A name's
+    kind is the one any recent turn gave it."""
     out: list[_Referent] = []
-    for p in recent:
+    known = [m for p in recent for m in p.mentions]
+    answers = []
+    for n, p in enumerate(recent):
         if p.answer:
-            kinds = _kinds_of_label(p.answer_label) or frozenset(
-                {TYPE_KINDS[p.answer_type]} if p.answer_type in TYPE_KINDS else set())
-            if kinds and "person" not in kinds and not _asked_identity(p.question):
-                kinds = kinds & {"place"}  # "Where is the museum?" - "Paris": "it" is still the museum
+            kinds = _answer_kinds(p)
             if kinds:
-                out.append(_Referent(p.answer, frozenset(kinds)))
-        out += _question_subjects(p.question, p.mentions)
+                out.append(_Referent(p.answer, kinds, n))
+                answers.append(p.answer.lower())
+                known.insert(0, Mention(p.answer, "PERSON" if "person" in kinds else "ORG"))
+    i = 0
+    for n, p in enumerate(recent):
+        if p.answer and _answer_kinds(p):
+            i += 1  # after this turn's answer
+        subjects = [dataclasses.replace(r, turn=n) for r in _question_subjects(p.question, known)]
+        out[i:i] = subjects
+        i += len(subjects)
+        mentions = []
         for m in p.mentions:
             kinds = _kinds_of_label(m.label)
-            if m.label != "NP" and kinds:
-                out.append(_Referent(m.text, kinds))
+            if (m.label != "NP" and kinds and m.text[:1].isupper()
+                    and not any(m.text.lower() in a for a in answers)):
+                mentions.append(_Referent(m.text, kinds, n))
+        out[i:i] = mentions
+        i += len(mentions)
     return out
 
 
-def _agrees(pronoun: str, ref: _Referent) -> bool:
+def _agrees(pronoun: str, ref: _Referent, loose: bool = False) -> bool:
     wanted = PRONOUN_KINDS[pronoun]
     if wanted == ("person",):
-        return "person" in ref.kinds
+        return "person" in ref.kinds or (loose and "unknown" in ref.kinds)
     if wanted == ("place",):
         return "place" in ref.kinds
     if wanted[0] == "plural":  # "they": plural things and people, or a named group
@@ -254,7 +305,9 @@ def _pronouns(q: str, recent: Sequence[Prior], referents: tuple) -> tuple[str, t
         if p == "her" and not _possessive_her(q, m.end()):
             p = "him"  # the object "her" agrees like "him"
         cands = _candidates(recent) if cands is None else cands
-        ref = next((r for r in cands if _agrees(p, r)), None)
+        # turn by turn: one that surely agrees, else a name of unknown kind the same turn's question gave
+        ref = next((r for t in range(TURNS_BACK) for loose in (False, True)
+                    for r in cands if r.turn == t and _agrees(p, r, loose)), None)
         if ref is None:
             continue
         text = ref.text

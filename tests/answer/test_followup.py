@@ -48,6 +48,28 @@ WHICH = Prior("Which group was Hafiz Saeed Khan in before?", "Tehrik-e-Taliban P
     ([Prior("When was Hafiz Saeed Khan killed?", "2016")], "Where?", "Where was Hafiz Saeed Khan killed?"),
     # recency: the last turn's referent before the one before it
     ([LED, MUSEUM], "When did it close?", "When did the museum close?"),
+    # the noun a which-question asked for types its answer, whatever the tagger said: a club is not "her"
+    ([Prior("Which club sacked Anna Berg in May?", "Northfield United", "PERSON", "organisation",
+            (M("Northfield United", "PERSON"), M("Anna Berg", "PERSON")))],
+     "What was her first match?", "What was Anna Berg’s first match?"),
+    # ... and an untagged answer to "Which form ...?" is a thing "it" can be
+    ([Prior("Which form of the disease did the couple have?", "the lung form", "CARDINAL", "description")],
+     "What causes it?", "What causes the lung form?"),
+    # two conjoined names are "they", never "it"
+    ([Prior("Which unions backed Acme Steel?", "Red Union and Blue League", "PERSON", "list",
+            (M("Red Union", "PERSON"),))], "Why did they back it?",
+     "Why did Red Union and Blue League back Acme Steel?"),
+    # a lowercase entity of a cited sentence ("overseas" tagged a place) is no name to refer back to
+    ([Prior("How are the funds of Acme moved?", "wire transfers", None, "description", (M("overseas", "GPE"),))],
+     "What does it own?", "What does Acme own?"),
+    # a name no turn gave a kind is "he" when nothing surely a person is found, the answer's parts excluded
+    ([Prior("Which award did Tom Reyes receive?", "Star-e-Medal", "PERSON", "title",
+            (M("Star-e-Medal", "PERSON"), M("Star", "PERSON")))], "Which agency did he head?",
+     "Which agency did Tom Reyes head?"),
+    # ... and the last turn's such name before a person the turn before only mentioned
+    ([Prior("Why did the union strike?", "pay", None, "reason", (M("Red Union", "PERSON"),)),
+      Prior("Which award did Tom Reyes receive?", "Star Medal", None, "title")], "Which agency did he head?",
+     "Which agency did Tom Reyes head?"),
 ])
 def test_a_follow_up_is_made_stand_alone(priors, question, expected):
     assert resolve(question, priors) == expected
