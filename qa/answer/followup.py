@@ -232,6 +232,21 @@ def _answer_kinds(p: Prior) -> frozenset:
     return frozenset(kinds)
 
 
+def _counted(question: str) -> Optional[str]:
+    """What a how-many question counted, as "they" refers back to it: "How many members did the shura
+    have?" -> "the members of the shura"; "How many people were killed in X?" -> "the people killed in X"."""
+    m = re.match(r"^\s*how\s+many\s+(?P<n>(?:[\w-]+\s+){0,2}?[a-z][\w-]*[a-rt-z]s|people|men|women|children)"
+                 r"\s+(?P<rest>.*?)\s*[?.!]*$", question, re.I)
+    if not m:
+        return None
+    n, rest = m.group("n"), m.group("rest")
+    have = re.fullmatch(r"(?:did|does|do)\s+(.+?)\s+have", rest, re.I)
+    if have:
+        return f"the {n} of {have.group(1)}"
+    passive = re.fullmatch(rf"(?:were|are|was|is|have\s+been|had\s+been)\s+((?:\w+ly\s+)?\w+(?:ed|en|wn|lt|nt)\b.*)", rest, re.I)
+    return f"the {n} {passive.group(1)}" if passive else f"the {n}"
+
+
 def _candidates(recent: Sequence[Prior]) -> list[_Referent]:
     """Referents by recency and salience: for each turn, most recent first, its answer, then its
     question's names and noun phrases, then the entities of its cited sentences (not those inside its
@@ -251,6 +266,10 @@ def _candidates(recent: Sequence[Prior]) -> list[_Referent]:
     for n, p in enumerate(recent):
         if p.answer and _answer_kinds(p):
             i += 1  # after this turn's answer
+        counted = _counted(p.question)
+        if counted:
+            out.insert(i, _Referent(counted, frozenset({"plural"}), n))
+            i += 1
         subjects = [dataclasses.replace(r, turn=n) for r in _question_subjects(p.question, known)]
         out[i:i] = subjects
         i += len(subjects)
@@ -290,7 +309,10 @@ def _skip(q: str, m: re.Match, mentions: Sequence[Mention]) -> bool:
         if not kinds or _agrees(p if p != "her" else "him", _Referent(name, kinds)):
             return True  # unknown kind: leave it, a question is never rewritten on a guess
     if p in POSSESSIVES or p.endswith("self") or p.endswith("selves"):
-        return bool(re.search(rf"\b(?:who|(?:which|what)\s+(?!{AUX}\b)\w+)\b", before, re.I))
+        # "Which group changed its name?" binds; "Who is its chairman?" does not (who is the predicate),
+        # nor "its" to "who" (a person)
+        who = "" if p in ("its", "itself") else r"who(?!\s+{AUX}\s*$)|".replace("{AUX}", AUX)
+        return bool(re.search(rf"\b(?:{who}(?:which|what)\s+(?!{AUX}\b)\w+)\b", before, re.I))
     return False
 
 
@@ -306,8 +328,9 @@ def _pronouns(q: str, recent: Sequence[Prior], referents: tuple) -> tuple[str, t
             p = "him"  # the object "her" agrees like "him"
         cands = _candidates(recent) if cands is None else cands
         # turn by turn: one that surely agrees, else a name of unknown kind the same turn's question gave
-        ref = next((r for t in range(TURNS_BACK) for loose in (False, True)
-                    for r in cands if r.turn == t and _agrees(p, r, loose)), None)
+        # and never one the question already names ("How many of them were Pakistanis?")
+        ref = next((r for t in range(TURNS_BACK) for loose in (False, True) for r in cands
+                    if r.turn == t and _agrees(p, r, loose) and r.text.lower() not in q.lower()), None)
         if ref is None:
             continue
         text = ref.text
@@ -335,8 +358,8 @@ def _definite(q: str, recent: Sequence[Prior]) -> Optional[tuple[str, tuple]]:
     attack"), or "that group" as the previous answer to "Which group ...?"."""
     for m in re.finditer(r"\b(the|that|this|these|those)\s+([a-z][\w-]*)(?:\s+([a-z][\w-]*))?", q):
         head, nxt = m.group(2), m.group(3)
-        if head in NOT_HEADS or head in PREPOSITIONS or head in GENERIC_HEADS or nxt in PREPOSITIONS:
-            continue  # "the attack on the hospital" says which attack itself
+        if head in NOT_HEADS or head in PREPOSITIONS or head in GENERIC_HEADS or (nxt in PREPOSITIONS and nxt != "with"):
+            continue  # "the attack on the hospital" says which attack itself ("with" is the verb's)
         for p in recent:
             asked = _head_noun(p.question)
             if p.answer and asked and _singular(asked) == _singular(head):  # "Which group ...?" then "that group"
@@ -389,12 +412,17 @@ def _ellipsis(q: str, recent: Sequence[Prior]) -> Optional[tuple[str, tuple]]:
     "In which magazine?" / "For what?" / "When?" (the previous question asked that way)."""
     prev = recent[0]
     m = _ELLIPSIS.match(q)
-    if m and not re.match(rf"{WH}\b|{AUX}\b", m.group("x"), re.I) and len(m.group("x").split()) <= 6:
+    # "And IS-K?": a hyphenated name is no auxiliary
+    if m and not re.match(rf"(?:{WH}|{AUX})\b(?!-)", m.group("x"), re.I) and len(m.group("x").split()) <= 6:
         x = m.group("x")
         subjects = _question_subjects(prev.question, prev.mentions)
         prep = x.split()[0].lower()
         if prep in PREPOSITIONS:  # "And in Quetta?": the previous question's phrase with that preposition
-            pm = list(re.finditer(rf"\b{prep}\s+(?:the\s+)?[\w-]+(?:\s+(?!{AUX}\b)[\w-]+)*?(?=\s*\?|$)", prev.question, re.I))
+            # the phrase ends at the next preposition, clause word or "according to" ("in Pakistan
+            # according to the report": only "in Pakistan" is replaced)
+            stop = "|".join(sorted(PREPOSITIONS | {"according", "as", "that", "which", "who", "and", "or"}))
+            pm = list(re.finditer(rf"\b{prep}\s+(?:the\s+)?[\w-]+(?:\s+(?!(?:{AUX}|{stop})\b)[\w-]+)*?"
+                                  rf"(?=\s*\?|\s*,|\s+(?:{stop})\b|$)", prev.question, re.I))
             if pm:
                 s = pm[-1]
                 return _question(prev.question[:s.start()] + x + prev.question[s.end():]), (x,)

@@ -70,6 +70,23 @@ WHICH = Prior("Which group was Hafiz Saeed Khan in before?", "Tehrik-e-Taliban P
     ([Prior("Why did the union strike?", "pay", None, "reason", (M("Red Union", "PERSON"),)),
       Prior("Which award did Tom Reyes receive?", "Star Medal", None, "title")], "Which agency did he head?",
      "Which agency did Tom Reyes head?"),
+    # "they" after a how-many question: what it counted
+    ([Prior("How many members did the city council have?", "twelve", "CARDINAL", "number")],
+     "How many of them were women?", "How many of the members of the city council were women?"),
+    ([Prior("How many people were injured in the fire?", "40", "CARDINAL", "number")],
+     "Where were they taken?", "Where were the people injured in the fire taken?"),
+    # a possessive after "Who is" is not bound by "who": who is the predicate
+    ([Prior("How many employees does Acme have?", "12,000", "CARDINAL", "number")],
+     "Who is its chairman?", "Who is Acme’s chairman?"),
+    # "And in X?" replaces the place phrase only, not what follows it
+    ([Prior("How many members were based in Norway according to the survey?", "300", "CARDINAL", "number")],
+     "And in Chile?", "How many members were based in Chile according to the survey?"),
+    # a hyphenated name that starts like an auxiliary is still a name
+    ([Prior("How many fighters does Acme have?", "500", "CARDINAL", "number")], "And DO-7?",
+     "How many fighters does DO-7 have?"),
+    # "with" belongs to the verb: "the attack with ..." still needs saying which attack
+    ([DIED], "Which faction carried out the attack with the gunmen?",
+     "Which faction carried out the Quetta hospital attack with the gunmen?"),
 ])
 def test_a_follow_up_is_made_stand_alone(priors, question, expected):
     assert resolve(question, priors) == expected
@@ -88,6 +105,9 @@ def test_a_follow_up_is_made_stand_alone(priors, question, expected):
     ([LED], "What do the documents say?"),
     ([], "When was he killed?"),  # nothing earlier to refer to
     ([Prior("When was it founded?", None)], "Who led it?"),  # nothing the earlier turn named either
+    # the only referent is already in the question: nothing to put in
+    ([Prior("Where is the colony?", None, None, None, (M("Norwegians", "NORP"),))],
+     "How many of them are Norwegians?"),
 ])
 def test_a_question_that_stands_on_its_own_is_left_alone(priors, question):
     assert resolve(question, priors) is None
