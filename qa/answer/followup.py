@@ -45,6 +45,7 @@ _DUMMY_IT = re.compile(r"\bit\s+(?:is|was|be|seems?|seemed|takes?|took|would\s+b
 # existential "there": "Is there...", "there were", "How many are there?"
 _BE = r"(?:is|are|was|were|be|been|has|have|had|will|may|might|must|seems?|remains?)"
 _EXISTENTIAL = re.compile(rf"\b{_BE}\s+there\b|\bthere\s+{_BE}\b|\bthere'?s\b", re.I)
+_EVENT_VERB = re.compile(r"\s+(?:happen(?:ed|s)?|occur(?:red|s)?|t(?:ake|ook|aken)\s+place|unfold(?:ed)?)\b", re.I)
 _NAME = re.compile(r"(?:\bthe\s+)?[A-Z][\w’'.-]*(?:(?:\s+|-)(?:(?:of|the|and|de|al|bin|e|el|for)\s+)?"
                    r"[A-Z][\w’'.-]*)*")
 _ELLIPSIS = re.compile(r"^(?:and|but|also|so)?,?\s*(?:(?:what|how)\s+about\s+|and\s+)(?P<x>.+?)\s*[?.!]*$", re.I)
@@ -125,6 +126,8 @@ def _kinds_of_label(label: Optional[str]) -> frozenset:
         return frozenset({"place", "thing"})
     if label == "NORP":
         return frozenset({"plural", "thing"})
+    if label == "EVENT":
+        return frozenset({"thing", "event"})
     if label in THING_LABELS:
         return frozenset({"thing"})
     return frozenset()
@@ -328,9 +331,12 @@ def _pronouns(q: str, recent: Sequence[Prior], referents: tuple) -> tuple[str, t
             p = "him"  # the object "her" agrees like "him"
         cands = _candidates(recent) if cands is None else cands
         # turn by turn: one that surely agrees, else a name of unknown kind the same turn's question gave
-        # and never one the question already names ("How many of them were Pakistanis?")
+        # and never one the question already names ("How many of them were Pakistanis?"); what "happened"
+        # is an event the turns described ("the attack"), not a group or person that answered "Who ...?"
+        event = p == "it" and _EVENT_VERB.match(q[m.end():])
         ref = next((r for t in range(TURNS_BACK) for loose in (False, True) for r in cands
-                    if r.turn == t and _agrees(p, r, loose) and r.text.lower() not in q.lower()), None)
+                    if r.turn == t and _agrees(p, r, loose) and r.text.lower() not in q.lower()
+                    and (not event or r.text.startswith("the ") or "event" in r.kinds)), None)
         if ref is None:
             continue
         text = ref.text

@@ -84,6 +84,13 @@ WHICH = Prior("Which group was Hafiz Saeed Khan in before?", "Tehrik-e-Taliban P
     # a hyphenated name that starts like an auxiliary is still a name
     ([Prior("How many fighters does Acme have?", "500", "CARDINAL", "number")], "And DO-7?",
      "How many fighters does DO-7 have?"),
+    # what "happened" is the event asked about, not the group that answered "Who carried it out?"
+    ([Prior("Who carried out the harbour bombing?", "Red Front", "ORG", "organisation",
+            (M("the harbour bombing", "NP"), M("Red Front", "ORG")))],
+     "When did it happen?", "When did the harbour bombing happen?"),
+    ([Prior("Who carried out the harbour bombing?", "Red Front", "ORG", "organisation",
+            (M("the harbour bombing", "NP"), M("Red Front", "ORG")))],
+     "When was it founded?", "When was Red Front founded?"),
     # "with" belongs to the verb: "the attack with ..." still needs saying which attack
     ([DIED], "Which faction carried out the attack with the gunmen?",
      "Which faction carried out the Quetta hospital attack with the gunmen?"),
