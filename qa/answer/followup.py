@@ -444,6 +444,12 @@ def _ellipsis(q: str, recent: Sequence[Prior]) -> Optional[tuple[str, tuple]]:
     frag = f.group("f")
     split = _WH_SPLIT.match(prev.question)
     if split:
+        # "How many deaths?" after "How many plague cases were ...": the new noun takes the old one's
+        # modifiers ("How many plague deaths")
+        new, old_wh = frag.split(), split.group("wh").split()
+        if (len(new) == 3 and len(old_wh) > 3 and [w.lower() for w in new[:2]] == ["how", "many"]
+                and [w.lower() for w in old_wh[:2]] == ["how", "many"] and _plural(old_wh[-1]) == _plural(new[2])):
+            frag = " ".join(new[:2] + old_wh[2:-1] + new[2:])
         return _question(f"{frag} {split.group('aux')} {split.group('rest')}"), ()
     subj = _WH_SUBJECT.match(prev.question)
     if subj and prev.answer:

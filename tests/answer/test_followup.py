@@ -91,6 +91,9 @@ WHICH = Prior("Which group was Hafiz Saeed Khan in before?", "Tehrik-e-Taliban P
     ([Prior("Who carried out the harbour bombing?", "Red Front", "ORG", "organisation",
             (M("the harbour bombing", "NP"), M("Red Front", "ORG")))],
      "When was it founded?", "When was Red Front founded?"),
+    # a bare "How many N?" keeps the modifiers of the noun it replaces
+    ([Prior("How many flu cases were reported in 2019?", "300", "CARDINAL", "number")], "How many deaths?",
+     "How many flu deaths were reported in 2019?"),
     # "with" belongs to the verb: "the attack with ..." still needs saying which attack
     ([DIED], "Which faction carried out the attack with the gunmen?",
      "Which faction carried out the Quetta hospital attack with the gunmen?"),
