@@ -6,6 +6,7 @@ that stands on its own is returned as None, so a change of topic is never rewrit
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Optional, Sequence
@@ -44,6 +45,7 @@ _DUMMY_IT = re.compile(r"\bit\s+(?:is|was|be|seems?|seemed|takes?|took|would\s+b
 # existential "there": "Is there...", "there were", "How many are there?"
 _BE = r"(?:is|are|was|were|be|been|has|have|had|will|may|might|must|seems?|remains?)"
 _EXISTENTIAL = re.compile(rf"\b{_BE}\s+there\b|\bthere\s+{_BE}\b|\bthere'?s\b", re.I)
+_EVENT_VERB = re.compile(r"\s+(?:happen(?:ed|s)?|occur(?:red|s)?|t(?:ake|ook|aken)\s+place|unfold(?:ed)?)\b", re.I)
 _NAME = re.compile(r"(?:\bthe\s+)?[A-Z][\w’'.-]*(?:(?:\s+|-)(?:(?:of|the|and|de|al|bin|e|el|for)\s+)?"
                    r"[A-Z][\w’'.-]*)*")
 _ELLIPSIS = re.compile(r"^(?:and|but|also|so)?,?\s*(?:(?:what|how)\s+about\s+|and\s+)(?P<x>.+?)\s*[?.!]*$", re.I)
@@ -92,7 +94,8 @@ class Resolution:
 @dataclass(frozen=True)
 class _Referent:
     text: str
-    kinds: frozenset  # of "person", "place", "thing", "plural"
+    kinds: frozenset  # of "person", "place", "thing", "plural", "unknown" (a name no turn gave a kind)
+    turn: int = 0  # 0 for the last turn, 1 for the one before
 
 
 def resolve(question: str, priors: Sequence[Prior]) -> Optional[str]:
@@ -123,6 +126,8 @@ def _kinds_of_label(label: Optional[str]) -> frozenset:
         return frozenset({"place", "thing"})
     if label == "NORP":
         return frozenset({"plural", "thing"})
+    if label == "EVENT":
+        return frozenset({"thing", "event"})
     if label in THING_LABELS:
         return frozenset({"thing"})
     return frozenset()
@@ -171,7 +176,8 @@ def _question_subjects(q: str, mentions: Sequence[Mention]) -> list[_Referent]:
     """Names and definite noun phrases of a question, in order, with what they can be referred to as."""
     out = []
     for start, text in _names(q):
-        kinds = _kinds_of_label(_label_of(text, mentions)) or frozenset({"thing"})
+        # a name no recent turn gave a kind: "it", or "he" when nothing surely a person is found
+        kinds = _kinds_of_label(_label_of(text, mentions)) or frozenset({"thing", "unknown"})
         out.append((start, _Referent(text, kinds)))
     for m in re.finditer(r"\b(?:the|this|that)\s+([a-z][\w-]*)(?:\s+([a-z][\w-]*))?", q):
         head, nxt = m.group(1), m.group(2)
@@ -194,30 +200,97 @@ def _asked_identity(question: str) -> bool:
     return bool(re.match(r"^\s*(?:\w+\s+)?(?:who|whom|which|what)\b", question, re.I))
 
 
+def _asked_head(question: str) -> Optional[str]:
+    """The noun a which/what question asks for ("Which Sunni groups have ..." -> "groups", "Which form of
+    plague ..." -> "form", "Which club sacked ..." -> "club"), or None ("What is ...", "What did ...")."""
+    m = re.match(r"^\s*(?:\w+\s+)?(?:which|what)\s+(.*)$", question, re.I)
+    if not m:
+        return None
+    words = re.findall(r"[\w’'-]+", m.group(1))[:5]
+    if not words or re.fullmatch(AUX, words[0], re.I):
+        return None
+    for w, nxt in zip(words, words[1:]):
+        if w[:1].islower() and (re.fullmatch(AUX, nxt, re.I) or nxt.lower() in PREPOSITIONS or nxt[:1].isupper()):
+            return w.lower()
+    return next((w.lower() for w in words if w[:1].islower()), None)
+
+
+def _answer_kinds(p: Prior) -> frozenset:
+    """What a turn's answer can be referred back to as. The noun a which/what question asked for says
+    more than the entity label at the answer span ("Which club ...?" - a club is never "he", whatever the
+    tagger said); an answer of two conjoined names ("X and Y") is "they", never "it" or "he"."""
+    kinds = set(_kinds_of_label(p.answer_label) or ({TYPE_KINDS[p.answer_type]} if p.answer_type in TYPE_KINDS else ()))
+    head = _asked_head(p.question)
+    if head is not None:
+        t = head_type(head)
+        if t in ("date", "number", "money", "percent") or re.search(r"\d", p.answer or ""):
+            return frozenset()
+        kinds = {"person"} if t == "person" else {"place", "thing"} if t == "place" else {"thing"}
+        if _plural(head):
+            kinds = {"plural"} | (kinds - {"person"})
+    elif kinds and "person" not in kinds and not _asked_identity(p.question):
+        kinds &= {"place"}  # "Where is the museum?" - "Paris": "it" is still the museum
+    if kinds and re.search(r"\s(?:and|&)\s", p.answer or ""):
+        kinds = {"plural"} | (kinds - {"person", "place"})
+    return frozenset(kinds)
+
+
+def _counted(question: str) -> Optional[str]:
+    """What a how-many question counted, as "they" refers back to it: "How many members did the shura
+    have?" -> "the members of the shura"; "How many people were killed in X?" -> "the people killed in X"."""
+    m = re.match(r"^\s*how\s+many\s+(?P<n>(?:[\w-]+\s+){0,2}?[a-z][\w-]*[a-rt-z]s|people|men|women|children)"
+                 r"\s+(?P<rest>.*?)\s*[?.!]*$", question, re.I)
+    if not m:
+        return None
+    n, rest = m.group("n"), m.group("rest")
+    have = re.fullmatch(r"(?:did|does|do)\s+(.+?)\s+have", rest, re.I)
+    if have:
+        return f"the {n} of {have.group(1)}"
+    passive = re.fullmatch(rf"(?:were|are|was|is|have\s+been|had\s+been)\s+((?:\w+ly\s+)?\w+(?:ed|en|wn|lt|nt)\b.*)", rest, re.I)
+    return f"the {n} {passive.group(1)}" if passive else f"the {n}"
+
+
 def _candidates(recent: Sequence[Prior]) -> list[_Referent]:
     """Referents by recency and salience: for each turn, most recent first, its answer, then its
-    question's names and noun phrases, then the entities of its cited sentences."""
+    question's names and noun phrases, then the entities of its cited sentences (not those inside its
+    answer, which the answer already stands for, nor lowercase ones: "overseas" is no name). A name's
+    kind is the one any recent turn gave it."""
     out: list[_Referent] = []
-    for p in recent:
+    known = [m for p in recent for m in p.mentions]
+    answers = []
+    for n, p in enumerate(recent):
         if p.answer:
-            kinds = _kinds_of_label(p.answer_label) or frozenset(
-                {TYPE_KINDS[p.answer_type]} if p.answer_type in TYPE_KINDS else set())
-            if kinds and "person" not in kinds and not _asked_identity(p.question):
-                kinds = kinds & {"place"}  # "Where is the museum?" - "Paris": "it" is still the museum
+            kinds = _answer_kinds(p)
             if kinds:
-                out.append(_Referent(p.answer, frozenset(kinds)))
-        out += _question_subjects(p.question, p.mentions)
+                out.append(_Referent(p.answer, kinds, n))
+                answers.append(p.answer.lower())
+                known.insert(0, Mention(p.answer, "PERSON" if "person" in kinds else "ORG"))
+    i = 0
+    for n, p in enumerate(recent):
+        if p.answer and _answer_kinds(p):
+            i += 1  # after this turn's answer
+        counted = _counted(p.question)
+        if counted:
+            out.insert(i, _Referent(counted, frozenset({"plural"}), n))
+            i += 1
+        subjects = [dataclasses.replace(r, turn=n) for r in _question_subjects(p.question, known)]
+        out[i:i] = subjects
+        i += len(subjects)
+        mentions = []
         for m in p.mentions:
             kinds = _kinds_of_label(m.label)
-            if m.label != "NP" and kinds:
-                out.append(_Referent(m.text, kinds))
+            if (m.label != "NP" and kinds and m.text[:1].isupper()
+                    and not any(m.text.lower() in a for a in answers)):
+                mentions.append(_Referent(m.text, kinds, n))
+        out[i:i] = mentions
+        i += len(mentions)
     return out
 
 
-def _agrees(pronoun: str, ref: _Referent) -> bool:
+def _agrees(pronoun: str, ref: _Referent, loose: bool = False) -> bool:
     wanted = PRONOUN_KINDS[pronoun]
     if wanted == ("person",):
-        return "person" in ref.kinds
+        return "person" in ref.kinds or (loose and "unknown" in ref.kinds)
     if wanted == ("place",):
         return "place" in ref.kinds
     if wanted[0] == "plural":  # "they": plural things and people, or a named group
@@ -239,7 +312,10 @@ def _skip(q: str, m: re.Match, mentions: Sequence[Mention]) -> bool:
         if not kinds or _agrees(p if p != "her" else "him", _Referent(name, kinds)):
             return True  # unknown kind: leave it, a question is never rewritten on a guess
     if p in POSSESSIVES or p.endswith("self") or p.endswith("selves"):
-        return bool(re.search(rf"\b(?:who|(?:which|what)\s+(?!{AUX}\b)\w+)\b", before, re.I))
+        # "Which group changed its name?" binds; "Who is its chairman?" does not (who is the predicate),
+        # nor "its" to "who" (a person)
+        who = "" if p in ("its", "itself") else r"who(?!\s+{AUX}\s*$)|".replace("{AUX}", AUX)
+        return bool(re.search(rf"\b(?:{who}(?:which|what)\s+(?!{AUX}\b)\w+)\b", before, re.I))
     return False
 
 
@@ -254,7 +330,13 @@ def _pronouns(q: str, recent: Sequence[Prior], referents: tuple) -> tuple[str, t
         if p == "her" and not _possessive_her(q, m.end()):
             p = "him"  # the object "her" agrees like "him"
         cands = _candidates(recent) if cands is None else cands
-        ref = next((r for r in cands if _agrees(p, r)), None)
+        # turn by turn: one that surely agrees, else a name of unknown kind the same turn's question gave
+        # and never one the question already names ("How many of them were Pakistanis?"); what "happened"
+        # is an event the turns described ("the attack"), not a group or person that answered "Who ...?"
+        event = p == "it" and _EVENT_VERB.match(q[m.end():])
+        ref = next((r for t in range(TURNS_BACK) for loose in (False, True) for r in cands
+                    if r.turn == t and _agrees(p, r, loose) and r.text.lower() not in q.lower()
+                    and (not event or r.text.startswith("the ") or "event" in r.kinds)), None)
         if ref is None:
             continue
         text = ref.text
@@ -282,8 +364,8 @@ def _definite(q: str, recent: Sequence[Prior]) -> Optional[tuple[str, tuple]]:
     attack"), or "that group" as the previous answer to "Which group ...?"."""
     for m in re.finditer(r"\b(the|that|this|these|those)\s+([a-z][\w-]*)(?:\s+([a-z][\w-]*))?", q):
         head, nxt = m.group(2), m.group(3)
-        if head in NOT_HEADS or head in PREPOSITIONS or head in GENERIC_HEADS or nxt in PREPOSITIONS:
-            continue  # "the attack on the hospital" says which attack itself
+        if head in NOT_HEADS or head in PREPOSITIONS or head in GENERIC_HEADS or (nxt in PREPOSITIONS and nxt != "with"):
+            continue  # "the attack on the hospital" says which attack itself ("with" is the verb's)
         for p in recent:
             asked = _head_noun(p.question)
             if p.answer and asked and _singular(asked) == _singular(head):  # "Which group ...?" then "that group"
@@ -336,12 +418,17 @@ def _ellipsis(q: str, recent: Sequence[Prior]) -> Optional[tuple[str, tuple]]:
     "In which magazine?" / "For what?" / "When?" (the previous question asked that way)."""
     prev = recent[0]
     m = _ELLIPSIS.match(q)
-    if m and not re.match(rf"{WH}\b|{AUX}\b", m.group("x"), re.I) and len(m.group("x").split()) <= 6:
+    # "And IS-K?": a hyphenated name is no auxiliary
+    if m and not re.match(rf"(?:{WH}|{AUX})\b(?!-)", m.group("x"), re.I) and len(m.group("x").split()) <= 6:
         x = m.group("x")
         subjects = _question_subjects(prev.question, prev.mentions)
         prep = x.split()[0].lower()
         if prep in PREPOSITIONS:  # "And in Quetta?": the previous question's phrase with that preposition
-            pm = list(re.finditer(rf"\b{prep}\s+(?:the\s+)?[\w-]+(?:\s+(?!{AUX}\b)[\w-]+)*?(?=\s*\?|$)", prev.question, re.I))
+            # the phrase ends at the next preposition, clause word or "according to" ("in Pakistan
+            # according to the report": only "in Pakistan" is replaced)
+            stop = "|".join(sorted(PREPOSITIONS | {"according", "as", "that", "which", "who", "and", "or"}))
+            pm = list(re.finditer(rf"\b{prep}\s+(?:the\s+)?[\w-]+(?:\s+(?!(?:{AUX}|{stop})\b)[\w-]+)*?"
+                                  rf"(?=\s*\?|\s*,|\s+(?:{stop})\b|$)", prev.question, re.I))
             if pm:
                 s = pm[-1]
                 return _question(prev.question[:s.start()] + x + prev.question[s.end():]), (x,)
@@ -357,6 +444,12 @@ def _ellipsis(q: str, recent: Sequence[Prior]) -> Optional[tuple[str, tuple]]:
     frag = f.group("f")
     split = _WH_SPLIT.match(prev.question)
     if split:
+        # "How many deaths?" after "How many plague cases were ...": the new noun takes the old one's
+        # modifiers ("How many plague deaths")
+        new, old_wh = frag.split(), split.group("wh").split()
+        if (len(new) == 3 and len(old_wh) > 3 and [w.lower() for w in new[:2]] == ["how", "many"]
+                and [w.lower() for w in old_wh[:2]] == ["how", "many"] and _plural(old_wh[-1]) == _plural(new[2])):
+            frag = " ".join(new[:2] + old_wh[2:-1] + new[2:])
         return _question(f"{frag} {split.group('aux')} {split.group('rest')}"), ()
     subj = _WH_SUBJECT.match(prev.question)
     if subj and prev.answer:

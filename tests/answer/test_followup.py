@@ -48,6 +48,55 @@ WHICH = Prior("Which group was Hafiz Saeed Khan in before?", "Tehrik-e-Taliban P
     ([Prior("When was Hafiz Saeed Khan killed?", "2016")], "Where?", "Where was Hafiz Saeed Khan killed?"),
     # recency: the last turn's referent before the one before it
     ([LED, MUSEUM], "When did it close?", "When did the museum close?"),
+    # the noun a which-question asked for types its answer, whatever the tagger said: a club is not "her"
+    ([Prior("Which club sacked Anna Berg in May?", "Northfield United", "PERSON", "organisation",
+            (M("Northfield United", "PERSON"), M("Anna Berg", "PERSON")))],
+     "What was her first match?", "What was Anna Berg’s first match?"),
+    # ... and an untagged answer to "Which form ...?" is a thing "it" can be
+    ([Prior("Which form of the disease did the couple have?", "the lung form", "CARDINAL", "description")],
+     "What causes it?", "What causes the lung form?"),
+    # two conjoined names are "they", never "it"
+    ([Prior("Which unions backed Acme Steel?", "Red Union and Blue League", "PERSON", "list",
+            (M("Red Union", "PERSON"),))], "Why did they back it?",
+     "Why did Red Union and Blue League back Acme Steel?"),
+    # a lowercase entity of a cited sentence ("overseas" tagged a place) is no name to refer back to
+    ([Prior("How are the funds of Acme moved?", "wire transfers", None, "description", (M("overseas", "GPE"),))],
+     "What does it own?", "What does Acme own?"),
+    # a name no turn gave a kind is "he" when nothing surely a person is found, the answer's parts excluded
+    ([Prior("Which award did Tom Reyes receive?", "Star-e-Medal", "PERSON", "title",
+            (M("Star-e-Medal", "PERSON"), M("Star", "PERSON")))], "Which agency did he head?",
+     "Which agency did Tom Reyes head?"),
+    # ... and the last turn's such name before a person the turn before only mentioned
+    ([Prior("Why did the union strike?", "pay", None, "reason", (M("Red Union", "PERSON"),)),
+      Prior("Which award did Tom Reyes receive?", "Star Medal", None, "title")], "Which agency did he head?",
+     "Which agency did Tom Reyes head?"),
+    # "they" after a how-many question: what it counted
+    ([Prior("How many members did the city council have?", "twelve", "CARDINAL", "number")],
+     "How many of them were women?", "How many of the members of the city council were women?"),
+    ([Prior("How many people were injured in the fire?", "40", "CARDINAL", "number")],
+     "Where were they taken?", "Where were the people injured in the fire taken?"),
+    # a possessive after "Who is" is not bound by "who": who is the predicate
+    ([Prior("How many employees does Acme have?", "12,000", "CARDINAL", "number")],
+     "Who is its chairman?", "Who is Acme’s chairman?"),
+    # "And in X?" replaces the place phrase only, not what follows it
+    ([Prior("How many members were based in Norway according to the survey?", "300", "CARDINAL", "number")],
+     "And in Chile?", "How many members were based in Chile according to the survey?"),
+    # a hyphenated name that starts like an auxiliary is still a name
+    ([Prior("How many fighters does Acme have?", "500", "CARDINAL", "number")], "And DO-7?",
+     "How many fighters does DO-7 have?"),
+    # what "happened" is the event asked about, not the group that answered "Who carried it out?"
+    ([Prior("Who carried out the harbour bombing?", "Red Front", "ORG", "organisation",
+            (M("the harbour bombing", "NP"), M("Red Front", "ORG")))],
+     "When did it happen?", "When did the harbour bombing happen?"),
+    ([Prior("Who carried out the harbour bombing?", "Red Front", "ORG", "organisation",
+            (M("the harbour bombing", "NP"), M("Red Front", "ORG")))],
+     "When was it founded?", "When was Red Front founded?"),
+    # a bare "How many N?" keeps the modifiers of the noun it replaces
+    ([Prior("How many flu cases were reported in 2019?", "300", "CARDINAL", "number")], "How many deaths?",
+     "How many flu deaths were reported in 2019?"),
+    # "with" belongs to the verb: "the attack with ..." still needs saying which attack
+    ([DIED], "Which faction carried out the attack with the gunmen?",
+     "Which faction carried out the Quetta hospital attack with the gunmen?"),
 ])
 def test_a_follow_up_is_made_stand_alone(priors, question, expected):
     assert resolve(question, priors) == expected
@@ -66,6 +115,9 @@ def test_a_follow_up_is_made_stand_alone(priors, question, expected):
     ([LED], "What do the documents say?"),
     ([], "When was he killed?"),  # nothing earlier to refer to
     ([Prior("When was it founded?", None)], "Who led it?"),  # nothing the earlier turn named either
+    # the only referent is already in the question: nothing to put in
+    ([Prior("Where is the colony?", None, None, None, (M("Norwegians", "NORP"),))],
+     "How many of them are Norwegians?"),
 ])
 def test_a_question_that_stands_on_its_own_is_left_alone(priors, question):
     assert resolve(question, priors) is None
