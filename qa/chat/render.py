@@ -362,8 +362,11 @@ def render_evidence(answer: Optional[Mapping[str, Any]], turn: int, lib: Library
     if not answer or not isinstance(answer, Mapping):
         return EVIDENCE_PLACEHOLDER
     cites, closest = cited(answer)
+    understood = answer.get("understood_as")  # the passages were found for that, not for the words typed
+    understood_html = (f' <span class="qa-muted">(understood as <q>{escape(understood)}</q>)</span>'
+                       if isinstance(understood, str) and understood.strip() else "")
     head = (f'<div class="qa-ev-head"><span class="qa-label">{"Closest material" if closest else "Evidence"} for</span> '
-            f'<q>{escape(answer.get("question"))}</q></div>')
+            f'<q>{escape(answer.get("question"))}</q>{understood_html}</div>')
     if not cites:
         return f'<div class="qa-evidence">{head}<p class="qa-muted">No passages to show: nothing in the corpus came close.</p></div>'
     items = []

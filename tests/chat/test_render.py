@@ -331,3 +331,13 @@ def test_a_question_asked_as_written_is_marked_so_in_the_chat():
     assert "(as written)" in out and "When was he killed?" in html.unescape(out)
     assert "as written" not in render_question("When was he killed?")
     assert "(as written)" in render_question("y" * 1500, as_written=True)
+
+
+def test_the_evidence_panel_names_the_question_it_was_found_for():
+    lib, a = lib_and_answer()
+    a = dict(a, question="When was he killed?", understood_as="When was <b>Hafiz</b> killed?")
+    head = render_evidence(a, 1, lib).split("</div>")[0]
+    text = html.unescape(re.sub(r"<[^>]*>", "", head))
+    assert text == "Evidence for When was he killed? (understood as When was <b>Hafiz</b> killed?)"
+    assert_inert(render_evidence(a, 1, lib))
+    assert "understood as" not in render_evidence(dict(a, understood_as=None), 1, lib)
