@@ -99,7 +99,8 @@ class Handlers(NamedTuple):
 
 def build_demo(answerer, feedback_path: str | Path = DEFAULT_FEEDBACK, *, concurrency: int = CONCURRENCY,
                max_queue: int = MAX_QUEUE, examples: Sequence[str] = (), feedback_sink=None) -> gr.Blocks:
-    """The Blocks app around an Answerer (anything with .ask(question, k=, docs=) and .index).
+    """The Blocks app around an Answerer (anything with .ask(question, k=, docs=) and .index; with
+    .conversation(history=), as a real Answerer has, follow-ups are answered in their conversation).
 
     `concurrency` and `max_queue` are applied with demo.queue() here, so tests can make a tiny queue.
     `examples` are the corpus's own example questions (qa.ingest.corpus.read_examples), shown as buttons
@@ -117,6 +118,7 @@ def build_demo(answerer, feedback_path: str | Path = DEFAULT_FEEDBACK, *, concur
         ui = _layout(index, examples)
         _wire(ui, handlers, examples, concurrency)
         gr.api(_api_endpoint(answerer), api_name="ask", concurrency_id="answer", concurrency_limit=concurrency)
+    _accept_three_values(demo)
     demo.queue(default_concurrency_limit=concurrency, max_size=max_queue)
     return demo
 
@@ -187,6 +189,22 @@ def _wire(ui: Layout, h: Handlers, examples: Sequence[str], concurrency: int) ->
     clear_outputs = [ui.chat, ui.conv, ui.evidence, ui.document, ui.box]
     ui.clear_btn.click(h.clear, [ui.conv], clear_outputs, queue=False, api_visibility="private", cancels=answer_events)
     ui.chat.clear(h.clear, [ui.conv], clear_outputs, queue=False, api_visibility="private", cancels=answer_events)
+
+
+def _accept_three_values(demo: gr.Blocks) -> None:
+    """A plain HTTP caller of /ask that sends the three values it always sent (question, k, docs) gets
+    history=None. gradio_client fills in a missing default itself, but Gradio's server refuses a call
+    with fewer values than parameters, and adding `history` must not break those callers. Gradio 6
+    checks the count in Blocks.validate_inputs and then reads the same list, so the list is padded
+    there, for /ask only (tests/test_app.py sends three values over plain HTTP)."""
+    check = demo.validate_inputs
+
+    def validate_inputs(block_fn, inputs):
+        if getattr(block_fn, "api_name", None) == "ask" and isinstance(inputs, list) and len(inputs) == 3:
+            inputs.append(None)
+        return check(block_fn, inputs)
+
+    demo.validate_inputs = validate_inputs
 
 
 def _api_endpoint(answerer) -> Callable:

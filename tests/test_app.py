@@ -301,5 +301,10 @@ def test_gradio_client_sends_history_to_ask(app_module, conv_answerer, tmp_path)
         assert client.predict(FIRST, 5, None, api_name="/ask") == first  # the old three arguments still work
         assert set(client.predict(FOLLOW, 5, None, "nope", api_name="/ask")) == {"error"}
         client.close()
+        # a plain HTTP caller that sends the three old arguments is answered as before
+        from app_support import http_ask
+
+        outcome, _, answer = http_ask(url.rstrip("/"), FIRST, 5)
+        assert outcome == "answered" and answer == first, _
     finally:
         demo.close()
