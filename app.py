@@ -12,12 +12,21 @@ is a one-line message and exit code 2.
 This is the only module that imports gradio (6.x). HTML comes from qa.chat.render and qa.chat.docview, which
 escape all corpus and user text; the chatbot renders it as sanitized HTML with Markdown off.
 
-API: one named endpoint, `/ask` (question, k=qa.settings.DEFAULT_K, docs=None: a list of doc ids)
--> the answer object as JSON (Answer.to_dict()), or {"error": message} for a question it will not take:
+Conversations: each question is answered after the session's earlier turns (qa.chat.conversation
+feeds them to the engine's qa.answer.conversation), so "When was he killed?" after "Who led Wilayat
+Khorasan?" is understood; the reply then says "Understood as: ..." with an "ask as written" link.
+"Clear conversation" starts afresh.
+
+API: one named endpoint, `/ask` (question, k=qa.settings.DEFAULT_K, docs=None: a list of doc ids,
+history=None: the earlier turns, [{"question": ..., "answer": <answer object or its text>}, ...]) -> the
+answer object as JSON (Answer.to_dict(), with `understood_as`), or {"error": message} for a question or
+history it will not take:
 
     from gradio_client import Client
     client = Client("http://127.0.0.1:7860/")
-    print(client.predict("Who led Wilayat Khorasan?", api_name="/ask"))
+    first = client.predict("Who led Wilayat Khorasan?", api_name="/ask")
+    print(client.predict("When was he killed?", history=[{"question": "Who led Wilayat Khorasan?",
+                                                          "answer": first}], api_name="/ask"))
 
 Load: answers run on Gradio's queue, at most CONCURRENCY at once (UI and API share the limit) with
 at most MAX_QUEUE waiting. Gradio 6 refuses a join to a full queue with HTTP 503, and its browser
@@ -31,7 +40,6 @@ import os
 import sys
 import time
 import traceback
-import uuid
 from pathlib import Path
 from typing import Any, Callable, NamedTuple, Optional, Sequence
 
@@ -45,7 +53,8 @@ import gradio as gr  # noqa: E402
 
 from qa.chat import docview, render  # noqa: E402
 from qa.chat.assets import BRIDGE_JS, CSS, DOC_JS  # noqa: E402
-from qa.chat.conversation import Conversation, clean_docs, clean_k  # noqa: E402
+from qa.chat.conversation import (Conversation, answer_in_conversation, clean_docs, clean_history,  # noqa: E402
+                                  clean_k)
 from qa.chat.feedback import append_feedback, feedback_record  # noqa: E402
 from qa.chat.pages import PageRenderer  # noqa: E402
 from qa.errors import QAError, redact  # noqa: E402
@@ -83,13 +92,15 @@ class Handlers(NamedTuple):
     respond: Callable
     on_failure: Callable
     clear: Callable
+    as_written: Callable
     on_cite: Callable
     on_like: Callable
 
 
 def build_demo(answerer, feedback_path: str | Path = DEFAULT_FEEDBACK, *, concurrency: int = CONCURRENCY,
                max_queue: int = MAX_QUEUE, examples: Sequence[str] = (), feedback_sink=None) -> gr.Blocks:
-    """The Blocks app around an Answerer (anything with .ask(question, k=, docs=) and .index).
+    """The Blocks app around an Answerer (anything with .ask(question, k=, docs=) and .index; with
+    .conversation(history=), as a real Answerer has, follow-ups are answered in their conversation).
 
     `concurrency` and `max_queue` are applied with demo.queue() here, so tests can make a tiny queue.
     `examples` are the corpus's own example questions (qa.ingest.corpus.read_examples), shown as buttons
@@ -107,6 +118,7 @@ def build_demo(answerer, feedback_path: str | Path = DEFAULT_FEEDBACK, *, concur
         ui = _layout(index, examples)
         _wire(ui, handlers, examples, concurrency)
         gr.api(_api_endpoint(answerer), api_name="ask", concurrency_id="answer", concurrency_limit=concurrency)
+    _accept_three_values(demo)
     demo.queue(default_concurrency_limit=concurrency, max_size=max_queue)
     return demo
 
@@ -152,13 +164,14 @@ def _layout(index, examples: Sequence[str]) -> Layout:
 
 
 def _wire(ui: Layout, h: Handlers, examples: Sequence[str], concurrency: int) -> None:
-    """The events: a question (Enter, Ask or an example) is taken at once and answered on the queue; a
-    citation opens its document; a thumb is saved; clearing cancels the answers still being worked out.
-    All are private: the one API endpoint is `ask` (see _api_endpoint)."""
+    """The events: a question (Enter, Ask, an example, or "ask as written" under a rewritten reply) is
+    taken at once and answered on the queue; a citation opens its document; a thumb is saved; clearing
+    cancels the answers still being worked out. All are private: the one API endpoint is `ask` (see
+    _api_endpoint)."""
     answer_events = []
 
-    def wire(trigger, question_input):
-        step = trigger(h.submit, [question_input, ui.conv], [ui.box, ui.chat, ui.conv], queue=False,
+    def wire(trigger, question_input, take=h.submit):
+        step = trigger(take, [question_input, ui.conv], [ui.box, ui.chat, ui.conv], queue=False,
                        api_visibility="private")
         ans = step.then(h.respond, [ui.conv, ui.k_slider, ui.docs_pick], [ui.chat, ui.conv, ui.evidence, ui.document],
                         concurrency_id="answer", concurrency_limit=concurrency, api_visibility="private",
@@ -170,6 +183,7 @@ def _wire(ui: Layout, h: Handlers, examples: Sequence[str], concurrency: int) ->
     wire(ui.send.click, ui.box)
     for b, q in zip(ui.example_buttons, examples):
         wire(b.click, gr.State(q))
+    wire(ui.evidence.aswritten, ui.box, take=h.as_written)  # the bridge's event (qa/chat/static/bridge.js)
     ui.evidence.cite(h.on_cite, [ui.conv], [ui.evidence, ui.document], queue=False, api_visibility="private")
     ui.chat.like(h.on_like, [ui.conv], None, queue=False, api_visibility="private")
     clear_outputs = [ui.chat, ui.conv, ui.evidence, ui.document, ui.box]
@@ -177,23 +191,43 @@ def _wire(ui: Layout, h: Handlers, examples: Sequence[str], concurrency: int) ->
     ui.chat.clear(h.clear, [ui.conv], clear_outputs, queue=False, api_visibility="private", cancels=answer_events)
 
 
+def _accept_three_values(demo: gr.Blocks) -> None:
+    """A plain HTTP caller of /ask that sends the three values it always sent (question, k, docs) gets
+    history=None. gradio_client fills in a missing default itself, but Gradio's server refuses a call
+    with fewer values than parameters, and adding `history` must not break those callers. Gradio 6
+    checks the count in Blocks.validate_inputs and then reads the same list, so the list is padded
+    there, for /ask only (tests/test_app.py sends three values over plain HTTP)."""
+    check = demo.validate_inputs
+
+    def validate_inputs(block_fn, inputs):
+        if getattr(block_fn, "api_name", None) == "ask" and isinstance(inputs, list) and len(inputs) == 3:
+            inputs.append(None)
+        return check(block_fn, inputs)
+
+    demo.validate_inputs = validate_inputs
+
+
 def _api_endpoint(answerer) -> Callable:
     """The `/ask` API function, typed so gradio_client documents it."""
 
-    def answer_dict(question: Any, k: Any, docs: Any) -> dict:
-        """answerer.ask as JSON; QAError (bad input) becomes {"error": message}."""
+    def answer_dict(question: Any, k: Any, docs: Any, history: Any) -> dict:
+        """The answer after `history` as JSON; QAError (bad input) becomes {"error": message}."""
         try:
             if not isinstance(question, str):
                 raise QAError("the question must be text")
-            return answerer.ask(question, k=clean_k(k), docs=clean_docs(docs)).to_dict()
+            return answer_in_conversation(answerer, clean_history(history), question, clean_k(k),
+                                          clean_docs(docs)).to_dict()
         except QAError as e:
             return {"error": str(e)}
 
-    def ask(question: str, k: int = DEFAULT_K, docs: Optional[list[str]] = None) -> dict:
-        """Answer a question from the corpus. Returns the answer object (status, answer, confidence,
-        citations with document offsets, notes, conflicts, ...) or {"error": message}."""
+    def ask(question: str, k: int = DEFAULT_K, docs: Optional[list[str]] = None,
+            history: Optional[list[dict]] = None) -> dict:
+        """Answer a question from the corpus, after the earlier turns in `history` (a list of
+        {"question": ..., "answer": <answer object or its text>}) so a follow-up is understood. Returns
+        the answer object (status, answer, confidence, citations with document offsets, notes,
+        conflicts, understood_as, ...) or {"error": message}."""
         try:
-            return answer_dict(question, k, docs)
+            return answer_dict(question, k, docs, history)
         except Exception as e:  # never a stack trace to an API client
             traceback.print_exc()
             return {"error": f"internal error while answering ({e.__class__.__name__}); see the server log"}
@@ -201,31 +235,36 @@ def _api_endpoint(answerer) -> Callable:
     return ask
 
 
-def _conversation_handlers(answerer, lib: render.Library) -> tuple[Callable, Callable, Callable, Callable]:
-    """submit (a question joins the conversation at once), respond (its answer, on the queue), on_failure
-    (the answer event never ran) and clear."""
+def _conversation_handlers(answerer, lib: render.Library) -> tuple[Callable, ...]:
+    """submit (a question joins the conversation at once), respond (its answer, in its conversation, on
+    the queue), on_failure (the answer event never ran), clear, and as_written (a rewritten follow-up's
+    words asked again, as they are)."""
 
     def submit(question: Any, conv: Conversation):
         if not isinstance(question, str) or not question.strip():
             return gr.skip(), gr.skip(), conv  # empty input is ignored
+        if not conv.add_question(question):  # one at a time: the text stays in the box until the answer is in
+            return gr.skip(), gr.skip(), conv
         with conv.lock:
-            if conv.busy():  # one question at a time: the text stays in the box until the answer is in
-                return gr.skip(), gr.skip(), conv
-            conv.turns.append({"id": uuid.uuid4().hex, "question": question, "status": "queued",
-                               "answer": None, "error": None, "html": render.render_pending()})
             return "", conv.messages(), conv
 
-    def respond(conv: Conversation, k: Any, docs: Any):
+    def as_written(_box: Any, conv: Conversation, evt: gr.EventData):
+        data = getattr(evt, "_data", None) or {}
+        question = conv.rewritten_question(data.get("turn"))
+        if question is None or not conv.add_question(question, as_written=True):
+            return gr.skip(), gr.skip(), conv  # not a rewritten reply, or an answer is still being worked out
         with conv.lock:
-            queued = [i for i, t in enumerate(conv.turns) if t["status"] == "queued"]
-            if not queued:
-                return gr.skip(), conv, gr.skip(), gr.skip()
-            i = queued[0]
-            turn = conv.turns[i]
-            turn["status"] = "running"
+            return gr.skip(), conv.messages(), conv  # whatever is being typed in the box stays there
+
+    def respond(conv: Conversation, k: Any, docs: Any):
+        started = conv.start_next()
+        if started is None:
+            return gr.skip(), conv, gr.skip(), gr.skip()
+        i, turn, history = started
         evidence: Any = gr.skip()
         try:
-            a = answerer.ask(turn["question"], k=clean_k(k), docs=clean_docs(docs)).to_dict()
+            a = answer_in_conversation(answerer, history, turn["question"], clean_k(k), clean_docs(docs),
+                                       as_written=turn.get("as_written", False)).to_dict()
             turn.update(status="done", answer=a, html=render.render_reply(a, i))
             evidence = render.render_evidence(a, i, lib)
         except QAError as e:  # too long, unknown document...: say why, in the chat
@@ -253,7 +292,7 @@ def _conversation_handlers(answerer, lib: render.Library) -> tuple[Callable, Cal
             conv.turns.clear()
         return [], conv, render.EVIDENCE_PLACEHOLDER, docview.DOCUMENT_PLACEHOLDER, ""
 
-    return submit, respond, on_failure, clear
+    return submit, respond, on_failure, clear, as_written
 
 
 def _document_handler(lib: render.Library, pages: PageRenderer) -> Callable:

@@ -212,3 +212,99 @@ def test_app_start_up_repairs_a_corrupt_index(built):
                 p.wait()
         p.stdout.close()
         p.stderr.close()
+
+
+# --------------------------------------------------------------------------- conversations (fake embedder, in process)
+
+FIRST, FOLLOW = "Who surveyed the harbour of Ostland?", "When did she return?"
+
+
+@pytest.fixture(scope="module")
+def conv_answerer(tmp_path_factory):
+    from support import build_fake, never_decline
+    from qa.answer.answerer import Answerer
+
+    d = tmp_path_factory.mktemp("conv-app")
+    build_fake(write_corpus(d / "c"), d / "i")
+    return Answerer(fake_answerer(d / "i").retriever, answer=never_decline())
+
+
+def test_api_history_makes_a_follow_up_understood(app_module, conv_answerer):
+    ask = app_module._api_endpoint(conv_answerer)
+    first = ask(FIRST)
+    assert first["understood_as"] is None and first == conv_answerer.ask(FIRST).to_dict()
+    for answer in (first, first["answer"]):  # the answer object, or only its text
+        a = ask(FOLLOW, 5, None, [{"question": FIRST, "answer": answer}])
+        assert a["understood_as"] == "When did Marta Kell return?" and a["question"] == FOLLOW
+    assert ask(FOLLOW, history=None)["understood_as"] is None  # no history: as asked, as before
+    assert ask(FOLLOW, history=[])["understood_as"] is None
+
+
+@pytest.mark.parametrize("history, words", [
+    ("nope", "history must be a list"),
+    ([{"answer": "x"}], "history turn 1 must be an object"),
+    ([{"question": FIRST, "answer": {"citations": [{"start": [1]}]}}], "citation start must be a whole number"),
+    ([{"question": "x" * 1001, "answer": "a"}], "limit is 1000"),
+])
+def test_api_bad_history_is_an_error_object(app_module, conv_answerer, history, words):
+    r = app_module._api_endpoint(conv_answerer)(FOLLOW, 5, None, history)
+    assert set(r) == {"error"} and words in r["error"]
+
+
+def test_chat_answers_a_follow_up_in_its_conversation_and_asks_it_as_written(app_module, conv_answerer):
+    from qa.chat import render
+    from qa.chat.conversation import Conversation
+
+    submit, respond, _failure, clear, as_written = app_module._conversation_handlers(
+        conv_answerer, render.Library.from_index(conv_answerer.index))
+    conv = Conversation()
+
+    def turn(question):
+        submit(question, conv)
+        respond(conv, 5, [])
+        return conv.turns[-1]
+
+    assert turn(FIRST)["answer"]["understood_as"] is None
+    follow = turn(FOLLOW)
+    assert follow["answer"]["understood_as"] == "When did Marta Kell return?"
+    assert "Understood as:" in follow["html"] and 'href="#qa-aswritten-1"' in follow["html"]
+
+    as_written("typed meanwhile", conv, SimpleNamespace(_data={"turn": 1}))  # the reply's "ask as written"
+    respond(conv, 5, [])
+    literal = conv.turns[-1]
+    assert literal["question"] == FOLLOW and literal["as_written"]
+    assert literal["answer"] == conv_answerer.ask(FOLLOW).to_dict()
+    assert "Understood as" not in literal["html"]
+    # a reply that was answered as asked has nothing to re-ask
+    as_written("", conv, SimpleNamespace(_data={"turn": 0}))
+    assert len(conv.turns) == 3
+
+    clear(conv)  # starts afresh: the follow-up no longer has a "she" to resolve
+    assert turn(FOLLOW)["answer"]["understood_as"] is None
+
+
+@pytest.mark.filterwarnings("ignore:.*no_silent_downcasting:Warning", "ignore:The copy keyword is deprecated:Warning")
+def test_gradio_client_sends_history_to_ask(app_module, conv_answerer, tmp_path):
+    from gradio_client import Client
+
+    from app_support import free_port
+
+    demo = app_module.build_demo(conv_answerer, tmp_path / "fb.jsonl")
+    url = app_module.launch(demo, "127.0.0.1", free_port())
+    try:
+        client = Client(url, verbose=False)
+        params = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/ask"]["parameters"]
+        assert [p["parameter_name"] for p in params] == ["question", "k", "docs", "history"]
+        first = client.predict(FIRST, api_name="/ask")
+        a = client.predict(question=FOLLOW, history=[{"question": FIRST, "answer": first}], api_name="/ask")
+        assert a["understood_as"] == "When did Marta Kell return?"
+        assert client.predict(FIRST, 5, None, api_name="/ask") == first  # the old three arguments still work
+        assert set(client.predict(FOLLOW, 5, None, "nope", api_name="/ask")) == {"error"}
+        client.close()
+        # a plain HTTP caller that sends the three old arguments is answered as before
+        from app_support import http_ask
+
+        outcome, _, answer = http_ask(url.rstrip("/"), FIRST, 5)
+        assert outcome == "answered" and answer == first, _
+    finally:
+        demo.close()

@@ -313,3 +313,44 @@ def test_a_pdf_citation_opens_its_page_with_the_quote_highlighted(page, tmp_path
         assert mark.inner_text().strip() == quote
     finally:
         demo.close()
+
+
+@pytest.mark.filterwarnings("ignore:.*no_silent_downcasting:Warning", "ignore:The copy keyword is deprecated:Warning")
+def test_a_follow_up_says_what_it_was_understood_as_and_can_be_asked_as_written(page, tmp_path):
+    """A question then a follow-up on a tiny corpus (fake embedder, nothing declined: no model): the reply
+    says "Understood as: ...", and its "ask as written" link answers the literal words as a new turn."""
+    from support import build_fake, fake_answerer, never_decline, write_corpus
+    from qa.answer.answerer import Answerer
+
+    build_fake(write_corpus(tmp_path / "corpus"), tmp_path / "index")
+    answerer = Answerer(fake_answerer(tmp_path / "index").retriever, answer=never_decline())
+    app = load_app_module()
+    demo = app.build_demo(answerer, tmp_path / "fb.jsonl")
+    url = app.launch(demo, "127.0.0.1", free_port())
+    try:
+        page.goto(url)
+        ask(page, "Who surveyed the harbour of Ostland?")
+        page.locator("#qa-chat .qa-status-answered").first.wait_for(timeout=30_000)
+        assert page.locator("#qa-chat .qa-understood").count() == 0  # a first turn is answered as asked
+        ask(page, "When did she return?")
+        understood = page.locator("#qa-chat .qa-understood")
+        understood.wait_for(timeout=30_000)
+        assert understood.inner_text().startswith("Understood as: When did Marta Kell return?")
+        shot(page, "07-understood-as.png")
+
+        understood.locator("a.qa-aswritten").click()
+        page.locator("#qa-chat .qa-as-written").wait_for(timeout=30_000)  # the literal question, marked
+        page.wait_for_function("() => document.querySelectorAll('#qa-chat .qa-reply:not(.qa-pending)').length === 3",
+                               timeout=30_000)
+        questions = [t.strip() for t in page.locator("#qa-chat .qa-question").all_inner_texts()]
+        assert questions[-1].startswith("When did she return?") and "(as written)" in questions[-1]
+        assert page.locator("#qa-chat .qa-understood").count() == 1  # the new reply is the words as written
+        shot(page, "08-asked-as-written.png")
+
+        page.locator("#qa-clear").click()  # afresh: the same follow-up has no one to resolve to
+        page.locator("#qa-evidence .qa-empty").wait_for()
+        ask(page, "When did she return?")
+        last_reply(page).wait_for(timeout=30_000)
+        assert page.locator("#qa-chat .qa-understood").count() == 0
+    finally:
+        demo.close()

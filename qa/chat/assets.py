@@ -9,7 +9,8 @@ where `element`, `trigger` and `watch` are the panel's own (Gradio 6 provides th
 - static/bridge.js is installed by the evidence panel. Citation links are plain hash links
   (#qa-cite-<turn>-<n>): the chatbot's sanitizer keeps href/class/id but drops data-* attributes and
   handlers, so one document-level listener turns any such click, in a chat reply or in the evidence
-  panel, into the panel's custom "cite" event. A full queue makes Gradio's client show a red "Error"
+  panel, into the panel's custom "cite" event; an "ask as written" link (#qa-aswritten-<turn>, under a
+  rewritten follow-up) likewise into its "aswritten" event. A full queue makes Gradio's client show a red "Error"
   toast ("This application is currently busy. Please try again."); the failed event's .failure()
   handler already says so in the chat, kindly, so that toast (and only that one) is hidden. It also
   keeps the selected evidence item in view inside the panel's own scroll box.

@@ -11,7 +11,9 @@ filled in yet (conflicts, agreeing, as_of, closest, answer spans) are simply lef
 
 Citation links have the form `#qa-cite-<turn>-<n>`: `turn` is the reply's place in the conversation
 and `n` the citation's display number (1, 2, ... in the order the answer lists them), so the same
-answer always renders to the same numbers and ids.
+answer always renders to the same numbers and ids. A follow-up that was rewritten says so above its
+answer ("Understood as: ...") with an "ask as written" link, `#qa-aswritten-<turn>`; the page's
+bridge script turns a click on either kind of link into an event for app.py.
 
 The document panel is qa.chat.docview; it uses the escaping, the Library and the highlighting here.
 """
@@ -30,6 +32,7 @@ BUSY_TEXT = "The assistant is busy right now, so this question was not answered.
 MAX_SHOWN_QUESTION = 400  # characters of an over-long question echoed back in the chat
 CONTEXT_CHARS = 420  # context shown either side of a quote when its passage is long or unknown
 CITE_HREF = re.compile(r"^#qa-cite-(\d+)-(\d+)$")
+AS_WRITTEN_HREF = re.compile(r"^#qa-aswritten-(\d+)$")
 
 # --------------------------------------------------------------------------- escaping
 
@@ -78,6 +81,15 @@ def parse_cite_href(href: str) -> Optional[tuple[int, int]]:
     return (int(m.group(1)), int(m.group(2))) if m else None
 
 
+def as_written_href(turn: int) -> str:
+    return f"#qa-aswritten-{int(turn)}"
+
+
+def parse_as_written_href(href: str) -> Optional[int]:
+    m = AS_WRITTEN_HREF.match(href or "")
+    return int(m.group(1)) if m else None
+
+
 def _cite_link(turn: int, n: int, title: str = "", cls: str = "qa-cite") -> str:
     tip = f' title="{attr("Open " + title + " at the quote")}"' if title else ""
     return f'<a class="{cls}" href="{cite_href(turn, n)}"{tip}>[{n}]</a>'
@@ -110,13 +122,27 @@ def _source_line(c: Mapping[str, Any]) -> str:
 
 # --------------------------------------------------------------------------- chat messages
 
-def render_question(question: object) -> str:
-    """The user's message as the chat shows it: escaped, and shortened when it is very long."""
+def render_question(question: object, as_written: bool = False) -> str:
+    """The user's message as the chat shows it: escaped, and shortened when it is very long; a question
+    re-asked with "ask as written" is marked so, since the same words were just answered otherwise."""
     q = "" if question is None else str(question)
+    mark = ' <span class="qa-muted qa-as-written">(as written)</span>' if as_written else ""
     if len(q) > MAX_SHOWN_QUESTION:
         return (f'<span class="qa-question">{escape(q[:MAX_SHOWN_QUESTION])}… '
-                f'<span class="qa-muted">({len(q):,} characters)</span></span>')
-    return f'<span class="qa-question">{escape(q)}</span>'
+                f'<span class="qa-muted">({len(q):,} characters)</span>{mark}</span>')
+    return f'<span class="qa-question">{escape(q)}{mark}</span>'
+
+
+def _understood(answer: Mapping[str, Any], turn: int) -> str:
+    """"Understood as: <the stand-alone question>" and a link to ask the words as written, for a
+    follow-up the conversation rewrote (understood_as set); nothing for a question answered as asked."""
+    understood = answer.get("understood_as")
+    if not isinstance(understood, str) or not understood.strip():
+        return ""
+    tip = attr(f"Answer \u201c{answer.get('question') or ''}\u201d without the earlier turns")
+    return (f'<p class="qa-understood"><span class="qa-label">Understood as:</span> '
+            f'<span class="qa-understood-q">{escape(understood)}</span> '
+            f'<a class="qa-aswritten" href="{as_written_href(turn)}" role="button" title="{tip}">ask as written</a></p>')
 
 
 def _agreement(answer: Mapping[str, Any]) -> str:
@@ -179,7 +205,8 @@ def render_reply(answer: Mapping[str, Any], turn: int) -> str:
 
     notes = [str(n) for n in (answer.get("notes") or []) if n and str(n) != headline]
     notes_html = "".join(f"<li>{escape(n)}</li>" for n in notes)
-    parts = [f'<div class="qa-reply qa-status-{escape(status)}">', f'<div class="qa-meta">{" ".join(meta)}</div>', head,
+    parts = [f'<div class="qa-reply qa-status-{escape(status)}">', _understood(answer, turn),
+             f'<div class="qa-meta">{" ".join(meta)}</div>', head,
              _conflicts(answer, numbers, turn, titles)]
     if notes_html:
         parts.append(f'<ul class="qa-notes">{notes_html}</ul>')
@@ -335,8 +362,11 @@ def render_evidence(answer: Optional[Mapping[str, Any]], turn: int, lib: Library
     if not answer or not isinstance(answer, Mapping):
         return EVIDENCE_PLACEHOLDER
     cites, closest = cited(answer)
+    understood = answer.get("understood_as")  # the passages were found for that, not for the words typed
+    understood_html = (f' <span class="qa-muted">(understood as <q>{escape(understood)}</q>)</span>'
+                       if isinstance(understood, str) and understood.strip() else "")
     head = (f'<div class="qa-ev-head"><span class="qa-label">{"Closest material" if closest else "Evidence"} for</span> '
-            f'<q>{escape(answer.get("question"))}</q></div>')
+            f'<q>{escape(answer.get("question"))}</q>{understood_html}</div>')
     if not cites:
         return f'<div class="qa-evidence">{head}<p class="qa-muted">No passages to show: nothing in the corpus came close.</p></div>'
     items = []

@@ -55,7 +55,7 @@ def assert_inert(fragment: str) -> None:
         assert not name.startswith("on"), (tag, name, value)
         assert name in {"class", "id", "href", "title", "role", "data-nonce"}, (tag, name)
         if name == "href":
-            assert re.fullmatch(r"#qa-cite-\d+-\d+", value), value
+            assert re.fullmatch(r"#qa-cite-\d+-\d+|#qa-aswritten-\d+", value), value
     # nothing a Markdown renderer or a JS template would act on survives as raw characters
     raw_text = re.sub(r"<[^>]*>", "", fragment)
     for token in ("![", "](", "${", "{{", "$$", "`", "**", "javascript:", "www.", "://"):
@@ -120,13 +120,13 @@ def test_reply_stays_inert_through_a_markdown_renderer():
     markdown_it = pytest.importorskip("markdown_it")
     lib, a = lib_and_answer()
     c = dict(a["citations"][0], quote=EVIL_TEXT, title=EVIL_TEXT)
-    out = render_reply(dict(a, answer=EVIL_TEXT, citations=[c], question=EVIL_TEXT), 0)
+    out = render_reply(dict(a, answer=EVIL_TEXT, citations=[c], question=EVIL_TEXT, understood_as=EVIL_TEXT), 0)
     md = markdown_it.MarkdownIt("commonmark", {"html": True, "linkify": False}).enable(["table", "strikethrough"])
     rendered = md.render(out) + md.render(render_question(EVIL_TEXT))
     assert "<img" not in rendered and "<script" not in rendered and "<code" not in rendered
     assert "<em>" not in rendered and "<table" not in rendered
     for href in re.findall(r'href="([^"]*)"', rendered):
-        assert href.startswith("#qa-cite-"), href
+        assert href.startswith(("#qa-cite-", "#qa-aswritten-")), href
 
 
 def test_evidence_and_document_escape_corpus_text():
@@ -293,3 +293,51 @@ def test_a_low_confidence_decline_says_the_corpus_does_not_say():
                             decline_reason="low_confidence"), 0)
     text = html.unescape(re.sub(r"<[^>]*>", " ", out))
     assert "The corpus does not say." in text and "low confidence" in text
+
+
+# --------------------------------------------------------------------------- a follow-up that was rewritten
+
+def test_a_rewritten_follow_up_says_what_was_understood_above_the_answer():
+    lib, a = lib_and_answer()
+    a = dict(a, question="When was he killed?", understood_as="When was Hafiz Saeed Khan killed?")
+    out = render_reply(a, 4)
+    text = html.unescape(re.sub(r"<[^>]*>", "", out))
+    assert "Understood as: When was Hafiz Saeed Khan killed? ask as written" in text
+    assert out.index("qa-understood") < out.index("qa-answer")  # above the answer
+    assert 'href="#qa-aswritten-4"' in out and render.parse_as_written_href("#qa-aswritten-4") == 4
+    assert render.parse_as_written_href("#qa-aswritten-x") is None and render.parse_as_written_href("") is None
+    assert_inert(out)
+
+
+def test_understood_as_is_escaped():
+    lib, a = lib_and_answer()
+    out = render_reply(dict(a, question=EVIL_TEXT, understood_as=EVIL_TEXT), 0)
+    assert_inert(out)
+    understood = out[out.index('class="qa-understood-q"'):out.index("qa-aswritten")]
+    assert EVIL_TEXT in html.unescape(re.sub(r"<[^>]*>", "", understood))
+    assert "<script>" not in out
+
+
+@pytest.mark.parametrize("understood", [None, "", "   ", 7])
+def test_a_question_answered_as_asked_has_no_understood_line(understood):
+    lib, a = lib_and_answer()
+    out = render_reply(dict(a, understood_as=understood), 0)
+    assert "Understood as" not in out and "qa-aswritten" not in out
+    assert out == render_reply({k: v for k, v in a.items() if k != "understood_as"}, 0)
+
+
+def test_a_question_asked_as_written_is_marked_so_in_the_chat():
+    out = render_question("When was he killed?", as_written=True)
+    assert "(as written)" in out and "When was he killed?" in html.unescape(out)
+    assert "as written" not in render_question("When was he killed?")
+    assert "(as written)" in render_question("y" * 1500, as_written=True)
+
+
+def test_the_evidence_panel_names_the_question_it_was_found_for():
+    lib, a = lib_and_answer()
+    a = dict(a, question="When was he killed?", understood_as="When was <b>Hafiz</b> killed?")
+    head = render_evidence(a, 1, lib).split("</div>")[0]
+    text = html.unescape(re.sub(r"<[^>]*>", "", head))
+    assert text == "Evidence for When was he killed? (understood as When was <b>Hafiz</b> killed?)"
+    assert_inert(render_evidence(a, 1, lib))
+    assert "understood as" not in render_evidence(dict(a, understood_as=None), 1, lib)

@@ -11,6 +11,16 @@ if (!window.__qaCiteBridge) {
     ev.stopPropagation();
     window.__qaCiteTrigger('cite', {turn: Number(m[1]), n: Number(m[2])});
   }, true);
+  // "ask as written" under a rewritten follow-up: the same kind of hash link, its own event
+  document.addEventListener('click', (ev) => {
+    const a = ev.target instanceof Element ? ev.target.closest('a[href^="#qa-aswritten-"]') : null;
+    if (!a) return;
+    const m = /^#qa-aswritten-(\d+)$/.exec(a.getAttribute('href') || '');
+    if (!m) return;
+    ev.preventDefault();
+    ev.stopPropagation();
+    window.__qaCiteTrigger('aswritten', {turn: Number(m[1])});
+  }, true);
   const hideBusyToasts = () => {
     document.querySelectorAll('[data-testid="toast-body"]').forEach((t) => {
       if (/currently busy/i.test(t.textContent || '')) {
