@@ -3,6 +3,11 @@
 Pure and cheap (regular expressions over a few short strings, no model, no spaCy): the turns carry the
 index-time analysis of their cited sentences (entities and noun chunks), which is all it reads. A question
 that stands on its own is returned as None, so a change of topic is never rewritten.
+
+Long because the three kinds of reference share one model of the turns before (their referents and
+each referent's kind: person, thing, group, event), and each rule needs the others' guards (a pronoun
+never replaced by what the question already names, an ellipsis never built on an earlier rewrite);
+split apart, every piece would import every other.
 """
 from __future__ import annotations
 
