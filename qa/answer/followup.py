@@ -6,7 +6,7 @@ that stands on its own is returned as None, so a change of topic is never rewrit
 
 Long because the three kinds of reference share one model of the turns before (their referents and
 each referent's kind: person, thing, group, event), and each rule needs the others' guards (a pronoun
-never replaced by what the question already names, an ellipsis never built on an earlier rewrite);
+never replaced by what the question already names, a name's kind read from every recent turn);
 split apart, every piece would import every other.
 """
 from __future__ import annotations
