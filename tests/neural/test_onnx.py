@@ -194,11 +194,11 @@ def test_a_real_answer_with_the_onnx_backend_never_imports_torch(real_index_dir)
 import sys
 from qa import open_answerer
 a = open_answerer({str(real_index_dir)!r}).ask("Who led Wilayat Khorasan?")
-print(a.status, sorted(m for m in ("torch", "transformers", "sentence_transformers") if m in sys.modules))
+print(a.status != "declined", a.answer, sorted(m for m in ("torch", "transformers", "sentence_transformers") if m in sys.modules))
 """
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
-    assert r.stdout.strip().splitlines()[-1] == "answered []"
+    assert r.stdout.strip().splitlines()[-1] == "True Hafiz Saeed Khan []"
 
 
 @pytest.mark.model
