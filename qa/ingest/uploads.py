@@ -198,7 +198,8 @@ def _zip_kind(data: bytes, limits: ZipLimits) -> tuple[Optional[str], str]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             names = set(z.namelist())
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as e:
+    # zipfile raises NotImplementedError for a version or feature it lacks: odd bytes, not our bug
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
         return None, f"a damaged zip archive ({str(e)[:80]})"
     if {"[Content_Types].xml", "word/document.xml"} <= names:
         return "docx", ""
@@ -216,7 +217,8 @@ def _docx_problem(data: bytes, limits: ZipLimits) -> Optional[tuple[str, str]]:
             if why:
                 return "zip_bomb", why
             return inflate_problem(data, z, limits)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, RuntimeError) as e:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, RuntimeError,
+            NotImplementedError) as e:
         return "corrupt", f"its zip structure is damaged ({str(e)[:80]})"
 
 

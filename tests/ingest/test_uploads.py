@@ -223,3 +223,25 @@ def test_odd_bytes_give_an_upload_or_a_refusal_never_a_traceback(data):
             check_upload(name, data, max_bytes=LIMIT)
         except UploadRefused:
             pass
+
+
+def test_a_zip_needing_a_newer_version_is_refused_not_raised(docx_bytes):
+    b = bytearray(docx_bytes)
+    pos = b.find(b"PK\x01\x02")
+    b[pos + 6] = 99  # version needed to extract: zipfile raises NotImplementedError for it
+    with pytest.raises(UploadRefused):
+        check_upload("new.docx", bytes(b), max_bytes=LIMIT)
+
+
+def test_randomly_damaged_word_files_are_refused_with_a_reason_never_a_traceback(docx_bytes):
+    import random
+
+    rnd = random.Random(29)
+    for _ in range(300):
+        d = bytearray(docx_bytes)
+        for _ in range(rnd.randint(1, 12)):  # the directory at the end is where zipfile is most fragile
+            d[rnd.randrange(len(d) - 1500, len(d)) if rnd.random() < 0.7 else rnd.randrange(len(d))] = rnd.randrange(256)
+        try:
+            check_upload("x.docx", bytes(d[:rnd.randrange(len(d) // 2, len(d) + 1)]), max_bytes=LIMIT)
+        except UploadRefused as e:
+            assert e.reason_code in REFUSAL_REASONS
