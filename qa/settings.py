@@ -31,6 +31,10 @@ DEFAULT_K = 8
 MAX_K = 50  # passages an answer may be chosen from
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
+DEFAULT_MAX_UPLOAD_MB = 50
+# at most what the corpus reader extracts (qa.ingest.corpus.MAX_DOC_BYTES, 64 MiB): a bigger upload
+# would be accepted, then skipped as too large when it is indexed
+MAX_UPLOAD_MB = 64
 
 # The calibration's inputs, in the order its weights are applied (qa.answer.calibration computes them)
 RULE_FEATURES = ("sim", "lex", "missing", "type", "margin", "agreement")
@@ -359,6 +363,7 @@ ENVIRONMENT = {
     "QA_EMBEDDER": ("embedder", "fake: a deterministic hash embedder for plumbing tests (no model)"),
     "QA_BENCH_CACHE": ("bench_cache", "where benchmark corpora and indexes are cached"),
     "QA_DEBUG": ("debug", "1: print the traceback of an unexpected error"),
+    "QA_MAX_UPLOAD_MB": ("max_upload_mb", "largest file an upload may be, in MiB (qa.ingest.uploads checks it)"),
 }
 PATH_FIELDS = ("corpus", "index", "feedback", "model_dir", "bench_cache", "onnx_cache")
 # Reserved for the test suite's own knobs; never read by the package
@@ -389,6 +394,7 @@ class Settings:
     reader_precision: str = "fp32"
     bench_cache: Optional[Path] = None
     debug: bool = False
+    max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB  # callers pass max_upload_mb * 2**20 to check_upload
     retrieval: RetrievalSettings = field(default_factory=lambda: load_tuned().retrieval)
     spans: SpanSettings = field(default_factory=lambda: load_tuned().spans)
     answer: AnswerSettings = field(default_factory=lambda: load_tuned().answer)
@@ -403,6 +409,9 @@ class Settings:
                           fix="leave it unset for the index folder")
         if not isinstance(self.port, int) or not 0 < self.port < 65536:
             raise QAError(f"port {self.port} is out of range", fix="choose a port from 1 to 65535")
+        mb = self.max_upload_mb
+        if isinstance(mb, bool) or not isinstance(mb, int) or not 1 <= mb <= MAX_UPLOAD_MB:
+            raise QAError(f"QA_MAX_UPLOAD_MB must be a whole number of MiB from 1 to {MAX_UPLOAD_MB}, not {mb!r}")
 
     def replace(self, **changes) -> "Settings":
         """A copy with some values changed; None values are ignored (an option the user did not give)."""
@@ -428,6 +437,11 @@ class Settings:
                     values[name] = int(raw)
                 except ValueError:
                     raise QAError(f"QA_PORT must be a port number, not {raw!r}") from None
+            elif name == "max_upload_mb":
+                try:
+                    values[name] = int(raw)
+                except ValueError:
+                    raise QAError(f"QA_MAX_UPLOAD_MB must be a whole number of MiB, not {raw!r}") from None
             elif name == "debug":
                 values[name] = raw.lower() not in ("0", "no", "false", "off")
             elif name == "reader":

@@ -6,9 +6,11 @@ import ctypes
 import io
 import re
 import shutil
+import struct
 import subprocess
 import tempfile
 import textwrap
+import zipfile
 from pathlib import Path
 
 DATA = Path(__file__).parent / "data"
@@ -218,6 +220,32 @@ def harbour_docx(path: Path) -> None:
     for (r, k), v in {(0, 0): "Year", (0, 1): "Berths", (1, 0): "1921", (1, 1): "42"}.items():
         t.cell(r, k).text = v
     d.save(path)
+
+
+def repack(docx: bytes, extra: dict[str, bytes]) -> bytes:
+    """The Word package with more parts added (deflated)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(docx)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in zin.infolist():
+            z.writestr(info.filename, zin.read(info.filename))
+        for name, data in extra.items():
+            z.writestr(name, data)
+    return out.getvalue()
+
+
+def lie_about_size(data: bytes, part: str, size: int) -> bytes:
+    """The package with `part`'s uncompressed size set to `size` in its local header and the central
+    directory: its bytes unzip to more (or less) than it says."""
+    b = bytearray(data)
+    info = zipfile.ZipFile(io.BytesIO(data)).getinfo(part)
+    struct.pack_into("<I", b, info.header_offset + 22, size)
+    pos = b.find(b"PK\x01\x02")
+    while pos != -1:
+        n = struct.unpack_from("<H", b, pos + 28)[0]
+        if b[pos + 46:pos + 46 + n] == part.encode():
+            struct.pack_into("<I", b, pos + 24, size)
+        pos = b.find(b"PK\x01\x02", pos + 4)
+    return bytes(b)
 
 
 def mixed_folder(c: Path) -> Path:

@@ -92,15 +92,27 @@ def test_from_env_reads_every_variable_it_documents():
     env = {"QA_CORPUS": "/c", "QA_INDEX": "/i", "QA_FEEDBACK": "/f.jsonl", "QA_HOST": "0.0.0.0", "QA_PORT": "8000",
            "QA_READER": "/weights", "QA_READER_PRECISION": "bf16", "QA_PRECISION": "bf16", "QA_MODEL_DIR": "/m",
            "QA_EMBEDDER": "fake", "QA_BENCH_CACHE": "/b", "QA_DEBUG": "1", "QA_STORE": "postgresql://u@h/db",
-           "QA_BACKEND": "Torch", "QA_ONNX_CACHE": "/o"}
+           "QA_BACKEND": "Torch", "QA_ONNX_CACHE": "/o", "QA_MAX_UPLOAD_MB": "20"}
     assert set(env) == set(ENVIRONMENT)
     s = Settings.from_env(environ=env)
     assert (s.corpus, s.index, s.feedback, s.model_dir, s.bench_cache) == tuple(map(Path, ("/c", "/i", "/f.jsonl", "/m", "/b")))
     assert (s.host, s.port, s.reader, s.reader_precision, s.embed_precision, s.embedder, s.debug) == \
         ("0.0.0.0", 8000, "/weights", "bf16", "bf16", "fake", True)
-    assert (s.store, s.backend, s.onnx_cache) == ("postgresql://u@h/db", "torch", Path("/o"))
+    assert (s.store, s.backend, s.onnx_cache, s.max_upload_mb) == ("postgresql://u@h/db", "torch", Path("/o"), 20)
     d = Settings.from_env(environ={})
     assert d == Settings() and d.reader is None and d.port == 7860 and not d.debug
+
+
+@pytest.mark.parametrize("raw", ["0", "65", "-1", "1.5", "lots"])
+def test_qa_max_upload_mb_is_a_whole_number_of_mib_up_to_the_extraction_limit(raw):
+    from qa.ingest.corpus import MAX_DOC_BYTES
+    from qa.settings import MAX_UPLOAD_MB
+
+    assert MAX_UPLOAD_MB * 2**20 <= MAX_DOC_BYTES  # an accepted upload is never too large to index
+    with pytest.raises(QAError, match="QA_MAX_UPLOAD_MB"):
+        Settings.from_env(environ={"QA_MAX_UPLOAD_MB": raw})
+    assert Settings.from_env(environ={"QA_MAX_UPLOAD_MB": "64"}).max_upload_mb == 64
+    assert Settings.from_env(environ={}).max_upload_mb == 50
 
 
 @pytest.mark.parametrize("raw,want", [("off", "off"), ("0", "off"), ("False", "off"), ("on", "bundled"),

@@ -10,11 +10,11 @@ from typing import Iterator, Optional, Union
 from .base import MissingLibrary, Rendition, SkipFile, sha256_bytes
 from .metadata import clean_meta, clean_title, is_default_date
 from .tables import GridCell, TableBlock, join_blocks, write_table
+from .zipguard import LIMITS, declared_entries, directory_problem
 
 # 2: a template's creation date, default titles and authors are no metadata; 3: a table is one paragraph,
 # one row a line, empty and vertically merged cells kept empty at their place, spans and header rows read
 DOCX_RULES_VERSION = 3
-MAX_UNZIPPED_BYTES = 512 * 1024 * 1024
 
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
@@ -57,13 +57,20 @@ def _check_container(data: bytes) -> None:
         if "EncryptionInfo".encode("utf-16-le") in data or b"EncryptedPackage" in data:
             raise SkipFile("encrypted", "the document is password-protected")
         raise SkipFile("unsupported", "a legacy Word .doc (OLE) file, not .docx")
+    # a zip bomb is refused from the package's directory, before python-docx reads a part: its parts
+    # are read whole into memory and parsed (zipfile caps each at its declared size, so a directory
+    # that lies ends in a CRC error, a "corrupt" skip; the declared sizes are what must be bounded)
+    entries = declared_entries(data)
+    if entries is not None and entries > LIMITS.max_entries:
+        raise SkipFile("too-large", f"a zip bomb: it declares {entries:,} parts (at most {LIMITS.max_entries:,})")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             infos = z.infolist()
             if "word/document.xml" not in {i.filename for i in infos}:
                 raise SkipFile("corrupt", "a zip file without word/document.xml: not a Word document")
-            if sum(i.file_size for i in infos) > MAX_UNZIPPED_BYTES:
-                raise SkipFile("too-large", "its parts unzip to more than 512 MiB")
+            bomb = directory_problem(data, z)
+            if bomb:
+                raise SkipFile("too-large", f"a zip bomb: {bomb}")
     except zipfile.BadZipFile as e:
         raise SkipFile("corrupt", f"not a zip package ({e})") from None
 

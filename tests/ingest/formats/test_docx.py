@@ -7,6 +7,7 @@ import zipfile
 
 import pytest
 
+from formats_fixtures import harbour_docx, lie_about_size, repack
 from qa.ingest.formats import SkipFile, extract, extract_bytes
 
 docx = pytest.importorskip("docx")
@@ -218,3 +219,23 @@ def test_a_docx_without_a_title_is_cited_by_its_title_paragraph(tmp_path):
     (tmp_path / "c" / "fees.docx").write_bytes(_save(d))
     (doc,) = read_corpus(tmp_path / "c").documents
     assert (doc.title, doc.author, doc.date) == ("Moorings fees 2024", None, None)
+
+
+def test_zip_bombs_are_skipped_unread_and_lying_sizes_end_in_a_crc_error(tmp_path):
+    harbour_docx(tmp_path / "h.docx")
+    docx_bytes = (tmp_path / "h.docx").read_bytes()
+    # its own limits are the default ones (200 MiB); a directory that declares more is skipped unread
+    mb = 2**20
+    declared = lie_about_size(repack(docx_bytes, {"word/media/zeros.bin": bytes(mb)}), "word/media/zeros.bin",
+                              300 * mb)
+    with pytest.raises(SkipFile) as e:
+        extract_bytes(declared, ".docx")
+    assert e.value.reason == "too-large" and "zip bomb" in e.value.message
+    # a document.xml that unzips to more than it declares: zipfile stops at the declared size and fails
+    # the CRC, so python-docx never holds more than the directory said
+    part = "word/document.xml"
+    real = zipfile.ZipFile(io.BytesIO(docx_bytes)).getinfo(part).file_size
+    with pytest.raises(SkipFile) as e:
+        extract_bytes(lie_about_size(docx_bytes, part, real // 2), ".docx")
+    assert e.value.reason == "corrupt"
+    assert "Harbour report" in extract_bytes(docx_bytes, ".docx").text
