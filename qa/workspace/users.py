@@ -60,13 +60,26 @@ class Users:
     """The accounts of one workspace; each change is one locked, atomic rewrite of users.json."""
 
     def __init__(self, path: Path, lock: WorkspaceLock, forget_member: Callable[[str], None]):
-        from argon2 import PasswordHasher
-
         self.path = Path(path)
         self._lock = lock
         self._forget_member = forget_member  # strips a removed user from every collection
-        self._hasher = PasswordHasher()
+        self._ph = None  # made on first use: listing users or collections needs no argon2
         self._dummy_hash: Optional[str] = None
+
+    @property
+    def _hasher(self):
+        if self._ph is None:
+            try:
+                from argon2 import PasswordHasher
+            except ImportError:
+                raise QAError("argon2-cffi is not installed (password hashes need it)",
+                              fix="pip install argon2-cffi, or re-run `make` to install the project") from None
+            self._ph = PasswordHasher()
+        return self._ph
+
+    @_hasher.setter
+    def _hasher(self, hasher) -> None:  # the tests choose cheaper parameters
+        self._ph = hasher
 
     # ----------------------------------------------------------------- reading
 
