@@ -7,6 +7,7 @@ Exit codes: 0 success, 1 a check failed (e.g. --fail-on-regression), 2 bad input
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from dataclasses import replace
@@ -16,12 +17,15 @@ from typing import Optional, Sequence
 from .errors import QAError, redact
 from .settings import DEFAULT_CORPUS, DEFAULT_INDEX, DEFAULT_K, Settings, set_offline_environment
 from .console import print_answer as _print_answer
+from .workspace.commands import add_collection_arg, add_parsers, cmd_collections, cmd_users, collection_hints
 
 
-def _add_index_arg(p: argparse.ArgumentParser) -> None:
+def _add_index_arg(p: argparse.ArgumentParser, collection: bool = True) -> None:
     p.add_argument("--index", type=Path, default=None, help=f"index folder (default {DEFAULT_INDEX}, env QA_INDEX)")
     p.add_argument("--store", default=None, metavar="URL",
                    help="postgresql://... : the index in PostgreSQL with pgvector instead of a folder (env QA_STORE)")
+    if collection:  # `qa eval` scores one index at a time, named by --index
+        add_collection_arg(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="score the assistant on gold questions and conversations")
     p.add_argument("files", nargs="*", type=Path,
                    help="JSONL files of questions or of conversations (lines with \"turns\"); default eval/questions.jsonl")
-    _add_index_arg(p)
+    _add_index_arg(p, collection=False)
     p.add_argument("--split", choices=["dev", "test", "all"], default="all")
     p.add_argument("--json", dest="json_out", type=Path, default=None, metavar="OUT", help="write metrics and per-question results")
     p.add_argument("--report", type=Path, default=None, metavar="OUT.md|OUT.html", help="write a report with plots")
@@ -128,7 +132,15 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--out", type=Path, default=None, help="output JSONL (default: standard output)")
     f.add_argument("--all", action="store_true", help="include liked answers too")
     f.add_argument("--store", default=None, metavar="URL", help="read the feedback table of this PostgreSQL store (env QA_STORE)")
+    add_parsers(sub)
     return parser
+
+
+def _collection(args, settings: Settings, building: bool = False):
+    """--collection NAME: that collection's folders and store (qa.workspace.commands.collection_target)."""
+    from .workspace.commands import collection_target
+
+    return collection_target(args, settings, building)
 
 
 def cmd_index(args, settings: Settings) -> int:
@@ -136,8 +148,12 @@ def cmd_index(args, settings: Settings) -> int:
     from .neural.embedding import make_embedder
 
     settings = settings.replace(embed_precision=args.precision)
-    index_dir = args.index or settings.index
-    corpus = choose_corpus(index_dir, settings.store, args.corpus or settings.corpus)
+    if args.collection:
+        c, settings = _collection(args, settings, building=True)
+        index_dir, corpus = c.index, c.documents.resolve()
+    else:
+        index_dir = args.index or settings.index
+        corpus = choose_corpus(index_dir, settings.store, args.corpus or settings.corpus)
     embedder = make_embedder(settings)
     if args.ray:
         from .neural.distributed import RayEmbedder
@@ -160,7 +176,12 @@ def cmd_docs(args, settings: Settings) -> int:
     from .index.load import describe
     from .pipeline import open_index
 
-    d = describe(open_index(args.index, settings) if settings.store else (args.index or settings.index))
+    index_dir, hints = args.index, contextlib.nullcontext()
+    if args.collection:
+        c, settings = _collection(args, settings)
+        index_dir, hints = c.index, collection_hints(c)
+    with hints:
+        d = describe(open_index(index_dir, settings) if settings.store else (index_dir or settings.index))
     if args.json:
         print(json.dumps(d, ensure_ascii=False, indent=2))
         return 0
@@ -201,7 +222,13 @@ def cmd_ask(args, settings: Settings) -> int:
     from .pipeline import open_answerer
 
     clean_question(args.question)  # refuse bad input before loading anything
-    a = open_answerer(args.index, settings).ask(args.question, k=args.k, docs=args.doc)
+    index_dir, hints = args.index, contextlib.nullcontext()
+    if args.collection:
+        c, settings = _collection(args, settings)
+        index_dir, hints = c.index, collection_hints(c)
+    with hints:
+        answerer = open_answerer(index_dir, settings)
+    a = answerer.ask(args.question, k=args.k, docs=args.doc)
     if args.json:
         print(json.dumps(a.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -216,7 +243,13 @@ def cmd_chat(args, settings: Settings) -> int:
 
     if not 1 <= args.k <= MAX_K:  # refused before the index and models load
         raise QAError(f"k must be between 1 and {MAX_K}, not {args.k}")
-    return chat(open_answerer(args.index, settings).conversation(), k=args.k, as_json=args.json)
+    index_dir, hints = args.index, contextlib.nullcontext()
+    if args.collection:
+        c, settings = _collection(args, settings)
+        index_dir, hints = c.index, collection_hints(c)
+    with hints:
+        answerer = open_answerer(index_dir, settings)
+    return chat(answerer.conversation(), k=args.k, as_json=args.json)
 
 
 def cmd_eval(args, settings: Settings) -> int:
@@ -299,7 +332,7 @@ def cmd_feedback(args, settings: Settings) -> int:
 
 
 COMMANDS = {"index": cmd_index, "docs": cmd_docs, "verify": cmd_verify, "ask": cmd_ask, "chat": cmd_chat, "eval": cmd_eval,
-            "bench": cmd_bench, "feedback": cmd_feedback}
+            "bench": cmd_bench, "feedback": cmd_feedback, "collections": cmd_collections, "users": cmd_users}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -55,6 +55,8 @@ def rel(p: Path) -> Path:
 DEFAULT_CORPUS = rel(PROJECT_ROOT / "corpus")
 DEFAULT_INDEX = rel(PROJECT_ROOT / "embeddings" / "index")
 DEFAULT_FEEDBACK = rel(PROJECT_ROOT / "var" / "feedback.jsonl")
+# users, collections and their members (qa.workspace); git-ignored like the feedback file
+DEFAULT_WORKSPACE = rel(PROJECT_ROOT / "var" / "workspace")
 # beside the index: exported once per set of weights, named by their hash, rebuilt on demand when absent
 DEFAULT_ONNX_CACHE = rel(PROJECT_ROOT / "embeddings" / "onnx")
 
@@ -352,6 +354,7 @@ ENVIRONMENT = {
     "QA_INDEX": ("index", "index folder"),
     "QA_STORE": ("store", "a postgresql:// URL: the index lives in PostgreSQL with pgvector instead of a folder"),
     "QA_FEEDBACK": ("feedback", "the chat's feedback file"),
+    "QA_WORKSPACE": ("workspace", "folder of users and collections (qa.workspace)"),
     "QA_HOST": ("host", "address the app listens on"),
     "QA_PORT": ("port", "port the app listens on"),
     "QA_READER": ("reader", "span reader: off, or a folder of weights made by scripts/train_reader.py"),
@@ -365,7 +368,7 @@ ENVIRONMENT = {
     "QA_DEBUG": ("debug", "1: print the traceback of an unexpected error"),
     "QA_MAX_UPLOAD_MB": ("max_upload_mb", "largest file an upload may be, in MiB (qa.ingest.uploads checks it)"),
 }
-PATH_FIELDS = ("corpus", "index", "feedback", "model_dir", "bench_cache", "onnx_cache")
+PATH_FIELDS = ("corpus", "index", "feedback", "workspace", "model_dir", "bench_cache", "onnx_cache")
 # Reserved for the test suite's own knobs; never read by the package
 TEST_PREFIX = "QA_TEST_"
 
@@ -380,6 +383,7 @@ class Settings:
     index: Path = DEFAULT_INDEX
     store: Optional[str] = None  # postgresql://...: the index (and the chat's feedback) in PostgreSQL
     feedback: Path = DEFAULT_FEEDBACK
+    workspace: Path = DEFAULT_WORKSPACE
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     embedder: str = "minilm"

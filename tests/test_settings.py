@@ -92,10 +92,11 @@ def test_from_env_reads_every_variable_it_documents():
     env = {"QA_CORPUS": "/c", "QA_INDEX": "/i", "QA_FEEDBACK": "/f.jsonl", "QA_HOST": "0.0.0.0", "QA_PORT": "8000",
            "QA_READER": "/weights", "QA_READER_PRECISION": "bf16", "QA_PRECISION": "bf16", "QA_MODEL_DIR": "/m",
            "QA_EMBEDDER": "fake", "QA_BENCH_CACHE": "/b", "QA_DEBUG": "1", "QA_STORE": "postgresql://u@h/db",
-           "QA_BACKEND": "Torch", "QA_ONNX_CACHE": "/o", "QA_MAX_UPLOAD_MB": "20"}
+           "QA_BACKEND": "Torch", "QA_ONNX_CACHE": "/o", "QA_MAX_UPLOAD_MB": "20", "QA_WORKSPACE": "/w"}
     assert set(env) == set(ENVIRONMENT)
     s = Settings.from_env(environ=env)
-    assert (s.corpus, s.index, s.feedback, s.model_dir, s.bench_cache) == tuple(map(Path, ("/c", "/i", "/f.jsonl", "/m", "/b")))
+    assert (s.corpus, s.index, s.feedback, s.model_dir, s.bench_cache, s.workspace) == \
+        tuple(map(Path, ("/c", "/i", "/f.jsonl", "/m", "/b", "/w")))
     assert (s.host, s.port, s.reader, s.reader_precision, s.embed_precision, s.embedder, s.debug) == \
         ("0.0.0.0", 8000, "/weights", "bf16", "bf16", "fake", True)
     assert (s.store, s.backend, s.onnx_cache, s.max_upload_mb) == ("postgresql://u@h/db", "torch", Path("/o"), 20)
