@@ -33,9 +33,9 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# the fast tier: no real model, browser or server (under 60 s on a 2-core machine)
+# the fast tier: no real model, browser or server, on both cores (under 60 s on a 2-core machine)
 check: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -m "not model and not browser and not slow" -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not model and not browser and not slow" -q -n 2 $(PYTEST_ARGS)
 
 eval: $(VENV)/.installed index
 	$(BIN)/qa eval --split test --report eval/out/report.html --json eval/out/results.json --baseline eval/baseline.json
