@@ -26,7 +26,7 @@ from typing import Any, Optional, Sequence
 
 from ..errors import QAError
 from ..settings import PROJECT_ROOT
-from .gold import _str_list
+from .gold import _str_list, load_records
 
 DEFAULT_CONVERSATION_CORPUS = "corpus"  # relative to the project: the bundled documents
 RESOLVES = ("pronoun", "possessive", "demonstrative", "definite", "ellipsis")
@@ -153,37 +153,7 @@ def parse_conversation(obj: Any, where: str) -> GoldConversation:
 def load_conversations(paths: Sequence[str | Path], split: str = "all") -> list[GoldConversation]:
     """Gold conversations from JSONL files, filtered by split ('all' keeps everything; a conversation
     without a split is in every split). Raises QAError naming the file and line of any problem."""
-    out: list[GoldConversation] = []
-    seen: dict[str, str] = {}
-    for path in paths:
-        path = Path(path)
-        if not path.is_file():
-            raise QAError(f"conversation file not found: {path}")
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except UnicodeDecodeError as e:
-            raise QAError(f"{path} is not UTF-8 ({e.reason} at byte {e.start})") from None
-        n_file = 0
-        for lineno, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise QAError(f"{where}: not valid JSON ({e.msg})", fix="one JSON object per line") from None
-            c = parse_conversation(obj, where)
-            if c.id in seen:
-                raise QAError(f"{where}: duplicate conversation id {c.id!r} (first seen at {seen[c.id]})")
-            seen[c.id] = where
-            n_file += 1
-            if split == "all" or c.split in (split, "all"):
-                out.append(c)
-        if n_file == 0:
-            raise QAError(f"{path} has no conversations")
-    if not out:
-        raise QAError(f"no conversations in the {split!r} split of {', '.join(map(str, paths))}", fix="use --split all")
-    return out
+    return load_records(paths, split, parse_conversation, "conversation")
 
 
 def corpus_folder(value: Optional[str]) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from ..errors import QAError
 from ..settings import PROJECT_ROOT, rel
@@ -92,12 +92,20 @@ def parse_question(obj: Any, where: str) -> GoldQuestion:
 def load_questions(paths: Sequence[str | Path], split: str = "all") -> list[GoldQuestion]:
     """Gold questions from JSONL files, filtered by split ('all' keeps everything; a question without a
     split is in every split). Raises QAError naming the file and line of any problem."""
-    out: list[GoldQuestion] = []
+    return load_records(paths, split, parse_question, "question", fix="pass a JSONL file of gold questions")
+
+
+def load_records(paths: Sequence[str | Path], split: str, parse: Callable[[Any, str], Any], kind: str,
+                 fix: Optional[str] = None) -> list:
+    """The records of JSONL files, each line made one by `parse(obj, "file:line")` (a record with `id`
+    and `split`), unique ids, filtered by split; gold questions and gold conversations alike. Raises
+    QAError naming the file and line of any problem, and for a file or split with no `kind` at all."""
+    out: list = []
     seen: dict[str, str] = {}
     for path in paths:
         path = Path(path)
         if not path.is_file():
-            raise QAError(f"question file not found: {path}", fix="pass a JSONL file of gold questions")
+            raise QAError(f"{kind} file not found: {path}", fix=fix)
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
         except UnicodeDecodeError as e:
@@ -111,16 +119,15 @@ def load_questions(paths: Sequence[str | Path], split: str = "all") -> list[Gold
                 obj = json.loads(line)
             except json.JSONDecodeError as e:
                 raise QAError(f"{where}: not valid JSON ({e.msg})", fix="one JSON object per line") from None
-            q = parse_question(obj, where)
-            if q.id in seen:
-                raise QAError(f"{where}: duplicate question id {q.id!r} (first seen at {seen[q.id]})")
-            seen[q.id] = where
+            r = parse(obj, where)
+            if r.id in seen:
+                raise QAError(f"{where}: duplicate {kind} id {r.id!r} (first seen at {seen[r.id]})")
+            seen[r.id] = where
             n_file += 1
-            if split == "all" or q.split in (split, "all"):
-                out.append(q)
+            if split == "all" or r.split in (split, "all"):
+                out.append(r)
         if n_file == 0:
-            raise QAError(f"{path} has no questions")
+            raise QAError(f"{path} has no {kind}s")
     if not out:
-        raise QAError(f"no questions in the {split!r} split of {', '.join(map(str, paths))}",
-                      fix="use --split all")
+        raise QAError(f"no {kind}s in the {split!r} split of {', '.join(map(str, paths))}", fix="use --split all")
     return out
