@@ -1,0 +1,68 @@
+"""One answerer per collection, opened on its first question and reopened when a new build is published.
+
+A build is published atomically (a folder index's link is switched, a store's manifest replaced), so
+the published manifest's build_id says which build an answerer was opened on: a question after a new
+publication opens the new one, and questions already running finish on the old one (they hold it).
+Reading the recorded manifest is one small JSON file for a folder index, cheap beside an answer.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from typing import Any, Callable, Optional
+
+from ..index.stores import open_store
+from ..settings import Settings
+from ..workspace import Collection
+
+Opener = Callable[[Collection], Any]
+
+
+def published_build(c: Collection) -> Optional[str]:
+    """The build id the collection's published index records, or None when it has none yet."""
+    try:
+        m = open_store(c.store or c.index).recorded()
+    except Exception:  # a missing folder or an unreachable store: as if nothing were published
+        return None
+    return m.get("build_id") if isinstance(m, dict) else None
+
+
+def default_opener(settings: Settings) -> Opener:
+    def open_collection(c: Collection):
+        from ..pipeline import open_answerer  # loads the engine only when a question comes
+        from ..workspace.commands import collection_hints
+
+        with collection_hints(c):  # a missing or stale index names `qa index --collection NAME` as the fix
+            return open_answerer(c.index, replace(settings, store=c.store))
+
+    return open_collection
+
+
+class Answerers:
+    """The cache: `get(collection)` gives the answerer for its published build. `opener` opens one (the
+    tests pass a fake); `build_of` reads the published build id (qa.index.stores by default)."""
+
+    def __init__(self, opener: Opener, build_of: Callable[[Collection], Optional[str]] = published_build):
+        self.opener, self.build_of = opener, build_of
+        self._open: dict[str, tuple[Optional[str], Any]] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def get(self, c: Collection):
+        build = self.build_of(c)
+        held = self._open.get(c.name)
+        if held is not None and held[0] == build:
+            return held[1]
+        with self._guard:
+            lock = self._locks.setdefault(c.name, threading.Lock())
+        with lock:  # one load per collection at a time: two first questions do not load it twice
+            held = self._open.get(c.name)
+            if held is not None and held[0] == build:
+                return held[1]
+            answerer = self.opener(c)
+            self._open[c.name] = (build, answerer)
+            return answerer
+
+    def forget(self, name: str) -> None:
+        """Drop a deleted collection's answerer (a new collection of the same name starts afresh)."""
+        self._open.pop(name, None)
