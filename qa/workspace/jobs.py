@@ -123,7 +123,7 @@ class Jobs:
         c = self._editable(collection)
         if not files:
             raise QAError("no files to upload", fix="choose at least one file")
-        job_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{secrets.token_hex(6)}"
+        job_id = _new_id()
         max_bytes = self.settings.max_upload_mb * 2**20
         results: list[FileResult] = []
         with self._lock(f"{c.name}.stage").held():
@@ -163,7 +163,7 @@ class Jobs:
             rel = Path(doc["source"]).resolve().relative_to(c.documents.resolve()).as_posix()
         except ValueError:  # an index built from another folder: never delete a file outside the collection
             raise QAError(f"document {doc_id!r} is not a file of collection {c.name!r}'s documents folder") from None
-        job = Job(f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{secrets.token_hex(6)}", c.name, "delete", "queued",
+        job = Job(_new_id(), c.name, "delete", "queued",
                   0.0, (FileResult(rel, "accepted"),), None, now(), None, user)
         self._save(job)
         self._enqueue(job)
@@ -388,6 +388,13 @@ class Jobs:
         write_json_atomic(self.dir / f"{job.id}.json", {**job.to_dict(), "pid": os.getpid(),
                                                         "pid_start": _start_time(os.getpid())})
         return job
+
+
+def _new_id() -> str:
+    """A job id that sorts by time, to the microsecond (list() is oldest first), and is unguessable enough
+    not to collide: `20250101T120000-<microseconds><6 hex>`."""
+    t = datetime.now(timezone.utc)
+    return f"{t:%Y%m%dT%H%M%S}-{t.microsecond:06d}{secrets.token_hex(3)}"
 
 
 def _label(name: object) -> str:
