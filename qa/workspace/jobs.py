@@ -22,6 +22,8 @@ every accepted byte either staged or in the documents folder, where `recover()` 
 
 Progress is a coarse fraction, not a measurement: 0.1 files checked and staged, 0.2 moved into the
 collection, 0.3 build started, 0.9 build written (publishing), 1.0 finished.
+Long because a job's whole life (check, stage, move in, build, statuses, failure, recovery) is kept in
+one module, so its crash safety can be read in one place.
 """
 from __future__ import annotations
 
