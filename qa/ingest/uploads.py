@@ -66,11 +66,14 @@ REFUSALS = {
     "duplicate": "the same file (by content) is already there",
     "zip_bomb": "the Word file unzips to far more than it holds, or lies about its sizes",
     "corrupt": "the Word file is damaged: its parts do not unzip",
+    # never raised by check_upload (it reads no folder): the jobs (qa.workspace.jobs) refuse a name the
+    # collection already holds with other bytes, rather than replace and lose the old version
+    "exists": "a file of that name, with other contents, is already in the collection",
 }
 REFUSAL_REASONS = tuple(REFUSALS)
 # the status a REST API answers each refusal with
 HTTP_STATUS = {"bad_name": 400, "unknown_type": 415, "type_mismatch": 415, "too_large": 413, "empty": 400,
-               "duplicate": 409, "zip_bomb": 413, "corrupt": 422}
+               "duplicate": 409, "zip_bomb": 413, "corrupt": 422, "exists": 409}
 
 MAX_NAME_CHARS = 200
 MAX_NAME_BYTES = 255  # what ext4, APFS and NTFS allow in one name
