@@ -33,7 +33,9 @@ def default_opener(settings: Settings) -> Opener:
         from ..workspace.commands import collection_hints
 
         with collection_hints(c):  # a missing or stale index names `qa index --collection NAME` as the fix
-            return open_answerer(c.index, replace(settings, store=c.store))
+            # no freshness check against the documents folder: an upload job moves its files there
+            # before its build is published, and until then the published index is the one to answer from
+            return open_answerer(c.index, replace(settings, store=c.store), check_corpus=False)
 
     return open_collection
 
