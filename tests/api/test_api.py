@@ -298,3 +298,40 @@ def test_openapi_is_served_and_documents_every_route_and_the_bearer_scheme(world
             "/api/v1/collections/{name}/documents/{doc_id}", "/api/v1/jobs/{job_id}",
             "/api/v1/collections/{name}/members"} <= set(spec["paths"])
     assert "HTTPBearer" in json.dumps(spec["components"]["securitySchemes"])
+
+
+# ---------------------------------------------------------------------- end to end with the real jobs
+
+@pytest.mark.slow  # a real build (spaCy's analysis) in a background thread: about 10 s
+def test_a_script_uploads_over_rest_waits_for_its_job_and_asks_about_the_new_document(tmp_path):
+    """The issue's "a script reaches the same answers over the REST API with a token", with the real
+    jobs module: upload, poll the job, ask; the answer cites the uploaded file."""
+    from argon2 import PasswordHasher
+
+    from qa.api import create_api
+    from qa.settings import Settings
+    from qa.workspace import Workspace
+    from qa.workspace.jobs import Jobs
+
+    ws = Workspace.open(tmp_path / "ws")
+    ws.users._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    ws.users.add("ana", "pw-ana")
+    c = ws.create_collection("harbour", owner="ana")
+    write_corpus(c.documents, {"tides.txt": "The tide tables of Ostland are printed every spring by the port office."})
+    build_fake(c.documents, c.index, progress=False)
+    settings = Settings(embedder="fake", max_upload_mb=1)
+    jobs = Jobs(ws, settings, fake_embedder())
+    client = TestClient(create_api(ws, settings, jobs), raise_server_exceptions=False)
+    auth = {"Authorization": f"Bearer {ws.users.new_token('ana')}"}
+    text = b"Marta Kell surveyed the harbour of Ostland in 1921 and drew its first chart."
+    r = client.post("/api/v1/collections/harbour/documents", headers=auth,
+                    files={"files": ("survey.txt", text, "text/plain")})
+    assert r.status_code == 202, r.text
+    job = jobs.wait(r.json()["id"], timeout=120)
+    assert job.state == "done" and [(f.name, f.status) for f in job.files] == [("survey.txt", "indexed")]
+    r = client.get(f"/api/v1/jobs/{job.id}", headers=auth)
+    assert r.status_code == 200 and r.json()["state"] == "done"
+    r = client.post("/api/v1/ask", headers=auth, json={"question": "Who surveyed the harbour of Ostland?",
+                                                       "collection": "harbour"})
+    assert r.status_code == 200, r.text
+    assert any(cit["source"].endswith("survey.txt") for cit in r.json()["citations"] + r.json()["closest"]), r.text
