@@ -333,6 +333,23 @@ def _feedback_handler(build_id: Optional[str], feedback_path: Path, feedback_sin
     return on_like
 
 
+def serve_api(demo: gr.Blocks, settings: Settings, say: Callable[[str], None]) -> None:
+    """The REST API (/api/v1) on the chat's own server, first among its routes: the workspace's
+    collections, its tokens and roles; with no users it refuses every call (docs/workspace.md). Jobs a
+    crash left behind are finished first."""
+    from qa.api import mounted_api
+    from qa.workspace import Workspace
+    from qa.workspace.jobs import Jobs
+
+    ws = Workspace.open(settings=settings)
+    jobs = Jobs(ws, settings)
+    for job in jobs.recover():
+        say(f"finishing job {job.id} of collection {job.collection!r}, left by a stopped server")
+    kwargs = dict(getattr(demo, "qa_launch_kwargs", {}))
+    kwargs["app_kwargs"] = {"routes": [mounted_api(ws, settings, jobs)]}
+    demo.qa_launch_kwargs = kwargs
+
+
 def launch(demo: gr.Blocks, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> str:
     """Start serving in a background thread; returns the URL. demo.block_thread() waits, demo.close() stops."""
     _, url, _ = demo.launch(server_name=host, server_port=port, prevent_thread_lock=True, quiet=True,
@@ -391,6 +408,7 @@ def main(argv=None) -> int:
         say("loading the model")
         answerer.warm_up(examples[0] if examples else None)  # the first visitor should not wait for the model
         demo = build_demo(answerer, settings.feedback, examples=examples, max_queue=args.max_queue, feedback_sink=sink)
+        serve_api(demo, settings, say)
         try:
             url = launch(demo, settings.host, settings.port)
         except OSError as e:

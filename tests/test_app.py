@@ -308,3 +308,32 @@ def test_gradio_client_sends_history_to_ask(app_module, conv_answerer, tmp_path)
         assert outcome == "answered" and answer == first, _
     finally:
         demo.close()
+
+
+def test_the_rest_api_is_served_on_the_chats_own_server(app_module, conv_answerer, tmp_path):
+    """/api/v1 sits first among the chat server's routes: its OpenAPI, its JSON errors, and the page
+    beside it on the same port (the workspace is a temporary one)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    from app_support import free_port
+
+    from qa.settings import Settings
+
+    demo = app_module.build_demo(conv_answerer, tmp_path / "fb.jsonl")
+    app_module.serve_api(demo, Settings(embedder="fake", workspace=tmp_path / "ws"), lambda s: None)
+    url = app_module.launch(demo, "127.0.0.1", free_port()).rstrip("/")
+    try:
+        with urllib.request.urlopen(url + "/api/v1/openapi.json", timeout=30) as r:
+            spec = json.load(r)
+        assert "/ask" in spec["paths"] and "/collections/{name}/documents" in spec["paths"]
+        req = urllib.request.Request(url + "/api/v1/ask", data=b'{"question": "q", "collection": "demo"}',
+                                     headers={"Content-Type": "application/json"}, method="POST")
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(req, timeout=30)
+        assert e.value.code in (401, 403) and set(json.load(e.value)["error"]) == {"code", "message"}
+        with urllib.request.urlopen(url + "/", timeout=30) as r:  # the chat page is still there
+            assert r.status == 200 and b"<html" in r.read(2000).lower()
+    finally:
+        demo.close()

@@ -50,13 +50,15 @@ class Member(BaseModel):
 bearer = HTTPBearer(auto_error=False, description="an API token made by `qa users token NAME`")
 
 
-def create_api(ws: Workspace, settings: Settings, jobs, answerers: Optional[Opener] = None) -> FastAPI:
-    """The API as a FastAPI app whose routes are under /api/v1 (OpenAPI at /api/v1/openapi.json); mount
-    the Gradio page on the same app at "/" to serve both. `jobs` runs uploads and deletions (see the
-    module docstring); `answerers` opens a collection's answerer (default: qa.pipeline.open_answerer on
-    its index or store), called again when a new build is published."""
-    api = FastAPI(title="qa REST API", version="1", openapi_url=f"{PREFIX}/openapi.json",
-                  docs_url=f"{PREFIX}/docs", redoc_url=None,
+def create_api(ws: Workspace, settings: Settings, jobs, answerers: Optional[Opener] = None,
+               prefix: str = PREFIX) -> FastAPI:
+    """The API as a FastAPI app whose routes are under `prefix` (/api/v1; OpenAPI at
+    /api/v1/openapi.json). `prefix=""` makes the same app to mount at /api/v1 inside another (the chat's
+    server: `mounted_api`). `jobs` runs uploads and deletions (see the module docstring); `answerers`
+    opens a collection's answerer (default: qa.pipeline.open_answerer on its index or store), called
+    again when a new build is published."""
+    api = FastAPI(title="qa REST API", version="1", openapi_url=f"{prefix}/openapi.json",
+                  docs_url=f"{prefix}/docs", redoc_url=None,
                   description="Cited extractive answers from a workspace's collections. Every route takes "
                               "`Authorization: Bearer TOKEN`; errors are `{\"error\": {\"code\", \"message\"}}`.")
     install(api)
@@ -93,7 +95,7 @@ def create_api(ws: Workspace, settings: Settings, jobs, answerers: Optional[Open
 
     # ------------------------------------------------------------------ ask
 
-    @api.post(f"{PREFIX}/ask", tags=["ask"], summary="Answer a question from a collection, with citations")
+    @api.post(f"{prefix}/ask", tags=["ask"], summary="Answer a question from a collection, with citations")
     def ask(body: AskBody, user: str = Depends(caller)) -> dict[str, Any]:
         """The answer object (status, answer, confidence, citations with document offsets, notes,
         conflicts, understood_as when a follow-up was resolved against `history`). Needs the reader role."""
@@ -118,12 +120,12 @@ def create_api(ws: Workspace, settings: Settings, jobs, answerers: Optional[Open
 
     # ------------------------------------------------------------------ collections
 
-    @api.get(f"{PREFIX}/collections", tags=["collections"], summary="The collections you may read, with your role")
+    @api.get(f"{prefix}/collections", tags=["collections"], summary="The collections you may read, with your role")
     def list_collections(user: str = Depends(caller)) -> dict[str, Any]:
         return {"collections": [{"name": c.name, "role": ws.role(user, c.name), "created": c.created,
                                  "indexed": published_build(c) is not None} for c in ws.visible(user)]}
 
-    @api.post(f"{PREFIX}/collections", status_code=201, tags=["collections"],
+    @api.post(f"{prefix}/collections", status_code=201, tags=["collections"],
               summary="Create an empty collection; you become its owner")
     def create_collection(body: NewCollection, user: str = Depends(caller)) -> dict[str, Any]:
         try:
@@ -143,7 +145,7 @@ def create_api(ws: Workspace, settings: Settings, jobs, answerers: Optional[Open
 
     # ------------------------------------------------------------------ documents
 
-    @api.get(f"{PREFIX}/collections/{{name}}/documents", tags=["documents"],
+    @api.get(f"{prefix}/collections/{{name}}/documents", tags=["documents"],
              summary="The indexed documents, and the files skipped with their reasons")
     def list_documents(name: str, user: str = Depends(caller)) -> dict[str, Any]:
         c = collection_for(user, name, "reader")
@@ -168,7 +170,7 @@ def create_api(ws: Workspace, settings: Settings, jobs, answerers: Optional[Open
         return {"collection": c.name, "indexed": True, "built_at": d["built_at"], "documents": docs,
                 "skipped": skipped}
 
-    @api.post(f"{PREFIX}/collections/{{name}}/documents", status_code=202, tags=["documents"],
+    @api.post(f"{prefix}/collections/{{name}}/documents", status_code=202, tags=["documents"],
               summary="Upload files (multipart, field `files`); they are checked and indexed in the background")
     async def upload(name: str, files: list[UploadFile] = File(description="one or more documents"),
                      user: str = Depends(caller)) -> dict[str, Any]:
@@ -187,7 +189,7 @@ def create_api(ws: Workspace, settings: Settings, jobs, answerers: Optional[Open
             raise ApiError(400, "bad_request", str(e)) from None
         return job.to_dict()
 
-    @api.delete(f"{PREFIX}/collections/{{name}}/documents/{{doc_id}}", status_code=202, tags=["documents"],
+    @api.delete(f"{prefix}/collections/{{name}}/documents/{{doc_id}}", status_code=202, tags=["documents"],
                 summary="Remove a document; the index is rebuilt without it in the background")
     def delete_document(name: str, doc_id: str, user: str = Depends(caller)) -> dict[str, Any]:
         c = collection_for(user, name, "editor")
@@ -206,7 +208,7 @@ def create_api(ws: Workspace, settings: Settings, jobs, answerers: Optional[Open
 
     # ------------------------------------------------------------------ jobs
 
-    @api.get(f"{PREFIX}/jobs/{{job_id}}", tags=["jobs"], summary="A job's state, progress and files")
+    @api.get(f"{prefix}/jobs/{{job_id}}", tags=["jobs"], summary="A job's state, progress and files")
     def get_job(job_id: str, user: str = Depends(caller)) -> dict[str, Any]:
         job = jobs.get(job_id) if len(job_id) <= 100 else None
         d = job.to_dict() if job is not None else None
@@ -217,7 +219,7 @@ def create_api(ws: Workspace, settings: Settings, jobs, answerers: Optional[Open
 
     # ------------------------------------------------------------------ members
 
-    @api.post(f"{PREFIX}/collections/{{name}}/members", tags=["collections"],
+    @api.post(f"{prefix}/collections/{{name}}/members", tags=["collections"],
               summary="Give a user a role on a collection (replacing the one they had); owners only")
     def add_member(name: str, body: Member, user: str = Depends(caller)) -> dict[str, Any]:
         c = collection_for(user, name, "owner")
