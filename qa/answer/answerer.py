@@ -30,7 +30,9 @@ from ..types import COMPUTATION_TEXT, DECLINE_TEXT, PARTS_JOINER, Answer, Citati
 
 # extraction finds the sentence that bears on a yes/no question; it does not judge yes or no
 YES_NO_NOTE = "A yes/no question: this is what the source says; it is not judged yes or no."
-LOW_CONFIDENCE_NOTE = "Low confidence: check the quoted source."
+# "uncertain" answers are right 40-80% of the time on any documents (docs/evaluation.md): worth reading,
+# not "low confidence", which users read as "probably wrong"
+LOW_CONFIDENCE_NOTE = "Not certain: check the quoted source."
 VALUE_TYPES = ("number", "date", "money", "percent")  # answers that sources can disagree on by value
 DOC_STEMS_KEPT = 256  # documents whose stem sets are kept for the grounding features
 CLOSEST_SOURCES = 3  # passages whose best sentence is shown as closest material when declining
