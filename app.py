@@ -28,6 +28,9 @@ history it will not take:
     print(client.predict("When was he killed?", history=[{"question": "Who led Wilayat Khorasan?",
                                                           "answer": first}], api_name="/ask"))
 
+Accounts: when the workspace (QA_WORKSPACE) has users, the page and its API ask for a sign-in first
+(Gradio's login page; gradio_client: Client(url, auth=(name, password))). docs/workspace.md, "In the chat".
+
 Load: answers run on Gradio's queue, at most CONCURRENCY at once (UI and API share the limit) with
 at most MAX_QUEUE waiting. Gradio 6 refuses a join to a full queue with HTTP 503, and its browser
 client then shows a red "Error" toast ("This application is currently busy. Please try again.").
@@ -52,6 +55,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # gradio's own switc
 import gradio as gr  # noqa: E402
 
 from qa.chat import docview, render  # noqa: E402
+from qa.chat.access import password_check  # noqa: E402
 from qa.chat.assets import BRIDGE_JS, CSS, DOC_JS  # noqa: E402
 from qa.chat.conversation import (Conversation, answer_in_conversation, clean_docs, clean_history,  # noqa: E402
                                   clean_k)
@@ -63,6 +67,7 @@ from qa.index.stores.folder import check_target  # noqa: E402
 from qa.index.stores.postgres import append_feedback as to_store  # noqa: E402
 from qa.ingest.corpus import read_examples  # noqa: E402
 from qa.pipeline import ensure_index, open_answerer  # noqa: E402
+from qa.workspace import Workspace  # noqa: E402
 
 CONCURRENCY = 4  # questions answered at once (the UI and the API share this limit)
 MAX_QUEUE = 64  # questions waiting; beyond that the chat says "busy, try again"
@@ -333,15 +338,27 @@ def _feedback_handler(build_id: Optional[str], feedback_path: Path, feedback_sin
     return on_like
 
 
-def serve_api(demo: gr.Blocks, settings: Settings, say: Callable[[str], None]) -> None:
+def require_sign_in(demo: gr.Blocks, ws) -> bool:
+    """When the workspace has users, Gradio's login page in front of the chat: its `auth=` checks the
+    workspace's passwords, and Gradio then refuses its own routes and API (/ask, /config, files...)
+    without the session cookie it sets. Decided at start-up: users added later need a restart. Returns
+    whether sign-in is required."""
+    if not ws.users.any():
+        return False
+    kwargs = dict(getattr(demo, "qa_launch_kwargs", {}))
+    kwargs.update(auth=password_check(ws), auth_message="Sign in with your workspace account.")
+    demo.qa_launch_kwargs = kwargs
+    return True
+
+
+def serve_api(demo: gr.Blocks, settings: Settings, say: Callable[[str], None], ws=None) -> None:
     """The REST API (/api/v1) on the chat's own server, first among its routes: the workspace's
     collections, its tokens and roles; with no users it refuses every call (docs/workspace.md). Jobs a
     crash left behind are finished first."""
     from qa.api import mounted_api
-    from qa.workspace import Workspace
     from qa.workspace.jobs import Jobs
 
-    ws = Workspace.open(settings=settings)
+    ws = ws or Workspace.open(settings=settings)
     jobs = Jobs(ws, settings)
     for job in jobs.recover():
         say(f"finishing job {job.id} of collection {job.collection!r}, left by a stopped server")
@@ -408,7 +425,10 @@ def main(argv=None) -> int:
         say("loading the model")
         answerer.warm_up(examples[0] if examples else None)  # the first visitor should not wait for the model
         demo = build_demo(answerer, settings.feedback, examples=examples, max_queue=args.max_queue, feedback_sink=sink)
-        serve_api(demo, settings, say)
+        ws = Workspace.open(settings=settings)
+        serve_api(demo, settings, say, ws)
+        if require_sign_in(demo, ws):
+            say("the workspace has accounts: the chat asks visitors to sign in")
         try:
             url = launch(demo, settings.host, settings.port)
         except OSError as e:

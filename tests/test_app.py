@@ -337,3 +337,42 @@ def test_the_rest_api_is_served_on_the_chats_own_server(app_module, conv_answere
             assert r.status == 200 and b"<html" in r.read(2000).lower()
     finally:
         demo.close()
+
+
+# --------------------------------------------------------------------------- sign-in (accounts in the workspace)
+
+@pytest.mark.filterwarnings("ignore:.*no_silent_downcasting:Warning", "ignore:The copy keyword is deprecated:Warning")
+def test_a_workspace_with_users_puts_the_chat_and_its_api_behind_sign_in(app_module, conv_answerer, tmp_path):
+    """Gradio's own routes refuse a visitor without the session cookie; the workspace's password gets it."""
+    import httpx
+    from gradio_client import Client
+
+    from app_support import free_port, http_ask
+
+    from qa.settings import Settings
+    from qa.workspace import Workspace
+
+    settings = Settings(embedder="fake", workspace=tmp_path / "ws")
+    ws = Workspace.open(settings=settings)
+    assert not app_module.require_sign_in(app_module.build_demo(conv_answerer, tmp_path / "fb.jsonl"), ws)
+    ws.users.add("ana", "correct horse")
+    demo = app_module.build_demo(conv_answerer, tmp_path / "fb.jsonl")
+    app_module.serve_api(demo, settings, lambda s: None, ws)
+    assert app_module.require_sign_in(demo, ws)
+    url = app_module.launch(demo, "127.0.0.1", free_port()).rstrip("/")
+    try:
+        outcome, detail, _ = http_ask(url, FIRST, 5)  # no cookie: the API call is refused
+        assert outcome == "error" and "401" in detail, detail
+        with httpx.Client(timeout=30) as c:
+            assert c.get(url + "/config").status_code == 401
+            assert c.post(url + "/login", data={"username": "ana", "password": "wrong"}).status_code == 400
+            assert c.post(url + "/login", data={"username": "bo", "password": "correct horse"}).status_code == 400
+            assert c.post(url + "/login", data={"username": "ana", "password": "correct horse"}).status_code == 200
+            assert c.get(url + "/config").status_code == 200  # the session cookie opens the page's routes
+        with pytest.raises(Exception):
+            Client(url, verbose=False)  # gradio_client cannot even read the API without signing in
+        client = Client(url, auth=("ana", "correct horse"), verbose=False)
+        assert client.predict(FIRST, api_name="/ask") == conv_answerer.ask(FIRST).to_dict()
+        client.close()
+    finally:
+        demo.close()
