@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """The chat app: ask the corpus questions, read the cited passages, open each source at its quote.
 
-    python app.py [--host H] [--port P] [--corpus DIR] [--index DIR] [--feedback PATH]
+    python app.py [--host H] [--port P] [--corpus DIR] [--index DIR] [--feedback PATH] [--insecure-no-auth]
 
 Defaults: 127.0.0.1:7860 (env QA_HOST, QA_PORT), the bundled corpus and index (env QA_CORPUS,
 QA_INDEX), feedback in var/feedback.jsonl (env QA_FEEDBACK); every setting comes from
@@ -29,7 +29,8 @@ history it will not take:
                                                           "answer": first}], api_name="/ask"))
 
 Accounts: when the workspace (QA_WORKSPACE) has users, the page and its API ask for a sign-in first
-(Gradio's login page; gradio_client: Client(url, auth=(name, password))). docs/workspace.md, "In the chat".
+(Gradio's login page; gradio_client: Client(url, auth=(name, password))). With no users it listens only
+on a loopback address unless --insecure-no-auth is given. docs/workspace.md, "In the chat".
 
 Load: answers run on Gradio's queue, at most CONCURRENCY at once (UI and API share the limit) with
 at most MAX_QUEUE waiting. Gradio 6 refuses a join to a full queue with HTTP 503, and its browser
@@ -55,7 +56,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # gradio's own switc
 import gradio as gr  # noqa: E402
 
 from qa.chat import docview, render  # noqa: E402
-from qa.chat.access import password_check  # noqa: E402
+from qa.chat.access import check_listening, password_check  # noqa: E402
 from qa.chat.assets import BRIDGE_JS, CSS, DOC_JS  # noqa: E402
 from qa.chat.conversation import (Conversation, answer_in_conversation, clean_docs, clean_history,  # noqa: E402
                                   clean_k)
@@ -391,6 +392,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--store", default=None, metavar="URL",
                    help="serve the index published in this PostgreSQL store (env QA_STORE; built by "
                         "`qa index --store URL`); feedback then goes into its table, so replicas share it")
+    p.add_argument("--insecure-no-auth", action="store_true",
+                   help="serve a workspace without users on a non-loopback --host (anyone who reaches it reads "
+                        "everything); refused without this flag")
     p.add_argument("--max-queue", type=int, default=MAX_QUEUE, help=f"questions waiting at most (default {MAX_QUEUE})")
     return p.parse_args(argv)
 
@@ -405,6 +409,8 @@ def main(argv=None) -> int:
         debug = settings.debug
         if not 0 < args.max_queue <= 10_000:
             raise QAError(f"--max-queue must be from 1 to 10000, not {args.max_queue}")
+        ws = Workspace.open(settings=settings)  # before any index or model: an open address may be refused
+        check_listening(settings.host, ws.users.any(), args.insecure_no_auth)
         if settings.store:  # a replica builds nothing: its examples come from the folder it is told, if any
             corpus = settings.corpus or DEFAULT_CORPUS
         else:
@@ -425,7 +431,6 @@ def main(argv=None) -> int:
         say("loading the model")
         answerer.warm_up(examples[0] if examples else None)  # the first visitor should not wait for the model
         demo = build_demo(answerer, settings.feedback, examples=examples, max_queue=args.max_queue, feedback_sink=sink)
-        ws = Workspace.open(settings=settings)
         serve_api(demo, settings, say, ws)
         if require_sign_in(demo, ws):
             say("the workspace has accounts: the chat asks visitors to sign in")

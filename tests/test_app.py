@@ -376,3 +376,39 @@ def test_a_workspace_with_users_puts_the_chat_and_its_api_behind_sign_in(app_mod
         client.close()
     finally:
         demo.close()
+
+
+@pytest.mark.parametrize("host, users, flag, refused", [
+    ("0.0.0.0", False, False, True),
+    ("192.168.1.5", False, False, True),
+    ("0.0.0.0", False, True, False),   # --insecure-no-auth: the operator's choice
+    ("0.0.0.0", True, False, False),   # accounts: visitors sign in
+    ("127.0.0.1", False, False, False),
+    ("localhost", False, False, False),
+])
+def test_no_users_means_loopback_only(app_module, tmp_path, monkeypatch, capsys, host, users, flag, refused):
+    """Refused in one line before anything is built or loaded; the next step (checking the index
+    folder) stands in for all the work after the check."""
+    from qa.workspace import Workspace
+
+    ws = tmp_path / "ws"
+    if users:
+        Workspace.open(ws).users.add("ana", "correct horse")
+    monkeypatch.setenv("QA_WORKSPACE", str(ws))
+    reached = []
+
+    def next_step(index):
+        reached.append(index)
+        raise app_module.QAError("stopped after the check")
+
+    monkeypatch.setattr(app_module, "check_target", next_step)
+    argv = ["--host", host, "--port", "9", "--index", str(tmp_path / "index")] + (["--insecure-no-auth"] if flag else [])
+    assert app_module.main(argv) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("app: error:")]
+    assert len(errors) == 1
+    if refused:
+        assert "no users" in errors[0] and "--insecure-no-auth" in errors[0] and host in errors[0]
+        assert not reached and not (tmp_path / "index").exists()
+    else:
+        assert errors == ["app: error: stopped after the check"] and reached
+    assert not ws.exists() or users  # the check writes nothing into the workspace

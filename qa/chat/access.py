@@ -1,12 +1,14 @@
 """Who may use the chat: sign-in against the workspace's accounts (docs/workspace.md, "In the chat").
 
     check = password_check(ws, log)   # Gradio's `auth=`: async (username, password) -> bool
+    check_listening(host, has_users, insecure_no_auth)   # QAError: no accounts on an open address
 
 app.py hands `check` to Gradio when the workspace has users; Gradio then shows its login page and
 guards its own routes and API with the session cookie it sets.
 """
 from __future__ import annotations
 
+import ipaddress
 import sys
 from typing import Awaitable, Callable
 
@@ -36,3 +38,27 @@ def password_check(ws, log: Callable[[str], None] = _log) -> Callable[[str, str]
             return False
 
     return check
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is reachable only from this machine: `localhost`, 127.0.0.0/8 or ::1 (an IPv6
+    address may come in brackets). Any other name is taken as open: what a name resolves to can
+    change, and guessing wrong would publish the whole workspace."""
+    h = str(host).strip().lower()
+    if h == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(h[1:-1] if h.startswith("[") and h.endswith("]") else h).is_loopback
+    except ValueError:
+        return False
+
+
+def check_listening(host: str, has_users: bool, insecure_no_auth: bool = False) -> None:
+    """Refuse an app with no accounts on an address others can reach: without users nobody signs in,
+    so every visitor would read every collection. `--insecure-no-auth` is the operator saying that is
+    meant (a private network, or a proxy in front that checks who is asking)."""
+    if has_users or insecure_no_auth or is_loopback(host):
+        return
+    raise QAError(f"the workspace has no users, so the chat would be open to anyone who reaches {host}",
+                  fix="add one with `qa users add NAME`, listen on 127.0.0.1, "
+                      "or pass --insecure-no-auth to serve it without sign-in")
