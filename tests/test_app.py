@@ -412,3 +412,94 @@ def test_no_users_means_loopback_only(app_module, tmp_path, monkeypatch, capsys,
     else:
         assert errors == ["app: error: stopped after the check"] and reached
     assert not ws.exists() or users  # the check writes nothing into the workspace
+
+
+# --------------------------------------------------------------------------- what a signed-in user may read
+
+def test_a_visitor_who_may_not_read_is_refused_kindly_by_every_handler(app_module, conv_answerer):
+    from qa.chat import render
+    from qa.chat.access import NO_ACCESS
+    from qa.chat.conversation import Conversation
+    from qa.chat.pages import PageRenderer
+
+    may_read = lambda user: user == "ana"  # noqa: E731
+    lib = render.Library.from_index(conv_answerer.index)
+    submit, respond, *_ = app_module._conversation_handlers(conv_answerer, lib, may_read)
+    on_cite = app_module._document_handler(lib, PageRenderer(conv_answerer.index), may_read)
+    ask = app_module._api_endpoint(conv_answerer, may_read)
+    ana, bo = SimpleNamespace(username="ana"), SimpleNamespace(username="bo")
+
+    conv = Conversation()
+    submit(FIRST, conv)
+    respond(conv, 5, [], bo)
+    refused = conv.turns[-1]
+    assert refused["status"] == "refused" and refused["answer"] is None
+    assert "make you a reader" in refused["html"] and "Marta" not in refused["html"]
+    submit(FIRST, conv)
+    respond(conv, 5, [], ana)
+    assert conv.turns[-1]["status"] == "done"
+    cite = SimpleNamespace(_data={"turn": 1, "n": 1})
+    assert "Marta" in on_cite(conv, cite, ana)[1]
+    evidence, document = on_cite(conv, cite, bo)  # e.g. revoked since the answer: no document, no page
+    assert "make you a reader" in document and "Marta" not in document
+    assert ask(FIRST, request=bo) == {"error": NO_ACCESS}
+    assert ask(FIRST, request=None) == {"error": NO_ACCESS}
+    assert ask(FIRST, request=ana) == conv_answerer.ask(FIRST).to_dict()
+
+
+@pytest.mark.filterwarnings("ignore:.*no_silent_downcasting:Warning", "ignore:The copy keyword is deprecated:Warning")
+def test_signed_in_users_read_only_the_collection_they_may(app_module, conv_answerer, tmp_path):
+    """Over the real server: Gradio hands the signed-in name to the handlers, and the page it sends a
+    visitor without access holds none of the collection's titles."""
+    import httpx
+    from gradio_client import Client
+
+    from app_support import free_port
+
+    from qa.chat.access import NO_ACCESS, reader_check
+    from qa.workspace import Workspace
+
+    ws = Workspace.open(tmp_path / "ws")
+    ws.users.add("ana", "a-pass")
+    ws.users.add("bo", "b-pass")
+    ws.create_collection("harbour", owner="ana")
+    demo = app_module.build_demo(conv_answerer, tmp_path / "fb.jsonl", may_read=reader_check(ws, "harbour", True))
+    assert app_module.require_sign_in(demo, ws)
+    url = app_module.launch(demo, "127.0.0.1", free_port()).rstrip("/")
+    titles = [d.title for d in conv_answerer.index.documents.values() if d.title]
+    assert titles
+    try:
+        ana = Client(url, auth=("ana", "a-pass"), verbose=False)
+        assert ana.predict(FIRST, api_name="/ask") == conv_answerer.ask(FIRST).to_dict()
+        ana.close()
+        bo = Client(url, auth=("bo", "b-pass"), verbose=False)
+        assert bo.predict(FIRST, api_name="/ask") == {"error": NO_ACCESS}
+        bo.close()
+        with httpx.Client(timeout=30) as c:
+            assert c.post(url + "/login", data={"username": "bo", "password": "b-pass"}).status_code == 200
+            config = c.get(url + "/config").text
+            assert not any(t in config for t in titles)
+    finally:
+        demo.close()
+
+
+def test_collection_names_what_the_app_serves(app_module, tmp_path, monkeypatch, capsys):
+    from qa.workspace import Workspace
+
+    ws = Workspace.open(tmp_path / "ws")
+    c = ws.create_collection("harbour")
+    monkeypatch.setenv("QA_WORKSPACE", str(tmp_path / "ws"))
+    reached = []
+
+    def next_step(index):
+        reached.append(index)
+        raise app_module.QAError("stopped after the check")
+
+    monkeypatch.setattr(app_module, "check_target", next_step)
+    assert app_module.main(["--port", "9", "--collection", "harbour"]) == 2
+    assert reached == [c.index]
+    capsys.readouterr()
+    for argv, words in ((["--collection", "nope"], "nope"), (["--collection", "harbour", "--index", "x"], "cannot be combined")):
+        assert app_module.main(["--port", "9", *argv]) == 2
+        errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("app: error:")]
+        assert len(errors) == 1 and words in errors[0] and "stopped" not in errors[0], errors
