@@ -2,6 +2,7 @@
 """The chat app: ask the corpus questions, read the cited passages, open each source at its quote.
 
     python app.py [--host H] [--port P] [--corpus DIR] [--index DIR] [--feedback PATH]
+                  [--collection NAME] [--insecure-no-auth]
 
 Defaults: 127.0.0.1:7860 (env QA_HOST, QA_PORT), the bundled corpus and index (env QA_CORPUS,
 QA_INDEX), feedback in var/feedback.jsonl (env QA_FEEDBACK); every setting comes from
@@ -28,6 +29,12 @@ history it will not take:
     print(client.predict("When was he killed?", history=[{"question": "Who led Wilayat Khorasan?",
                                                           "answer": first}], api_name="/ask"))
 
+Accounts: when the workspace (QA_WORKSPACE) has users, the page and its API ask for a sign-in first
+(Gradio's login page; gradio_client: Client(url, auth=(name, password))), and only readers of the
+collection served (--collection NAME, else the demo: every signed-in user) are answered. With no
+users it listens only on a loopback address unless --insecure-no-auth is given. docs/workspace.md,
+"In the chat".
+
 Load: answers run on Gradio's queue, at most CONCURRENCY at once (UI and API share the limit) with
 at most MAX_QUEUE waiting. Gradio 6 refuses a join to a full queue with HTTP 503, and its browser
 client then shows a red "Error" toast ("This application is currently busy. Please try again.").
@@ -52,6 +59,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # gradio's own switc
 import gradio as gr  # noqa: E402
 
 from qa.chat import docview, render  # noqa: E402
+from qa.chat.access import NO_ACCESS, check_listening, password_check, reader_check  # noqa: E402
 from qa.chat.assets import BRIDGE_JS, CSS, DOC_JS  # noqa: E402
 from qa.chat.conversation import (Conversation, answer_in_conversation, clean_docs, clean_history,  # noqa: E402
                                   clean_k)
@@ -63,6 +71,8 @@ from qa.index.stores.folder import check_target  # noqa: E402
 from qa.index.stores.postgres import append_feedback as to_store  # noqa: E402
 from qa.ingest.corpus import read_examples  # noqa: E402
 from qa.pipeline import ensure_index, open_answerer  # noqa: E402
+from qa.workspace import DEMO, Workspace  # noqa: E402
+from qa.workspace.commands import collection_target  # noqa: E402
 
 CONCURRENCY = 4  # questions answered at once (the UI and the API share this limit)
 MAX_QUEUE = 64  # questions waiting; beyond that the chat says "busy, try again"
@@ -98,35 +108,57 @@ class Handlers(NamedTuple):
 
 
 def build_demo(answerer, feedback_path: str | Path = DEFAULT_FEEDBACK, *, concurrency: int = CONCURRENCY,
-               max_queue: int = MAX_QUEUE, examples: Sequence[str] = (), feedback_sink=None) -> gr.Blocks:
+               max_queue: int = MAX_QUEUE, examples: Sequence[str] = (), feedback_sink=None,
+               may_read: Optional[Callable[[Optional[str]], bool]] = None) -> gr.Blocks:
     """The Blocks app around an Answerer (anything with .ask(question, k=, docs=) and .index; with
     .conversation(history=), as a real Answerer has, follow-ups are answered in their conversation).
 
     `concurrency` and `max_queue` are applied with demo.queue() here, so tests can make a tiny queue.
     `examples` are the corpus's own example questions (qa.ingest.corpus.read_examples), shown as buttons
     under "Try:"; with none, that row is left out.
+
+    `may_read(username)` (qa.chat.access.reader_check), when the chat has sign-in: answers, document
+    views and the API refuse a visitor it says no to, and the page's document list is filled per
+    visitor when the page loads, never built into the page every visitor gets.
     """
     index = answerer.index
     lib = render.Library.from_index(index)
     pages = PageRenderer(index)  # PDF pages for the document panel, drawn once, shared by every session
     build_id = index.manifest.get("build_id") if isinstance(getattr(index, "manifest", None), dict) else None
-    handlers = Handlers(*_conversation_handlers(answerer, lib), on_cite=_document_handler(lib, pages),
+    handlers = Handlers(*_conversation_handlers(answerer, lib, may_read), on_cite=_document_handler(lib, pages, may_read),
                         on_like=_feedback_handler(build_id, Path(feedback_path), feedback_sink))
     theme = gr.themes.Default(primary_hue="blue", neutral_hue="slate")
     with gr.Blocks(title="Ask the corpus", fill_width=True) as demo:
         demo.qa_launch_kwargs = {"theme": theme, "css": CSS}
-        ui = _layout(index, examples)
+        ui = _layout(index, examples, listed=may_read is None)
         _wire(ui, handlers, examples, concurrency)
-        gr.api(_api_endpoint(answerer), api_name="ask", concurrency_id="answer", concurrency_limit=concurrency)
+        if may_read is not None:
+            demo.load(_document_list(index, may_read), None, [ui.docs_pick], queue=False, api_visibility="private")
+        gr.api(_api_endpoint(answerer, may_read), api_name="ask", concurrency_id="answer", concurrency_limit=concurrency)
     _accept_three_values(demo)
     demo.queue(default_concurrency_limit=concurrency, max_size=max_queue)
     return demo
 
 
-def _layout(index, examples: Sequence[str]) -> Layout:
+def _doc_choices(index) -> list[tuple[str, str]]:
+    return sorted(((d.title or d.doc_id, d.doc_id) for d in index.documents.values()), key=lambda t: t[0].lower())
+
+
+def _document_list(index, may_read: Callable[[Optional[str]], bool]) -> Callable:
+    """On page load: the document filter's choices, for a visitor who may read them (their titles are
+    the collection's, so they are not in the page's config, which every signed-in visitor gets)."""
+
+    def fill(request: gr.Request):
+        return gr.Dropdown(choices=_doc_choices(index)) if may_read(getattr(request, "username", None)) else gr.skip()
+
+    return fill
+
+
+def _layout(index, examples: Sequence[str], listed: bool = True) -> Layout:
     """The page, inside the open Blocks: the conversation and its controls on the left, the evidence and
-    document panels on the right."""
-    doc_choices = sorted(((d.title or d.doc_id, d.doc_id) for d in index.documents.values()), key=lambda t: t[0].lower())
+    document panels on the right. `listed`: the document filter's choices are in the page itself
+    (else filled on load, per visitor)."""
+    doc_choices = _doc_choices(index) if listed else []
     conv_state = gr.State(Conversation())  # deep-copied per session: a fresh one each
     gr.Markdown("# Ask the corpus\nAnswers are quoted from the documents, with numbered citations. "
                 "Click a citation to read the passage in its document.", elem_classes=["qa-title-bar"])
@@ -207,8 +239,9 @@ def _accept_three_values(demo: gr.Blocks) -> None:
     demo.validate_inputs = validate_inputs
 
 
-def _api_endpoint(answerer) -> Callable:
-    """The `/ask` API function, typed so gradio_client documents it."""
+def _api_endpoint(answerer, may_read: Optional[Callable[[Optional[str]], bool]] = None) -> Callable:
+    """The `/ask` API function, typed so gradio_client documents it (Gradio fills in `request` and leaves
+    it out of the API's parameters)."""
 
     def answer_dict(question: Any, k: Any, docs: Any, history: Any) -> dict:
         """The answer after `history` as JSON; QAError (bad input) becomes {"error": message}."""
@@ -221,12 +254,14 @@ def _api_endpoint(answerer) -> Callable:
             return {"error": str(e)}
 
     def ask(question: str, k: int = DEFAULT_K, docs: Optional[list[str]] = None,
-            history: Optional[list[dict]] = None) -> dict:
+            history: Optional[list[dict]] = None, request: gr.Request = None) -> dict:
         """Answer a question from the corpus, after the earlier turns in `history` (a list of
         {"question": ..., "answer": <answer object or its text>}) so a follow-up is understood. Returns
         the answer object (status, answer, confidence, citations with document offsets, notes,
         conflicts, understood_as, ...) or {"error": message}."""
         try:
+            if may_read is not None and not may_read(getattr(request, "username", None)):
+                return {"error": NO_ACCESS}
             return answer_dict(question, k, docs, history)
         except Exception as e:  # never a stack trace to an API client
             traceback.print_exc()
@@ -235,7 +270,8 @@ def _api_endpoint(answerer) -> Callable:
     return ask
 
 
-def _conversation_handlers(answerer, lib: render.Library) -> tuple[Callable, ...]:
+def _conversation_handlers(answerer, lib: render.Library,
+                           may_read: Optional[Callable[[Optional[str]], bool]] = None) -> tuple[Callable, ...]:
     """submit (a question joins the conversation at once), respond (its answer, in its conversation, on
     the queue), on_failure (the answer event never ran), clear, and as_written (a rewritten follow-up's
     words asked again, as they are)."""
@@ -256,13 +292,15 @@ def _conversation_handlers(answerer, lib: render.Library) -> tuple[Callable, ...
         with conv.lock:
             return gr.skip(), conv.messages(), conv  # whatever is being typed in the box stays there
 
-    def respond(conv: Conversation, k: Any, docs: Any):
+    def respond(conv: Conversation, k: Any, docs: Any, request: gr.Request = None):
         started = conv.start_next()
         if started is None:
             return gr.skip(), conv, gr.skip(), gr.skip()
         i, turn, history = started
         evidence: Any = gr.skip()
         try:
+            if may_read is not None and not may_read(getattr(request, "username", None)):
+                raise QAError(NO_ACCESS)  # asked per answer: a revoked reader is refused at once
             a = answer_in_conversation(answerer, history, turn["question"], clean_k(k), clean_docs(docs),
                                        as_written=turn.get("as_written", False)).to_dict()
             turn.update(status="done", answer=a, html=render.render_reply(a, i))
@@ -295,11 +333,14 @@ def _conversation_handlers(answerer, lib: render.Library) -> tuple[Callable, ...
     return submit, respond, on_failure, clear, as_written
 
 
-def _document_handler(lib: render.Library, pages: PageRenderer) -> Callable:
+def _document_handler(lib: render.Library, pages: PageRenderer,
+                      may_read: Optional[Callable[[Optional[str]], bool]] = None) -> Callable:
     """on_cite: a citation clicked in a reply or in the evidence panel selects it there and opens its
-    document at the quote."""
+    document at the quote (with its page image: the only route to the document's text and pages)."""
 
-    def on_cite(conv: Conversation, evt: gr.EventData):
+    def on_cite(conv: Conversation, evt: gr.EventData, request: gr.Request = None):
+        if may_read is not None and not may_read(getattr(request, "username", None)):
+            return gr.skip(), docview.render_notice(NO_ACCESS)
         data = getattr(evt, "_data", None) or {}
         try:
             i, n = int(data.get("turn")), int(data.get("n"))
@@ -333,15 +374,27 @@ def _feedback_handler(build_id: Optional[str], feedback_path: Path, feedback_sin
     return on_like
 
 
-def serve_api(demo: gr.Blocks, settings: Settings, say: Callable[[str], None]) -> None:
+def require_sign_in(demo: gr.Blocks, ws) -> bool:
+    """When the workspace has users, Gradio's login page in front of the chat: its `auth=` checks the
+    workspace's passwords, and Gradio then refuses its own routes and API (/ask, /config, files...)
+    without the session cookie it sets. Decided at start-up: users added later need a restart. Returns
+    whether sign-in is required."""
+    if not ws.users.any():
+        return False
+    kwargs = dict(getattr(demo, "qa_launch_kwargs", {}))
+    kwargs.update(auth=password_check(ws), auth_message="Sign in with your workspace account.")
+    demo.qa_launch_kwargs = kwargs
+    return True
+
+
+def serve_api(demo: gr.Blocks, settings: Settings, say: Callable[[str], None], ws=None) -> None:
     """The REST API (/api/v1) on the chat's own server, first among its routes: the workspace's
     collections, its tokens and roles; with no users it refuses every call (docs/workspace.md). Jobs a
     crash left behind are finished first."""
     from qa.api import mounted_api
-    from qa.workspace import Workspace
     from qa.workspace.jobs import Jobs
 
-    ws = Workspace.open(settings=settings)
+    ws = ws or Workspace.open(settings=settings)
     jobs = Jobs(ws, settings)
     for job in jobs.recover():
         say(f"finishing job {job.id} of collection {job.collection!r}, left by a stopped server")
@@ -374,8 +427,26 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--store", default=None, metavar="URL",
                    help="serve the index published in this PostgreSQL store (env QA_STORE; built by "
                         "`qa index --store URL`); feedback then goes into its table, so replicas share it")
+    p.add_argument("--collection", default=None, metavar="NAME",
+                   help="serve this collection of the workspace (`qa collections list`) instead of --corpus/--index; "
+                        "with accounts, only its readers are answered (default: the demo collection, open to every "
+                        "signed-in user)")
+    p.add_argument("--insecure-no-auth", action="store_true",
+                   help="serve a workspace without users on a non-loopback --host (anyone who reaches it reads "
+                        "everything); refused without this flag")
     p.add_argument("--max-queue", type=int, default=MAX_QUEUE, help=f"questions waiting at most (default {MAX_QUEUE})")
     return p.parse_args(argv)
+
+
+def served_collection(args: argparse.Namespace, settings: Settings) -> tuple[str, Settings]:
+    """The collection the chat serves, whose readers it answers, and the settings that reach it.
+    `--collection NAME`: that collection's documents and index (or its store). Otherwise the demo
+    collection, which every signed-in user may read: the bundled corpus, or the --corpus/--index the
+    operator chose on the command line, served to every signed-in visitor as the demo is."""
+    if not args.collection:
+        return DEMO, settings
+    c, settings = collection_target(args, settings)
+    return c.name, settings.replace(index=c.index, corpus=c.documents.resolve())
 
 
 def main(argv=None) -> int:
@@ -388,12 +459,18 @@ def main(argv=None) -> int:
         debug = settings.debug
         if not 0 < args.max_queue <= 10_000:
             raise QAError(f"--max-queue must be from 1 to 10000, not {args.max_queue}")
+        ws = Workspace.open(settings=settings)  # before any index or model: an open address may be refused
+        signed_in = ws.users.any()
+        check_listening(settings.host, signed_in, args.insecure_no_auth)
+        served, settings = served_collection(args, settings)
         if settings.store:  # a replica builds nothing: its examples come from the folder it is told, if any
             corpus = settings.corpus or DEFAULT_CORPUS
         else:
             check_target(settings.index)  # before anything is built: never replace a folder of the user's
             corpus = choose_corpus(settings.index, None, settings.corpus)
         examples = read_examples(corpus)  # a bad list is refused before any work is done
+        if signed_in and served != DEMO:
+            examples = []  # they are the collection's words, in the page every signed-in visitor gets
         sink = None
         if settings.store:  # a replica serves what `qa index --store` published; it builds nothing
             say(f"serving the index published in {redact(settings.store)}")
@@ -407,8 +484,11 @@ def main(argv=None) -> int:
         answerer = open_answerer(settings.index, settings)
         say("loading the model")
         answerer.warm_up(examples[0] if examples else None)  # the first visitor should not wait for the model
-        demo = build_demo(answerer, settings.feedback, examples=examples, max_queue=args.max_queue, feedback_sink=sink)
-        serve_api(demo, settings, say)
+        demo = build_demo(answerer, settings.feedback, examples=examples, max_queue=args.max_queue, feedback_sink=sink,
+                          may_read=reader_check(ws, served, True) if signed_in else None)
+        serve_api(demo, settings, say, ws)
+        if signed_in and require_sign_in(demo, ws):
+            say(f"the workspace has accounts: visitors sign in, and readers of collection {served!r} are answered")
         try:
             url = launch(demo, settings.host, settings.port)
         except OSError as e:

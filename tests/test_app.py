@@ -337,3 +337,169 @@ def test_the_rest_api_is_served_on_the_chats_own_server(app_module, conv_answere
             assert r.status == 200 and b"<html" in r.read(2000).lower()
     finally:
         demo.close()
+
+
+# --------------------------------------------------------------------------- sign-in (accounts in the workspace)
+
+@pytest.mark.filterwarnings("ignore:.*no_silent_downcasting:Warning", "ignore:The copy keyword is deprecated:Warning")
+def test_a_workspace_with_users_puts_the_chat_and_its_api_behind_sign_in(app_module, conv_answerer, tmp_path):
+    """Gradio's own routes refuse a visitor without the session cookie; the workspace's password gets it."""
+    import httpx
+    from gradio_client import Client
+
+    from app_support import free_port, http_ask
+
+    from qa.settings import Settings
+    from qa.workspace import Workspace
+
+    settings = Settings(embedder="fake", workspace=tmp_path / "ws")
+    ws = Workspace.open(settings=settings)
+    assert not app_module.require_sign_in(app_module.build_demo(conv_answerer, tmp_path / "fb.jsonl"), ws)
+    ws.users.add("ana", "correct horse")
+    demo = app_module.build_demo(conv_answerer, tmp_path / "fb.jsonl")
+    app_module.serve_api(demo, settings, lambda s: None, ws)
+    assert app_module.require_sign_in(demo, ws)
+    url = app_module.launch(demo, "127.0.0.1", free_port()).rstrip("/")
+    try:
+        outcome, detail, _ = http_ask(url, FIRST, 5)  # no cookie: the API call is refused
+        assert outcome == "error" and "401" in detail, detail
+        with httpx.Client(timeout=30) as c:
+            assert c.get(url + "/config").status_code == 401
+            assert c.post(url + "/login", data={"username": "ana", "password": "wrong"}).status_code == 400
+            assert c.post(url + "/login", data={"username": "bo", "password": "correct horse"}).status_code == 400
+            assert c.post(url + "/login", data={"username": "ana", "password": "correct horse"}).status_code == 200
+            assert c.get(url + "/config").status_code == 200  # the session cookie opens the page's routes
+        with pytest.raises(Exception):
+            Client(url, verbose=False)  # gradio_client cannot even read the API without signing in
+        client = Client(url, auth=("ana", "correct horse"), verbose=False)
+        assert client.predict(FIRST, api_name="/ask") == conv_answerer.ask(FIRST).to_dict()
+        client.close()
+    finally:
+        demo.close()
+
+
+@pytest.mark.parametrize("host, users, flag, refused", [
+    ("0.0.0.0", False, False, True),
+    ("192.168.1.5", False, False, True),
+    ("0.0.0.0", False, True, False),   # --insecure-no-auth: the operator's choice
+    ("0.0.0.0", True, False, False),   # accounts: visitors sign in
+    ("127.0.0.1", False, False, False),
+    ("localhost", False, False, False),
+])
+def test_no_users_means_loopback_only(app_module, tmp_path, monkeypatch, capsys, host, users, flag, refused):
+    """Refused in one line before anything is built or loaded; the next step (checking the index
+    folder) stands in for all the work after the check."""
+    from qa.workspace import Workspace
+
+    ws = tmp_path / "ws"
+    if users:
+        Workspace.open(ws).users.add("ana", "correct horse")
+    monkeypatch.setenv("QA_WORKSPACE", str(ws))
+    reached = []
+
+    def next_step(index):
+        reached.append(index)
+        raise app_module.QAError("stopped after the check")
+
+    monkeypatch.setattr(app_module, "check_target", next_step)
+    argv = ["--host", host, "--port", "9", "--index", str(tmp_path / "index")] + (["--insecure-no-auth"] if flag else [])
+    assert app_module.main(argv) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("app: error:")]
+    assert len(errors) == 1
+    if refused:
+        assert "no users" in errors[0] and "--insecure-no-auth" in errors[0] and host in errors[0]
+        assert not reached and not (tmp_path / "index").exists()
+    else:
+        assert errors == ["app: error: stopped after the check"] and reached
+    assert not ws.exists() or users  # the check writes nothing into the workspace
+
+
+# --------------------------------------------------------------------------- what a signed-in user may read
+
+def test_a_visitor_who_may_not_read_is_refused_kindly_by_every_handler(app_module, conv_answerer):
+    from qa.chat import render
+    from qa.chat.access import NO_ACCESS
+    from qa.chat.conversation import Conversation
+    from qa.chat.pages import PageRenderer
+
+    may_read = lambda user: user == "ana"  # noqa: E731
+    lib = render.Library.from_index(conv_answerer.index)
+    submit, respond, *_ = app_module._conversation_handlers(conv_answerer, lib, may_read)
+    on_cite = app_module._document_handler(lib, PageRenderer(conv_answerer.index), may_read)
+    ask = app_module._api_endpoint(conv_answerer, may_read)
+    ana, bo = SimpleNamespace(username="ana"), SimpleNamespace(username="bo")
+
+    conv = Conversation()
+    submit(FIRST, conv)
+    respond(conv, 5, [], bo)
+    refused = conv.turns[-1]
+    assert refused["status"] == "refused" and refused["answer"] is None
+    assert "make you a reader" in refused["html"] and "Marta" not in refused["html"]
+    submit(FIRST, conv)
+    respond(conv, 5, [], ana)
+    assert conv.turns[-1]["status"] == "done"
+    cite = SimpleNamespace(_data={"turn": 1, "n": 1})
+    assert "Marta" in on_cite(conv, cite, ana)[1]
+    evidence, document = on_cite(conv, cite, bo)  # e.g. revoked since the answer: no document, no page
+    assert "make you a reader" in document and "Marta" not in document
+    assert ask(FIRST, request=bo) == {"error": NO_ACCESS}
+    assert ask(FIRST, request=None) == {"error": NO_ACCESS}
+    assert ask(FIRST, request=ana) == conv_answerer.ask(FIRST).to_dict()
+
+
+@pytest.mark.filterwarnings("ignore:.*no_silent_downcasting:Warning", "ignore:The copy keyword is deprecated:Warning")
+def test_signed_in_users_read_only_the_collection_they_may(app_module, conv_answerer, tmp_path):
+    """Over the real server: Gradio hands the signed-in name to the handlers, and the page it sends a
+    visitor without access holds none of the collection's titles."""
+    import httpx
+    from gradio_client import Client
+
+    from app_support import free_port
+
+    from qa.chat.access import NO_ACCESS, reader_check
+    from qa.workspace import Workspace
+
+    ws = Workspace.open(tmp_path / "ws")
+    ws.users.add("ana", "a-pass")
+    ws.users.add("bo", "b-pass")
+    ws.create_collection("harbour", owner="ana")
+    demo = app_module.build_demo(conv_answerer, tmp_path / "fb.jsonl", may_read=reader_check(ws, "harbour", True))
+    assert app_module.require_sign_in(demo, ws)
+    url = app_module.launch(demo, "127.0.0.1", free_port()).rstrip("/")
+    titles = [d.title for d in conv_answerer.index.documents.values() if d.title]
+    assert titles
+    try:
+        ana = Client(url, auth=("ana", "a-pass"), verbose=False)
+        assert ana.predict(FIRST, api_name="/ask") == conv_answerer.ask(FIRST).to_dict()
+        ana.close()
+        bo = Client(url, auth=("bo", "b-pass"), verbose=False)
+        assert bo.predict(FIRST, api_name="/ask") == {"error": NO_ACCESS}
+        bo.close()
+        with httpx.Client(timeout=30) as c:
+            assert c.post(url + "/login", data={"username": "bo", "password": "b-pass"}).status_code == 200
+            config = c.get(url + "/config").text
+            assert not any(t in config for t in titles)
+    finally:
+        demo.close()
+
+
+def test_collection_names_what_the_app_serves(app_module, tmp_path, monkeypatch, capsys):
+    from qa.workspace import Workspace
+
+    ws = Workspace.open(tmp_path / "ws")
+    c = ws.create_collection("harbour")
+    monkeypatch.setenv("QA_WORKSPACE", str(tmp_path / "ws"))
+    reached = []
+
+    def next_step(index):
+        reached.append(index)
+        raise app_module.QAError("stopped after the check")
+
+    monkeypatch.setattr(app_module, "check_target", next_step)
+    assert app_module.main(["--port", "9", "--collection", "harbour"]) == 2
+    assert reached == [c.index]
+    capsys.readouterr()
+    for argv, words in ((["--collection", "nope"], "nope"), (["--collection", "harbour", "--index", "x"], "cannot be combined")):
+        assert app_module.main(["--port", "9", *argv]) == 2
+        errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("app: error:")]
+        assert len(errors) == 1 and words in errors[0] and "stopped" not in errors[0], errors

@@ -17,6 +17,13 @@ from .render import Library, answer_span, attr, cited, doc_meta, escape, highlig
 DOCUMENT_PLACEHOLDER = ('<div class="qa-doc qa-empty"><p class="qa-muted">Click a citation to open its document '
                         'here, scrolled to the quote.</p></div>')
 
+
+def render_notice(message: object) -> str:
+    """The panel saying why no document is shown (for example, the visitor may not read it)."""
+    text = str(message).strip()
+    return f'<div class="qa-doc qa-empty"><p class="qa-muted">{escape(text[:1].upper() + text[1:])}.</p></div>'
+
+
 MAX_SHOWN_PAGES = 2  # pages drawn for one quote; a longer one gets a note (its text is all in "Text of ...")
 BOX_PAD_PT = 1.0  # highlight boxes reach this far (in points) beyond the glyphs
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
