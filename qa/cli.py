@@ -219,16 +219,9 @@ def cmd_verify(args, settings: Settings) -> int:
 
 def cmd_ask(args, settings: Settings) -> int:
     from .answer.answerer import clean_question
-    from .pipeline import open_answerer
 
     clean_question(args.question)  # refuse bad input before loading anything
-    index_dir, hints = args.index, contextlib.nullcontext()
-    if args.collection:
-        c, settings = _collection(args, settings)
-        index_dir, hints = c.index, collection_hints(c)
-    with hints:
-        answerer = open_answerer(index_dir, settings)
-    a = answerer.ask(args.question, k=args.k, docs=args.doc)
+    a = _answerer(args, settings).ask(args.question, k=args.k, docs=args.doc)
     if args.json:
         print(json.dumps(a.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -238,18 +231,23 @@ def cmd_ask(args, settings: Settings) -> int:
 
 def cmd_chat(args, settings: Settings) -> int:
     from .console import chat
-    from .pipeline import open_answerer
     from .settings import MAX_K
 
     if not 1 <= args.k <= MAX_K:  # refused before the index and models load
         raise QAError(f"k must be between 1 and {MAX_K}, not {args.k}")
+    return chat(_answerer(args, settings).conversation(), k=args.k, as_json=args.json)
+
+
+def _answerer(args, settings: Settings):
+    """The answerer of `--index`, or of `--collection`'s index (a missing one names its own fix)."""
+    from .pipeline import open_answerer
+
     index_dir, hints = args.index, contextlib.nullcontext()
     if args.collection:
         c, settings = _collection(args, settings)
         index_dir, hints = c.index, collection_hints(c)
     with hints:
-        answerer = open_answerer(index_dir, settings)
-    return chat(answerer.conversation(), k=args.k, as_json=args.json)
+        return open_answerer(index_dir, settings)
 
 
 def cmd_eval(args, settings: Settings) -> int:

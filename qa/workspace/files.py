@@ -17,7 +17,7 @@ import re
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 from ..errors import QAError
 
@@ -52,16 +52,22 @@ def read_json(path: Path, default: Any) -> Any:
 
 def write_json_atomic(path: Path, data: Any) -> None:
     """Replace `path` with `data` as JSON: all of it or none of it, whatever happens mid-way."""
-    path = Path(path)
+    text = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    write_bytes_atomic(Path(path), text.encode("utf-8"), FILE_MODE)
+
+
+def write_bytes_atomic(path: Path, data: bytes, mode: Optional[int] = None) -> None:
+    """Write `data` as `path`, all or nothing: a hidden temp file beside it (the corpus reader ignores
+    dot-files), fsynced, given `mode`, renamed over `path`, and the folder fsynced."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, ensure_ascii=False, sort_keys=True)
-            f.write("\n")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, FILE_MODE)
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

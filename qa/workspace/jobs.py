@@ -27,7 +27,6 @@ one module, so its crash safety can be read in one place.
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import os
@@ -35,7 +34,6 @@ import queue
 import re
 import secrets
 import shutil
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -47,7 +45,7 @@ from ..errors import QAError
 from ..ingest.uploads import UploadRefused, check_upload, shown
 from ..settings import Settings
 from .collections import Collection, Workspace
-from .files import WorkspaceLock, fsync_dir, read_json, write_json_atomic
+from .files import WorkspaceLock, fsync_dir, read_json, write_bytes_atomic, write_json_atomic
 from .users import now
 
 STATES = ("queued", "running", "done", "failed")
@@ -415,21 +413,8 @@ def _sha256(path: Path) -> str:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` as `path`, all or nothing: a hidden temp file (the corpus reader ignores it), fsynced,
-    then renamed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".upload-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    fsync_dir(path.parent)
+    """Write an uploaded file as `path`, all or nothing (files.write_bytes_atomic)."""
+    write_bytes_atomic(path, data)
 
 
 def _move_no_clobber(src: Path, dst: Path) -> bool:
