@@ -154,7 +154,8 @@ def cmd_users(args, settings: Settings) -> int:
 
         check_name(args.name, "user")  # before asking for a password
         if args.name in users:
-            raise QAError(f"user {args.name} already exists", fix=f"`qa users remove {args.name}` first to replace it")
+            raise QAError(f"user {args.name} already exists",
+                          fix="choose another name (`qa users list` shows the taken ones)")
         users.add(args.name, read_password())
         print(f"added user {args.name}")
         return 0

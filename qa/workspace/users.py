@@ -119,7 +119,8 @@ class Users:
         with self._lock.held():
             data = self._data()
             if name in data["users"]:
-                raise QAError(f"user {name} already exists", fix=f"`qa users remove {name}` first to replace it")
+                raise QAError(f"user {name} already exists",
+                              fix="choose another name (`qa users list` shows the taken ones)")
             data["users"][name] = {"hash": h, "created": now()}
             write_json_atomic(self.path, data)
 
