@@ -71,6 +71,16 @@ class Choice:
     lacking: Optional[str] = None
 
 
+def standing(cal, conf: float, qa: QuestionAnalysis, doc) -> tuple[str, Optional[str], list[str]]:
+    """(status, as_of, notes) of an answer given at confidence `conf` under `cal`'s thresholds, from `doc`:
+    the caveat an uncertain answer carries, and the source's date when the question depends on time."""
+    status = "answered" if conf >= cal.answer_from else "uncertain"
+    as_of = doc.as_of if qa.time_sensitive else None
+    notes = ([LOW_CONFIDENCE_NOTE] if status == "uncertain" else []) + \
+        ([f"As of {as_of} (the date of the source)."] if as_of else [])
+    return status, as_of, notes
+
+
 class Answerer:
     """Answers questions over one loaded index. Thread-safe: it keeps no per-question state."""
 
@@ -225,10 +235,7 @@ class Answerer:
         if conf < cal.decline_below:
             return None
         doc = self.index.documents[m.doc_id]
-        status = "answered" if conf >= cal.answer_from else "uncertain"
-        as_of = doc.as_of if qa.time_sensitive else None
-        notes = ([LOW_CONFIDENCE_NOTE] if status == "uncertain" else []) + \
-            ([f"As of {as_of} (the date of the source)."] if as_of else [])
+        status, as_of, notes = standing(cal, conf, qa, doc)
         parts = tuple(doc.text[c.start:c.end] for c in m.answer)
         return Answer(question, status, PARTS_JOINER.join(parts), conf, citations, tuple(notes),
                       agreeing=1, considered=1, answer_type=qa.answer_type, as_of=as_of,
@@ -318,15 +325,10 @@ class Answerer:
         agreeing = len(supporters)
         considered = sources_considered((s.doc_id for s in supporters), credible,
                                         (citations[n - 1].doc_id for x in conflicts for n in x.citations))
-        doc = self.index.documents[top.doc_id]
-        as_of = doc.as_of if qa.time_sensitive else None
-        status = "answered" if conf >= cal.answer_from else "uncertain"
         if qa.answer_type == "yes/no":
             notes.append(YES_NO_NOTE)
-        if status == "uncertain":
-            notes.append(LOW_CONFIDENCE_NOTE)
-        if as_of:
-            notes.append(f"As of {as_of} (the date of the source).")
+        status, as_of, more = standing(cal, conf, qa, self.index.documents[top.doc_id])
+        notes += more
         return Answer(question, status, top.text, conf, tuple(citations), tuple(notes), tuple(conflicts),
                       agreeing=agreeing, considered=considered, answer_type=qa.answer_type, as_of=as_of)
 
