@@ -122,7 +122,8 @@ def test_ask_cite_and_open_the_document(page, server):
 def feedback_lines(server, more_than):
     deadline = time.monotonic() + 30  # two clicks round-trip through the app: slow on a loaded 2-core machine
     while time.monotonic() < deadline:
-        lines = server.feedback.read_text(encoding="utf-8").splitlines() if server.feedback.exists() else []
+        text = server.feedback.read_text(encoding="utf-8") if server.feedback.exists() else ""
+        lines = text.split("\n")[:-1]  # only finished lines: the app may be mid-write
         if len(lines) > more_than:
             return [json.loads(x) for x in lines]
         time.sleep(0.1)
