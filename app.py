@@ -59,12 +59,14 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # gradio's own switc
 import gradio as gr  # noqa: E402
 
 from qa.chat import docview, render  # noqa: E402
-from qa.chat.access import NO_ACCESS, check_listening, password_check, reader_check  # noqa: E402
+from qa.chat import panel  # noqa: E402
+from qa.chat.access import NO_ACCESS, check_listening, password_check  # noqa: E402
 from qa.chat.assets import BRIDGE_JS, CSS, DOC_JS  # noqa: E402
 from qa.chat.conversation import (Conversation, answer_in_conversation, clean_docs, clean_history,  # noqa: E402
                                   clean_k)
 from qa.chat.feedback import append_feedback, feedback_record  # noqa: E402
-from qa.chat.pages import PageRenderer  # noqa: E402
+from qa.chat.shelf import Shelf  # noqa: E402
+from qa.chat.site import Site  # noqa: E402
 from qa.errors import QAError, redact  # noqa: E402
 from qa.index.build import choose_corpus  # noqa: E402
 from qa.index.stores.folder import check_target  # noqa: E402
@@ -72,7 +74,9 @@ from qa.index.stores.postgres import append_feedback as to_store  # noqa: E402
 from qa.ingest.corpus import read_examples  # noqa: E402
 from qa.pipeline import ensure_index, open_answerer  # noqa: E402
 from qa.workspace import DEMO, Workspace  # noqa: E402
+from qa.workspace.answerers import Answerers, default_opener, published_build  # noqa: E402
 from qa.workspace.commands import collection_target  # noqa: E402
+from qa.workspace.listing import documents_listing, not_indexed  # noqa: E402
 
 CONCURRENCY = 4  # questions answered at once (the UI and the API share this limit)
 MAX_QUEUE = 64  # questions waiting; beyond that the chat says "busy, try again"
@@ -81,7 +85,7 @@ MAX_K = 20
 # --------------------------------------------------------------------------- the app
 
 class Layout(NamedTuple):
-    """The components the events connect."""
+    """The components the events connect (the collection controls are None for a Site without a workspace)."""
 
     conv: gr.State
     chat: gr.Chatbot
@@ -93,6 +97,20 @@ class Layout(NamedTuple):
     docs_pick: gr.Dropdown
     evidence: gr.HTML
     document: gr.HTML
+    examples_row: Optional[gr.Column] = None
+    collections: Optional["CollectionControls"] = None
+
+
+class CollectionControls(NamedTuple):
+    """The collection picker and the documents panel: its list, upload box, delete controls and the
+    timer that refreshes it while a job runs."""
+
+    pick: gr.Dropdown
+    panel: gr.HTML
+    upload: gr.File
+    delete_pick: gr.Dropdown
+    delete_btn: gr.Button
+    timer: gr.Timer
 
 
 class Handlers(NamedTuple):
@@ -109,7 +127,7 @@ class Handlers(NamedTuple):
 
 def build_demo(answerer, feedback_path: str | Path = DEFAULT_FEEDBACK, *, concurrency: int = CONCURRENCY,
                max_queue: int = MAX_QUEUE, examples: Sequence[str] = (), feedback_sink=None,
-               may_read: Optional[Callable[[Optional[str]], bool]] = None) -> gr.Blocks:
+               site: Optional[Site] = None) -> gr.Blocks:
     """The Blocks app around an Answerer (anything with .ask(question, k=, docs=) and .index; with
     .conversation(history=), as a real Answerer has, follow-ups are answered in their conversation).
 
@@ -117,25 +135,23 @@ def build_demo(answerer, feedback_path: str | Path = DEFAULT_FEEDBACK, *, concur
     `examples` are the corpus's own example questions (qa.ingest.corpus.read_examples), shown as buttons
     under "Try:"; with none, that row is left out.
 
-    `may_read(username)` (qa.chat.access.reader_check), when the chat has sign-in: answers, document
-    views and the API refuse a visitor it says no to, and the page's document list is filled per
-    visitor when the page loads, never built into the page every visitor gets.
+    `site` (qa.chat.site): the workspace's collections, who may read or change each, and the jobs that
+    index uploads. With one, the page gets a collection picker and a documents panel, filled per visitor
+    when the page loads (never built into the page every visitor gets), and every answer, document view
+    and API call is checked against the visitor's role. Without one, `answerer` is all the chat serves.
     """
-    index = answerer.index
-    lib = render.Library.from_index(index)
-    pages = PageRenderer(index)  # PDF pages for the document panel, drawn once, shared by every session
-    build_id = index.manifest.get("build_id") if isinstance(getattr(index, "manifest", None), dict) else None
-    handlers = Handlers(*_conversation_handlers(answerer, lib, may_read), on_cite=_document_handler(lib, pages, may_read),
-                        on_like=_feedback_handler(build_id, Path(feedback_path), feedback_sink))
+    site = site or Site.single(answerer)
+    handlers = Handlers(*_conversation_handlers(site), on_cite=_document_handler(site),
+                        on_like=_feedback_handler(Path(feedback_path), feedback_sink))
     theme = gr.themes.Default(primary_hue="blue", neutral_hue="slate")
     with gr.Blocks(title="Ask the corpus", fill_width=True) as demo:
         demo.qa_launch_kwargs = {"theme": theme, "css": CSS}
-        ui = _layout(index, examples, listed=may_read is None)
-        _wire(ui, handlers, examples, concurrency)
-        if may_read is not None:
-            demo.load(_document_list(index, may_read), None, [ui.docs_pick], queue=False, api_visibility="private")
-        gr.api(_api_endpoint(answerer, may_read), api_name="ask", concurrency_id="answer", concurrency_limit=concurrency)
-    _accept_three_values(demo)
+        ui = _layout(answerer.index, examples, site)
+        answer_events = _wire(ui, handlers, examples, concurrency)
+        if site.has_collections:
+            _wire_collections(demo, ui, site, answer_events)
+        gr.api(_api_endpoint(site), api_name="ask", concurrency_id="answer", concurrency_limit=concurrency)
+    _accept_old_calls(demo)
     demo.queue(default_concurrency_limit=concurrency, max_size=max_queue)
     return demo
 
@@ -144,26 +160,20 @@ def _doc_choices(index) -> list[tuple[str, str]]:
     return sorted(((d.title or d.doc_id, d.doc_id) for d in index.documents.values()), key=lambda t: t[0].lower())
 
 
-def _document_list(index, may_read: Callable[[Optional[str]], bool]) -> Callable:
-    """On page load: the document filter's choices, for a visitor who may read them (their titles are
-    the collection's, so they are not in the page's config, which every signed-in visitor gets)."""
-
-    def fill(request: gr.Request):
-        return gr.Dropdown(choices=_doc_choices(index)) if may_read(getattr(request, "username", None)) else gr.skip()
-
-    return fill
-
-
-def _layout(index, examples: Sequence[str], listed: bool = True) -> Layout:
+def _layout(index, examples: Sequence[str], site: Site) -> Layout:
     """The page, inside the open Blocks: the conversation and its controls on the left, the evidence and
-    document panels on the right. `listed`: the document filter's choices are in the page itself
-    (else filled on load, per visitor)."""
-    doc_choices = _doc_choices(index) if listed else []
+    document panels on the right. With collections, the document filter's choices are filled on load."""
+    doc_choices = [] if site.has_collections else _doc_choices(index)
     conv_state = gr.State(Conversation())  # deep-copied per session: a fresh one each
     gr.Markdown("# Ask the corpus\nAnswers are quoted from the documents, with numbered citations. "
                 "Click a citation to read the passage in its document.", elem_classes=["qa-title-bar"])
+    controls = None
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=420):
+            pick = None
+            if site.has_collections:
+                pick = gr.Dropdown(choices=[], value=None, label="Collection", elem_id="qa-collection",
+                                   info="The documents questions are answered from.", interactive=True)
             chat = gr.Chatbot(label="Conversation", elem_id="qa-chat", height=560, render_markdown=False,
                               sanitize_html=True, latex_delimiters=[], buttons=[], layout="bubble",
                               feedback_options=("Like", "Dislike"),
@@ -172,12 +182,13 @@ def _layout(index, examples: Sequence[str], listed: bool = True) -> Layout:
                 box = gr.Textbox(show_label=False, placeholder="Type a question and press Enter", lines=1,
                                  max_lines=6, scale=5, elem_id="qa-question", autofocus=True)
                 send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="qa-send")
-            example_buttons = []
-            if examples:
-                gr.Markdown("**Try:**")
-                with gr.Row():
-                    example_buttons = [gr.Button(q, size="sm", variant="secondary", elem_classes=["qa-example"])
-                                       for q in examples]
+            example_buttons, examples_row = [], None
+            if examples:  # the served collection's own questions: hidden while another one is picked
+                with gr.Column(elem_id="qa-examples") as examples_row:
+                    gr.Markdown("**Try:**")
+                    with gr.Row():
+                        example_buttons = [gr.Button(q, size="sm", variant="secondary", elem_classes=["qa-example"])
+                                           for q in examples]
             with gr.Row():
                 clear_btn = gr.Button("Clear conversation", size="sm", variant="secondary", scale=0,
                                       min_width=180, elem_id="qa-clear")
@@ -186,20 +197,38 @@ def _layout(index, examples: Sequence[str], listed: bool = True) -> Layout:
                                      info="How many retrieved passages the answer is chosen from.")
                 docs_pick = gr.Dropdown(choices=doc_choices, value=[], multiselect=True,
                                         label="Only search these documents",
-                                        info="Leave empty to search the whole corpus.")
+                                        info="Leave empty to search the whole collection.")
+            if site.has_collections:
+                controls = _documents_panel(pick)
         with gr.Column(scale=2, min_width=360):
             evidence = gr.HTML(render.EVIDENCE_PLACEHOLDER, js_on_load=BRIDGE_JS, elem_id="qa-evidence",
                                label="Evidence", padding=True)
             document = gr.HTML(docview.DOCUMENT_PLACEHOLDER, js_on_load=DOC_JS, elem_id="qa-document",
                                label="Document", padding=True)
-    return Layout(conv_state, chat, box, send, example_buttons, clear_btn, k_slider, docs_pick, evidence, document)
+    return Layout(conv_state, chat, box, send, example_buttons, clear_btn, k_slider, docs_pick, evidence, document,
+                  examples_row, controls)
 
 
-def _wire(ui: Layout, h: Handlers, examples: Sequence[str], concurrency: int) -> None:
+def _documents_panel(pick: gr.Dropdown) -> CollectionControls:
+    """The "Documents" accordion: what the collection holds and each upload's progress; the upload box
+    and delete controls are shown to editors only (on load and when the collection changes)."""
+    with gr.Accordion("Documents", open=False, elem_id="qa-documents"):
+        panel_html = gr.HTML(panel.PANEL_PLACEHOLDER, elem_id="qa-panel", padding=True)
+        upload = gr.File(label="Add documents (PDF, Word, web pages, text)", file_count="multiple",
+                         elem_id="qa-upload", visible=False)
+        with gr.Row():
+            delete_pick = gr.Dropdown(choices=[], value=None, label="Delete a document", elem_id="qa-delete-pick",
+                                      visible=False, scale=4)
+            delete_btn = gr.Button("Delete", variant="stop", size="sm", elem_id="qa-delete", visible=False, scale=1)
+    timer = gr.Timer(panel.REFRESH_SECONDS, active=False)
+    return CollectionControls(pick, panel_html, upload, delete_pick, delete_btn, timer)
+
+
+def _wire(ui: Layout, h: Handlers, examples: Sequence[str], concurrency: int) -> list:
     """The events: a question (Enter, Ask, an example, or "ask as written" under a rewritten reply) is
     taken at once and answered on the queue; a citation opens its document; a thumb is saved; clearing
     cancels the answers still being worked out. All are private: the one API endpoint is `ask` (see
-    _api_endpoint)."""
+    _api_endpoint). Returns the answer events (changing the collection cancels them too)."""
     answer_events = []
 
     def wire(trigger, question_input, take=h.submit):
@@ -221,48 +250,140 @@ def _wire(ui: Layout, h: Handlers, examples: Sequence[str], concurrency: int) ->
     clear_outputs = [ui.chat, ui.conv, ui.evidence, ui.document, ui.box]
     ui.clear_btn.click(h.clear, [ui.conv], clear_outputs, queue=False, api_visibility="private", cancels=answer_events)
     ui.chat.clear(h.clear, [ui.conv], clear_outputs, queue=False, api_visibility="private", cancels=answer_events)
+    return answer_events
 
 
-def _accept_three_values(demo: gr.Blocks) -> None:
-    """A plain HTTP caller of /ask that sends the three values it always sent (question, k, docs) gets
-    history=None. gradio_client fills in a missing default itself, but Gradio's server refuses a call
-    with fewer values than parameters, and adding `history` must not break those callers. Gradio 6
-    checks the count in Blocks.validate_inputs and then reads the same list, so the list is padded
-    there, for /ask only (tests/test_app.py sends three values over plain HTTP)."""
+# --------------------------------------------------------------------------- collections and documents
+
+def _wire_collections(demo: gr.Blocks, ui: Layout, site: Site, answer_events: list) -> None:
+    """The picker, filled when the page loads with the visitor's collections; choosing one starts a new
+    conversation on it. The documents panel: uploads become jobs (qa.workspace.jobs), a timer refreshes
+    the panel while one runs, and an editor may delete a document. Every handler checks the role."""
+    cc = ui.collections
+    panel_out = [cc.panel, ui.docs_pick, cc.upload, cc.delete_pick, cc.delete_btn, cc.timer]
+    private = dict(queue=False, api_visibility="private")
+
+    def view(user: Optional[str], name: Optional[str]) -> tuple:
+        """The panel's outputs for `name` as `user` may see it."""
+        if not name or not site.may(user, name, "reader"):
+            return (docview.render_notice(NO_ACCESS), gr.Dropdown(choices=[], value=[]), gr.File(visible=False),
+                    gr.Dropdown(choices=[], value=None, visible=False), gr.Button(visible=False), gr.Timer(active=False))
+        listing = _listing(site, user, name)
+        jobs = [j.to_dict() for j in site.jobs.list(name)] if site.jobs is not None else []
+        editor = site.editable(name) and site.may(user, name, "editor")
+        html = panel.render_panel(listing, jobs, site.role(user, name), site.editable(name))
+        choices = sorted(((d["title"] or d["file"], d["doc_id"]) for d in listing["documents"]),
+                         key=lambda t: t[0].lower())
+        return (html, gr.Dropdown(choices=choices), gr.File(visible=editor, value=None),
+                gr.Dropdown(choices=choices, value=None, visible=editor and bool(choices)),
+                gr.Button(visible=editor and bool(choices)), gr.Timer(active=panel.active(jobs)))
+
+    def on_load(conv: Conversation, request: gr.Request):
+        user = site.username(request)
+        conv.collection = site.start(user)
+        return (gr.Dropdown(choices=site.choices(user), value=conv.collection), conv, *view(user, conv.collection))
+
+    def on_pick(name: Any, conv: Conversation, request: gr.Request):
+        user = site.username(request)
+        with conv.lock:  # a new conversation: follow-ups never reach back into another collection
+            conv.turns.clear()
+            conv.collection = name if isinstance(name, str) and site.may(user, name, "reader") else None
+        shown = ((gr.Column(visible=conv.collection == site.served),) if ui.examples_row is not None else ())
+        return ([], conv, render.EVIDENCE_PLACEHOLDER, docview.DOCUMENT_PLACEHOLDER, *shown, *view(user, conv.collection))
+
+    def on_upload(files: Any, conv: Conversation, request: gr.Request):
+        user, name = site.username(request), conv.collection
+        if not (site.editable(name) and site.may(user, name, "editor")):
+            gr.Warning("Your account may not add documents to this collection.")
+            return view(user, name)
+        try:
+            site.jobs.submit_upload(name, _uploaded(files), user)
+        except QAError as e:
+            gr.Warning(str(e))
+        return view(user, name)
+
+    def on_delete(doc_id: Any, conv: Conversation, request: gr.Request):
+        user, name = site.username(request), conv.collection
+        if isinstance(doc_id, str) and site.editable(name) and site.may(user, name, "editor"):
+            try:
+                site.jobs.delete_document(name, doc_id, user)
+            except QAError as e:
+                gr.Warning(str(e))
+        return view(user, name)
+
+    def on_tick(conv: Conversation, request: gr.Request):
+        return view(site.username(request), conv.collection)
+
+    ui_reset = [ui.chat, ui.conv, ui.evidence, ui.document] + ([ui.examples_row] if ui.examples_row is not None else [])
+    demo.load(on_load, [ui.conv], [cc.pick, ui.conv] + panel_out, **private)
+    cc.pick.input(on_pick, [cc.pick, ui.conv], ui_reset + panel_out, cancels=answer_events, **private)
+    cc.upload.upload(on_upload, [cc.upload, ui.conv], panel_out, api_visibility="private", concurrency_limit=2)
+    cc.delete_btn.click(on_delete, [cc.delete_pick, ui.conv], panel_out, **private)
+    cc.timer.tick(on_tick, [ui.conv], panel_out, **private)
+
+
+def _listing(site: Site, user: Optional[str], name: str) -> dict:
+    """What the collection's published index holds (qa.workspace.listing), read from the answerer the
+    chat answers with, so the list and the answers always come from the same build."""
+    from qa.index.load import describe
+
+    if name != DEMO and published_build(site.ws.collection(name)) is None:
+        return not_indexed(name)
+    try:
+        return documents_listing(name, describe(site.open(user, name).answerer.index))
+    except QAError:  # e.g. an index from an older version: the panel says so, questions say how to fix it
+        return not_indexed(name)
+
+
+def _uploaded(files: Any) -> list[tuple[str, bytes]]:
+    """Gradio's uploaded files (paths in its cache, named as the visitor's files were) as (name, bytes)."""
+    paths = files if isinstance(files, list) else [files] if files else []
+    out = []
+    for f in paths:
+        p = Path(getattr(f, "name", None) or str(f))
+        out.append((p.name, p.read_bytes()))
+    return out
+
+
+# --------------------------------------------------------------------------- answers, documents, feedback
+
+def _accept_old_calls(demo: gr.Blocks) -> None:
+    """A plain HTTP caller of /ask that sends the values it always sent (question, k, docs; or those and
+    history) gets None for the parameters added since. gradio_client fills in a missing default itself,
+    but Gradio's server refuses a call with fewer values than parameters, and adding `history` and
+    `collection` must not break those callers. Gradio 6 checks the count in Blocks.validate_inputs and
+    then reads the same list, so the list is padded there, for /ask only (tests/test_app.py sends three
+    values over plain HTTP)."""
     check = demo.validate_inputs
 
     def validate_inputs(block_fn, inputs):
-        if getattr(block_fn, "api_name", None) == "ask" and isinstance(inputs, list) and len(inputs) == 3:
-            inputs.append(None)
+        if getattr(block_fn, "api_name", None) == "ask" and isinstance(inputs, list) and len(inputs) in (3, 4):
+            inputs.extend([None] * (5 - len(inputs)))
         return check(block_fn, inputs)
 
     demo.validate_inputs = validate_inputs
 
 
-def _api_endpoint(answerer, may_read: Optional[Callable[[Optional[str]], bool]] = None) -> Callable:
+def _api_endpoint(site: Site) -> Callable:
     """The `/ask` API function, typed so gradio_client documents it (Gradio fills in `request` and leaves
     it out of the API's parameters)."""
 
-    def answer_dict(question: Any, k: Any, docs: Any, history: Any) -> dict:
-        """The answer after `history` as JSON; QAError (bad input) becomes {"error": message}."""
+    def ask(question: str, k: int = DEFAULT_K, docs: Optional[list[str]] = None,
+            history: Optional[list[dict]] = None, collection: Optional[str] = None, request: gr.Request = None) -> dict:
+        """Answer a question from a collection (default: the one the chat opens on), after the earlier
+        turns in `history` (a list of {"question": ..., "answer": <answer object or its text>}) so a
+        follow-up is understood. Returns the answer object (status, answer, confidence, citations with
+        document offsets, notes, conflicts, understood_as, ...) or {"error": message}."""
         try:
             if not isinstance(question, str):
                 raise QAError("the question must be text")
+            if collection is not None and not isinstance(collection, str):
+                raise QAError("the collection must be a name")
+            answerer = site.open(site.username(request), collection).answerer
             return answer_in_conversation(answerer, clean_history(history), question, clean_k(k),
                                           clean_docs(docs)).to_dict()
-        except QAError as e:
+        except QAError as e:  # bad input; no access (the same words for a collection that is not there)
             return {"error": str(e)}
-
-    def ask(question: str, k: int = DEFAULT_K, docs: Optional[list[str]] = None,
-            history: Optional[list[dict]] = None, request: gr.Request = None) -> dict:
-        """Answer a question from the corpus, after the earlier turns in `history` (a list of
-        {"question": ..., "answer": <answer object or its text>}) so a follow-up is understood. Returns
-        the answer object (status, answer, confidence, citations with document offsets, notes,
-        conflicts, understood_as, ...) or {"error": message}."""
-        try:
-            if may_read is not None and not may_read(getattr(request, "username", None)):
-                return {"error": NO_ACCESS}
-            return answer_dict(question, k, docs, history)
         except Exception as e:  # never a stack trace to an API client
             traceback.print_exc()
             return {"error": f"internal error while answering ({e.__class__.__name__}); see the server log"}
@@ -270,8 +391,7 @@ def _api_endpoint(answerer, may_read: Optional[Callable[[Optional[str]], bool]] 
     return ask
 
 
-def _conversation_handlers(answerer, lib: render.Library,
-                           may_read: Optional[Callable[[Optional[str]], bool]] = None) -> tuple[Callable, ...]:
+def _conversation_handlers(site: Site) -> tuple[Callable, ...]:
     """submit (a question joins the conversation at once), respond (its answer, in its conversation, on
     the queue), on_failure (the answer event never ran), clear, and as_written (a rewritten follow-up's
     words asked again, as they are)."""
@@ -299,13 +419,13 @@ def _conversation_handlers(answerer, lib: render.Library,
         i, turn, history = started
         evidence: Any = gr.skip()
         try:
-            if may_read is not None and not may_read(getattr(request, "username", None)):
-                raise QAError(NO_ACCESS)  # asked per answer: a revoked reader is refused at once
-            a = answer_in_conversation(answerer, history, turn["question"], clean_k(k), clean_docs(docs),
+            shelved = site.open(site.username(request), conv.collection)  # per answer: a revoked reader is refused at once
+            turn.update(collection=shelved.name, build_id=shelved.build_id)
+            a = answer_in_conversation(shelved.answerer, history, turn["question"], clean_k(k), clean_docs(docs),
                                        as_written=turn.get("as_written", False)).to_dict()
             turn.update(status="done", answer=a, html=render.render_reply(a, i))
-            evidence = render.render_evidence(a, i, lib)
-        except QAError as e:  # too long, unknown document...: say why, in the chat
+            evidence = render.render_evidence(a, i, shelved.lib)
+        except QAError as e:  # too long, unknown document, no access...: say why, in the chat
             turn.update(status="refused", error=str(e), html=render.render_refusal(e))
         except Exception as e:
             traceback.print_exc()
@@ -333,14 +453,11 @@ def _conversation_handlers(answerer, lib: render.Library,
     return submit, respond, on_failure, clear, as_written
 
 
-def _document_handler(lib: render.Library, pages: PageRenderer,
-                      may_read: Optional[Callable[[Optional[str]], bool]] = None) -> Callable:
+def _document_handler(site: Site) -> Callable:
     """on_cite: a citation clicked in a reply or in the evidence panel selects it there and opens its
     document at the quote (with its page image: the only route to the document's text and pages)."""
 
     def on_cite(conv: Conversation, evt: gr.EventData, request: gr.Request = None):
-        if may_read is not None and not may_read(getattr(request, "username", None)):
-            return gr.skip(), docview.render_notice(NO_ACCESS)
         data = getattr(evt, "_data", None) or {}
         try:
             i, n = int(data.get("turn")), int(data.get("n"))
@@ -348,16 +465,22 @@ def _document_handler(lib: render.Library, pages: PageRenderer,
             return gr.skip(), gr.skip()
         if not (0 <= i < len(conv.turns)) or not conv.turns[i]["answer"]:
             return gr.skip(), gr.skip()
-        a = conv.turns[i]["answer"]
-        return (render.render_evidence(a, i, lib, selected=n),
-                docview.render_document(a, n, lib, nonce=time.monotonic_ns(), page_image=pages))
+        turn = conv.turns[i]
+        try:  # the collection the answer came from, checked again: a revoked reader sees no document
+            shelved = site.open(site.username(request), turn.get("collection") or conv.collection)
+        except QAError as e:
+            return gr.skip(), docview.render_notice(str(e))
+        a = turn["answer"]
+        return (render.render_evidence(a, i, shelved.lib, selected=n),
+                docview.render_document(a, n, shelved.lib, nonce=time.monotonic_ns(), page_image=shelved.pages))
 
     return on_cite
 
 
-def _feedback_handler(build_id: Optional[str], feedback_path: Path, feedback_sink) -> Callable:
+def _feedback_handler(feedback_path: Path, feedback_sink) -> Callable:
     """on_like: a thumb up, down or taken back, saved as one feedback record (to `feedback_sink` when given,
-    else appended to `feedback_path`); a record that cannot be saved is logged, never shown."""
+    else appended to `feedback_path`) with the build the answer came from; a record that cannot be saved
+    is logged, never shown."""
 
     def on_like(conv: Conversation, evt: gr.LikeData):
         turn = conv.turn_for_message(evt.index)
@@ -365,7 +488,7 @@ def _feedback_handler(build_id: Optional[str], feedback_path: Path, feedback_sin
             return
         liked = evt.liked if isinstance(evt.liked, bool) else None  # "" when a thumb is taken back
         answer = turn["answer"] if turn["answer"] is not None else {"error": turn["error"]}
-        rec = feedback_record(turn["question"], answer, build_id, liked, reply_id=turn["id"])
+        rec = feedback_record(turn["question"], answer, turn.get("build_id"), liked, reply_id=turn["id"])
         try:
             (feedback_sink or (lambda r: append_feedback(feedback_path, r)))(rec)
         except (OSError, QAError) as e:
@@ -387,20 +510,36 @@ def require_sign_in(demo: gr.Blocks, ws) -> bool:
     return True
 
 
-def serve_api(demo: gr.Blocks, settings: Settings, say: Callable[[str], None], ws=None) -> None:
+def serve_api(demo: gr.Blocks, settings: Settings, say: Callable[[str], None], ws=None, jobs=None) -> None:
     """The REST API (/api/v1) on the chat's own server, first among its routes: the workspace's
-    collections, its tokens and roles; with no users it refuses every call (docs/workspace.md). Jobs a
-    crash left behind are finished first."""
+    collections, its tokens and roles; with no users it refuses every call (docs/workspace.md). `jobs`:
+    the chat's own (one runner per process), else one is made. Jobs a crash left behind are finished first."""
     from qa.api import mounted_api
-    from qa.workspace.jobs import Jobs
 
     ws = ws or Workspace.open(settings=settings)
-    jobs = Jobs(ws, settings)
+    jobs = jobs or _jobs(ws, settings)
     for job in jobs.recover():
         say(f"finishing job {job.id} of collection {job.collection!r}, left by a stopped server")
     kwargs = dict(getattr(demo, "qa_launch_kwargs", {}))
     kwargs["app_kwargs"] = {"routes": [mounted_api(ws, settings, jobs)]}
+    # Gradio refuses a bigger file before it is written to its cache; qa.ingest.uploads checks again
+    kwargs["max_file_size"] = f"{settings.max_upload_mb}mb"
     demo.qa_launch_kwargs = kwargs
+
+
+def _jobs(ws, settings: Settings):
+    from qa.workspace.jobs import Jobs
+
+    return Jobs(ws, settings)
+
+
+def chat_site(ws, settings: Settings, served: str, signed_in: bool, answerer) -> Site:
+    """The collections the chat offers: `answerer` (opened at start-up) for the served one, the others
+    opened on their first question, and one jobs runner for uploads made in the chat and through the API."""
+    shelf = Shelf(ws, Answerers(default_opener(settings)), demo=answerer if served == DEMO else None)
+    if served != DEMO:
+        shelf.hold(served, answerer)
+    return Site(ws, shelf, served, signed_in, _jobs(ws, settings))
 
 
 def launch(demo: gr.Blocks, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> str:
@@ -462,6 +601,7 @@ def main(argv=None) -> int:
         ws = Workspace.open(settings=settings)  # before any index or model: an open address may be refused
         signed_in = ws.users.any()
         check_listening(settings.host, signed_in, args.insecure_no_auth)
+        base = settings  # other collections are opened with these, not the served one's paths
         served, settings = served_collection(args, settings)
         if settings.store:  # a replica builds nothing: its examples come from the folder it is told, if any
             corpus = settings.corpus or DEFAULT_CORPUS
@@ -484,9 +624,10 @@ def main(argv=None) -> int:
         answerer = open_answerer(settings.index, settings)
         say("loading the model")
         answerer.warm_up(examples[0] if examples else None)  # the first visitor should not wait for the model
+        site = chat_site(ws, base, served, signed_in, answerer)
         demo = build_demo(answerer, settings.feedback, examples=examples, max_queue=args.max_queue, feedback_sink=sink,
-                          may_read=reader_check(ws, served, True) if signed_in else None)
-        serve_api(demo, settings, say, ws)
+                          site=site)
+        serve_api(demo, settings, say, ws, site.jobs)
         if signed_in and require_sign_in(demo, ws):
             say(f"the workspace has accounts: visitors sign in, and readers of collection {served!r} are answered")
         try:

@@ -230,7 +230,9 @@ def conv_answerer(tmp_path_factory):
 
 
 def test_api_history_makes_a_follow_up_understood(app_module, conv_answerer):
-    ask = app_module._api_endpoint(conv_answerer)
+    from qa.chat.site import Site
+
+    ask = app_module._api_endpoint(Site.single(conv_answerer))
     first = ask(FIRST)
     assert first["understood_as"] is None and first == conv_answerer.ask(FIRST).to_dict()
     for answer in (first, first["answer"]):  # the answer object, or only its text
@@ -247,16 +249,17 @@ def test_api_history_makes_a_follow_up_understood(app_module, conv_answerer):
     ([{"question": "x" * 1001, "answer": "a"}], "limit is 1000"),
 ])
 def test_api_bad_history_is_an_error_object(app_module, conv_answerer, history, words):
-    r = app_module._api_endpoint(conv_answerer)(FOLLOW, 5, None, history)
+    from qa.chat.site import Site
+
+    r = app_module._api_endpoint(Site.single(conv_answerer))(FOLLOW, 5, None, history)
     assert set(r) == {"error"} and words in r["error"]
 
 
 def test_chat_answers_a_follow_up_in_its_conversation_and_asks_it_as_written(app_module, conv_answerer):
-    from qa.chat import render
     from qa.chat.conversation import Conversation
+    from qa.chat.site import Site
 
-    submit, respond, _failure, clear, as_written = app_module._conversation_handlers(
-        conv_answerer, render.Library.from_index(conv_answerer.index))
+    submit, respond, _failure, clear, as_written = app_module._conversation_handlers(Site.single(conv_answerer))
     conv = Conversation()
 
     def turn(question):
@@ -294,7 +297,7 @@ def test_gradio_client_sends_history_to_ask(app_module, conv_answerer, tmp_path)
     try:
         client = Client(url, verbose=False)
         params = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/ask"]["parameters"]
-        assert [p["parameter_name"] for p in params] == ["question", "k", "docs", "history"]
+        assert [p["parameter_name"] for p in params] == ["question", "k", "docs", "history", "collection"]
         first = client.predict(FIRST, api_name="/ask")
         a = client.predict(question=FOLLOW, history=[{"question": FIRST, "answer": first}], api_name="/ask")
         assert a["understood_as"] == "When did Marta Kell return?"
@@ -416,17 +419,29 @@ def test_no_users_means_loopback_only(app_module, tmp_path, monkeypatch, capsys,
 
 # --------------------------------------------------------------------------- what a signed-in user may read
 
-def test_a_visitor_who_may_not_read_is_refused_kindly_by_every_handler(app_module, conv_answerer):
-    from qa.chat import render
+def harbour_site(tmp_path, answerer):
+    """A signed-in workspace whose collection "harbour" (ana owns it) is answered by `answerer`."""
+    from qa.chat.shelf import Shelf
+    from qa.chat.site import Site
+    from qa.workspace import Workspace
+    from qa.workspace.answerers import Answerers
+
+    ws = Workspace.open(tmp_path / "ws")
+    ws.users.add("ana", "a-pass")
+    ws.users.add("bo", "b-pass")
+    ws.create_collection("harbour", owner="ana")
+    shelf = Shelf(ws, Answerers(lambda c: answerer, build_of=lambda c: "b1"), demo=answerer)
+    return ws, Site(ws, shelf, "harbour", signed_in=True)
+
+
+def test_a_visitor_who_may_not_read_is_refused_kindly_by_every_handler(app_module, conv_answerer, tmp_path):
     from qa.chat.access import NO_ACCESS
     from qa.chat.conversation import Conversation
-    from qa.chat.pages import PageRenderer
 
-    may_read = lambda user: user == "ana"  # noqa: E731
-    lib = render.Library.from_index(conv_answerer.index)
-    submit, respond, *_ = app_module._conversation_handlers(conv_answerer, lib, may_read)
-    on_cite = app_module._document_handler(lib, PageRenderer(conv_answerer.index), may_read)
-    ask = app_module._api_endpoint(conv_answerer, may_read)
+    _, site = harbour_site(tmp_path, conv_answerer)
+    submit, respond, *_ = app_module._conversation_handlers(site)
+    on_cite = app_module._document_handler(site)
+    ask = app_module._api_endpoint(site)
     ana, bo = SimpleNamespace(username="ana"), SimpleNamespace(username="bo")
 
     conv = Conversation()
@@ -456,14 +471,10 @@ def test_signed_in_users_read_only_the_collection_they_may(app_module, conv_answ
 
     from app_support import free_port
 
-    from qa.chat.access import NO_ACCESS, reader_check
-    from qa.workspace import Workspace
+    from qa.chat.access import NO_ACCESS
 
-    ws = Workspace.open(tmp_path / "ws")
-    ws.users.add("ana", "a-pass")
-    ws.users.add("bo", "b-pass")
-    ws.create_collection("harbour", owner="ana")
-    demo = app_module.build_demo(conv_answerer, tmp_path / "fb.jsonl", may_read=reader_check(ws, "harbour", True))
+    ws, site = harbour_site(tmp_path, conv_answerer)
+    demo = app_module.build_demo(conv_answerer, tmp_path / "fb.jsonl", site=site)
     assert app_module.require_sign_in(demo, ws)
     url = app_module.launch(demo, "127.0.0.1", free_port()).rstrip("/")
     titles = [d.title for d in conv_answerer.index.documents.values() if d.title]

@@ -8,10 +8,9 @@ get), which writes, indexes and publishes in the background; the API only checks
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Literal, Optional
 
-from fastapi import Depends, FastAPI, File, Request, UploadFile
+from fastapi import Depends, FastAPI, File, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
@@ -21,7 +20,8 @@ from ..errors import IndexProblem, QAError
 from ..ingest.uploads import HTTP_STATUS, UploadRefused
 from ..settings import Settings
 from ..workspace import ROLES, Collection, Workspace, check_name
-from .answerers import Answerers, Opener, default_opener, published_build
+from ..workspace.answerers import Answerers, Opener, default_opener, published_build
+from ..workspace.listing import collection_documents
 from .errors import ApiError, BodyLimit, install, not_found
 
 PREFIX = "/api/v1"
@@ -152,23 +152,10 @@ def create_api(ws: Workspace, settings: Settings, jobs, answerers: Optional[Open
         return documents_of(c)
 
     def documents_of(c: Collection) -> dict[str, Any]:
-        from ..index.load import describe
-
-        if published_build(c) is None:
-            return {"collection": c.name, "indexed": False, "built_at": None, "documents": [], "skipped": []}
         try:
-            d = describe(open_for(c).index if c.store else c.index)
+            return collection_documents(c, lambda: open_for(c).index)
         except QAError as e:
             raise ApiError(409, "no_index", str(e)) from None
-        corpus = d.get("corpus")
-        # file names relative to the collection's documents: the server's own paths are not the caller's
-        docs = [{"doc_id": x["doc_id"], "title": x["title"], "file": _relative(x["source"], corpus),
-                 "format": x["format"], "pages": x["pages"], "chars": x["chars"], "date": x["date"],
-                 "url": x["url"]} for x in d["documents"]]
-        skipped = [{"file": _relative(s.get("source", ""), corpus), "reason": s.get("reason"),
-                    "message": s.get("message")} for s in d["skipped"]]
-        return {"collection": c.name, "indexed": True, "built_at": d["built_at"], "documents": docs,
-                "skipped": skipped}
 
     @api.post(f"{prefix}/collections/{{name}}/documents", status_code=202, tags=["documents"],
               summary="Upload files (multipart, field `files`); they are checked and indexed in the background")
@@ -232,14 +219,3 @@ def create_api(ws: Workspace, settings: Settings, jobs, answerers: Optional[Open
 
     return api
 
-
-def _relative(source: str, corpus: Optional[str]) -> str:
-    if not source:
-        return ""
-    p = Path(source)
-    if corpus:
-        try:
-            return p.relative_to(corpus).as_posix()
-        except ValueError:
-            pass
-    return p.name

@@ -2,22 +2,22 @@
 
     check = password_check(ws, log)   # Gradio's `auth=`: async (username, password) -> bool
     check_listening(host, has_users, insecure_no_auth)   # QAError: no accounts on an open address
-    may_read = reader_check(ws, collection, signed_in)  # (username) -> bool, for each request
     NO_ACCESS                                            # the friendly reason given to the refused
 
 app.py hands `check` to Gradio when the workspace has users; Gradio then shows its login page and
-guards its own routes and API with the session cookie it sets.
+guards its own routes and API with the session cookie it sets. What a signed-in visitor may
+read or change is qa.chat.site's to say.
 """
 from __future__ import annotations
 
 import ipaddress
 import sys
-from typing import Awaitable, Callable, Optional
+from typing import Awaitable, Callable
 
 from qa.errors import QAError
 
 
-NO_ACCESS = ("your account may not read the documents this chat serves; "
+NO_ACCESS = ("your account may not read this collection; "
              "ask an owner of the collection to make you a reader")
 
 
@@ -68,21 +68,3 @@ def check_listening(host: str, has_users: bool, insecure_no_auth: bool = False) 
     raise QAError(f"the workspace has no users, so the chat would be open to anyone who reaches {host}",
                   fix="add one with `qa users add NAME`, listen on 127.0.0.1, "
                       "or pass --insecure-no-auth to serve it without sign-in")
-
-
-def reader_check(ws, collection: str, signed_in: bool) -> Callable[[Optional[str]], bool]:
-    """Whether the visitor named `username` (Gradio's `request.username`) may read `collection`.
-
-    Asked on every answer and document view, so a grant or revoke takes effect at once, without a
-    restart. With sign-in, a request without a name is refused: it cannot have come through Gradio's
-    login, and None would mean the operator in single-user mode. Without sign-in (a workspace with no
-    users) everyone is that operator. A collection that cannot be read (deleted, a damaged record)
-    refuses: `ws.may` answers False rather than raise.
-    """
-
-    def may_read(username: Optional[str]) -> bool:
-        if signed_in and not username:
-            return False
-        return ws.may(username if signed_in else None, collection, "reader")
-
-    return may_read

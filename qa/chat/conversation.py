@@ -24,6 +24,7 @@ class Conversation:
     def __init__(self):
         self.turns: list[dict[str, Any]] = []
         self.lock = threading.Lock()
+        self.collection: Optional[str] = None  # what the session answers from (None: the chat's default)
 
     def __deepcopy__(self, memo):
         # gr.State deep-copies its initial value for each new session: that copy starts empty (and a

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from qa.chat.access import check_listening, is_loopback, password_check, reader_check
+from qa.chat.access import check_listening, is_loopback, password_check
 from qa.errors import QAError
 from qa.workspace import Workspace
 
@@ -46,20 +46,3 @@ def test_no_users_on_an_open_address_is_refused_unless_the_operator_says_so():
     check_listening("0.0.0.0", has_users=False, insecure_no_auth=True)
     check_listening("0.0.0.0", has_users=True)
     check_listening("127.0.0.1", has_users=False)
-
-
-def test_reader_check_follows_the_workspace_roles_as_they_change(tmp_path):
-    ws = Workspace.open(tmp_path / "ws")
-    ws.users.add("ana", "a")
-    ws.users.add("bo", "b")
-    ws.create_collection("harbour", owner="ana")
-    may_read = reader_check(ws, "harbour", signed_in=True)
-    assert may_read("ana") and not may_read("bo")
-    assert not may_read(None) and not may_read("")  # signed in, yet nameless: never the operator
-    ws.grant("harbour", "bo", "reader")
-    assert may_read("bo")  # asked each time: no restart
-    ws.revoke("harbour", "bo")
-    assert not may_read("bo")
-    assert reader_check(ws, "demo", signed_in=True)("bo")  # every signed-in user reads the demo
-    assert not reader_check(ws, "nope", signed_in=True)("ana")  # a missing collection refuses, never raises
-    assert reader_check(Workspace.open(tmp_path / "empty"), "demo", signed_in=False)(None)  # single-user

@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional
 
 from ..index.stores import open_store
 from ..settings import Settings
-from ..workspace import Collection
+from .collections import Collection
 
 Opener = Callable[[Collection], Any]
 
@@ -30,7 +30,7 @@ def published_build(c: Collection) -> Optional[str]:
 def default_opener(settings: Settings) -> Opener:
     def open_collection(c: Collection):
         from ..pipeline import open_answerer  # loads the engine only when a question comes
-        from ..workspace.commands import collection_hints
+        from .commands import collection_hints
 
         with collection_hints(c):  # a missing or stale index names `qa index --collection NAME` as the fix
             # no freshness check against the documents folder: an upload job moves its files there
@@ -64,6 +64,11 @@ class Answerers:
             answerer = self.opener(c)
             self._open[c.name] = (build, answerer)
             return answerer
+
+    def prime(self, c: Collection, answerer: Any) -> None:
+        """Hold an answerer opened elsewhere (the chat opens its collection at start-up) for the build
+        published now, so the first question does not open it again."""
+        self._open[c.name] = (self.build_of(c), answerer)
 
     def forget(self, name: str) -> None:
         """Drop a deleted collection's answerer (a new collection of the same name starts afresh)."""
