@@ -336,12 +336,17 @@ def _listing(site: Site, user: Optional[str], name: str) -> dict:
 
 
 def _uploaded(files: Any) -> list[tuple[str, bytes]]:
-    """Gradio's uploaded files (paths in its cache, named as the visitor's files were) as (name, bytes)."""
+    """Gradio's uploaded files (paths in its cache, named as the visitor's files were) as (name, bytes).
+    Each is removed from the cache once read: Gradio serves its cache to any signed-in visitor who
+    knows a path, and a collection's files must be reachable only through the collection's own checks."""
     paths = files if isinstance(files, list) else [files] if files else []
     out = []
     for f in paths:
         p = Path(getattr(f, "name", None) or str(f))
-        out.append((p.name, p.read_bytes()))
+        try:
+            out.append((p.name, p.read_bytes()))
+        finally:
+            p.unlink(missing_ok=True)
     return out
 
 
