@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
@@ -36,8 +36,8 @@ class Served:
     """A running app serving COLLECTION of a workspace; `api` is the base URL of the REST API."""
     app: AppProcess
     workspace: Path
-    token: str
-    api: str
+    token: str = field(repr=False)  # kept out of a failing test's report
+    api: str = ""
 
     @property
     def documents(self) -> Path:
