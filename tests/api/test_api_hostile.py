@@ -26,7 +26,7 @@ TEXT = b"The quay at Ostland was paved with granite setts in 1899 by the stonema
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    s = serve(tmp_path_factory.mktemp("hostile"), max_upload_mb=LIMIT_MB)
+    s = serve(tmp_path_factory.mktemp("hostile"), max_upload_mb=LIMIT_MB, timeout=120)
     yield s
     s.stop()
 
