@@ -515,36 +515,41 @@ def require_sign_in(demo: gr.Blocks, ws) -> bool:
     return True
 
 
-def serve_api(demo: gr.Blocks, settings: Settings, say: Callable[[str], None], ws=None, jobs=None) -> None:
+def serve_api(demo: gr.Blocks, settings: Settings, say: Callable[[str], None], ws=None, site: Optional[Site] = None) -> None:
     """The REST API (/api/v1) on the chat's own server, first among its routes: the workspace's
-    collections, its tokens and roles; with no users it refuses every call (docs/workspace.md). `jobs`:
-    the chat's own (one runner per process), else one is made. Jobs a crash left behind are finished first."""
+    collections, its tokens and roles; with no users it refuses every call (docs/workspace.md). `site`:
+    the chat's, whose jobs runner (one per process) and opened collections the API shares. Jobs a crash
+    left behind are finished first."""
     from qa.api import mounted_api
 
     ws = ws or Workspace.open(settings=settings)
-    jobs = jobs or _jobs(ws, settings)
+    jobs = site.jobs if site is not None and site.jobs is not None else _jobs(ws, settings)
     for job in jobs.recover():
         say(f"finishing job {job.id} of collection {job.collection!r}, left by a stopped server")
     kwargs = dict(getattr(demo, "qa_launch_kwargs", {}))
-    kwargs["app_kwargs"] = {"routes": [mounted_api(ws, settings, jobs)]}
+    answerers = site.shelf.answerers if site is not None else None
+    kwargs["app_kwargs"] = {"routes": [mounted_api(ws, settings, jobs, answerers)]}
     # Gradio refuses a bigger file before it is written to its cache; qa.ingest.uploads checks again
     kwargs["max_file_size"] = f"{settings.max_upload_mb}mb"
     demo.qa_launch_kwargs = kwargs
 
 
-def _jobs(ws, settings: Settings):
+def _jobs(ws, settings: Settings, embedder=None):
     from qa.workspace.jobs import Jobs
 
-    return Jobs(ws, settings)
+    return Jobs(ws, settings, embedder)
 
 
 def chat_site(ws, settings: Settings, served: str, signed_in: bool, answerer) -> Site:
     """The collections the chat offers: `answerer` (opened at start-up) for the served one, the others
-    opened on their first question, and one jobs runner for uploads made in the chat and through the API."""
-    shelf = Shelf(ws, Answerers(default_opener(settings)), demo=answerer if served == DEMO else None)
+    opened on their first question with its embedder and reader (one copy of the models per process),
+    and one jobs runner for uploads made in the chat and through the API."""
+    embedder = getattr(getattr(answerer, "retriever", None), "embedder", None)
+    opener = default_opener(settings, embedder, getattr(answerer, "reader", None))
+    shelf = Shelf(ws, Answerers(opener), demo=answerer if served == DEMO else None)
     if served != DEMO:
         shelf.hold(served, answerer)
-    return Site(ws, shelf, served, signed_in, _jobs(ws, settings))
+    return Site(ws, shelf, served, signed_in, _jobs(ws, settings, embedder))
 
 
 def launch(demo: gr.Blocks, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> str:
@@ -632,7 +637,7 @@ def main(argv=None) -> int:
         site = chat_site(ws, base, served, signed_in, answerer)
         demo = build_demo(answerer, settings.feedback, examples=examples, max_queue=args.max_queue, feedback_sink=sink,
                           site=site)
-        serve_api(demo, settings, say, ws, site.jobs)
+        serve_api(demo, settings, say, ws, site)
         if signed_in and require_sign_in(demo, ws):
             say(f"the workspace has accounts: visitors sign in, and readers of collection {served!r} are answered")
         try:

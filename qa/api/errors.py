@@ -92,7 +92,7 @@ class BodyLimit:
         if scope["type"] != "http" or not scope.get("path", "").startswith(self.prefix):
             return await self.app(scope, receive, send)
         limit = self.limit_for(scope)
-        too_big = _TooLarge(limit)
+        too_big = _TooLarge(limit, upload=limit == self.upload_bytes and limit != self.json_bytes)
         length = dict(scope.get("headers") or ()).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
             return await _refuse(send, too_big)
@@ -126,8 +126,10 @@ class BodyLimit:
 
 
 class _TooLarge(Exception):
-    def __init__(self, limit: int):
-        super().__init__(f"the request body is over the limit of {limit / 2**20:.1f} MiB")
+    def __init__(self, limit: int, upload: bool = False):
+        # an upload's limit includes the multipart framing: say so, or "2.0 MiB" reads as a wrong QA_MAX_UPLOAD_MB
+        why = " (QA_MAX_UPLOAD_MB for the files plus 1 MiB of multipart framing)" if upload else ""
+        super().__init__(f"the request body is over the limit of {limit / 2**20:.1f} MiB{why}")
 
 
 async def _refuse(send, e: _TooLarge) -> None:

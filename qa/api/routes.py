@@ -50,13 +50,13 @@ class Member(BaseModel):
 bearer = HTTPBearer(auto_error=False, description="an API token made by `qa users token NAME`")
 
 
-def create_api(ws: Workspace, settings: Settings, jobs, answerers: Optional[Opener] = None,
+def create_api(ws: Workspace, settings: Settings, jobs, answerers: "Opener | Answerers | None" = None,
                prefix: str = PREFIX) -> FastAPI:
     """The API as a FastAPI app whose routes are under `prefix` (/api/v1; OpenAPI at
     /api/v1/openapi.json). `prefix=""` makes the same app to mount at /api/v1 inside another (the chat's
     server: `mounted_api`). `jobs` runs uploads and deletions (see the module docstring); `answerers`
     opens a collection's answerer (default: qa.pipeline.open_answerer on its index or store), called
-    again when a new build is published."""
+    again when a new build is published; an Answerers cache is used as it is (the chat shares its own)."""
     api = FastAPI(title="qa REST API", version="1", openapi_url=f"{prefix}/openapi.json",
                   docs_url=f"{prefix}/docs", redoc_url=None,
                   description="Cited extractive answers from a workspace's collections. Every route takes "
@@ -65,7 +65,7 @@ def create_api(ws: Workspace, settings: Settings, jobs, answerers: Optional[Open
     upload_bytes = settings.max_upload_mb * 2**20
     api.add_middleware(BodyLimit, prefix=PREFIX, upload_bytes=upload_bytes + MULTIPART_OVERHEAD,
                        json_bytes=JSON_BODY_BYTES)
-    cache = Answerers(answerers or default_opener(settings))
+    cache = answerers if isinstance(answerers, Answerers) else Answerers(answerers or default_opener(settings))
 
     def caller(credentials: Optional[HTTPAuthorizationCredentials] = Depends(bearer)) -> str:
         if not ws.users.any():
@@ -174,7 +174,12 @@ def create_api(ws: Workspace, settings: Settings, jobs, answerers: Optional[Open
             raise ApiError(HTTP_STATUS.get(e.reason_code, 400), e.reason_code, e.message) from None
         except QAError as e:
             raise ApiError(400, "bad_request", str(e)) from None
-        return job.to_dict()
+        d = job.to_dict()
+        refused = [f for f in d["files"] if f.get("status") == "refused"]
+        if refused and len(refused) == len(d["files"]):  # nothing accepted: the first refusal's status and words
+            code = refused[0].get("reason") or "refused"
+            raise ApiError(HTTP_STATUS.get(code, 400), code, refused[0].get("message") or f"the file was refused ({code})")
+        return d
 
     @api.delete(f"{prefix}/collections/{{name}}/documents/{{doc_id}}", status_code=202, tags=["documents"],
                 summary="Remove a document; the index is rebuilt without it in the background")
@@ -191,7 +196,12 @@ def create_api(ws: Workspace, settings: Settings, jobs, answerers: Optional[Open
             raise not_found(f"no document {doc_id[:80]!r} in {c.name!r}") from None
         except QAError as e:
             raise ApiError(400, "bad_request", str(e)) from None
-        return job.to_dict()
+        d = job.to_dict()
+        refused = [f for f in d["files"] if f.get("status") == "refused"]
+        if refused and len(refused) == len(d["files"]):  # nothing accepted: the first refusal's status and words
+            code = refused[0].get("reason") or "refused"
+            raise ApiError(HTTP_STATUS.get(code, 400), code, refused[0].get("message") or f"the file was refused ({code})")
+        return d
 
     # ------------------------------------------------------------------ jobs
 

@@ -27,15 +27,35 @@ def published_build(c: Collection) -> Optional[str]:
     return m.get("build_id") if isinstance(m, dict) else None
 
 
-def default_opener(settings: Settings) -> Opener:
+def default_opener(settings: Settings, embedder: Any = None, reader: Any = None) -> Opener:
+    """Opens a collection's published index with one embedder and one reader for every collection and
+    build: `embedder`/`reader` when the caller has them loaded (the chat's), else made on the first
+    open. Loading them again for each new build would add most of a second to the first question after
+    every upload."""
+    shared: dict[str, Any] = {"embedder": embedder, "reader": reader}
+    lock = threading.Lock()
+
+    def models() -> tuple[Any, Any]:
+        from ..neural.embedding import make_embedder
+        from ..neural.reader import make_reader
+
+        with lock:
+            if shared["embedder"] is None:
+                shared["embedder"] = make_embedder(settings)
+            if shared["reader"] is None:
+                shared["reader"] = make_reader(settings, shared["embedder"]) or False  # False: settings want none
+            return shared["embedder"], shared["reader"]
+
     def open_collection(c: Collection):
         from ..pipeline import open_answerer  # loads the engine only when a question comes
         from .commands import collection_hints
 
+        embedder_, reader_ = models()
         with collection_hints(c):  # a missing or stale index names `qa index --collection NAME` as the fix
             # no freshness check against the documents folder: an upload job moves its files there
             # before its build is published, and until then the published index is the one to answer from
-            return open_answerer(c.index, replace(settings, store=c.store), check_corpus=False)
+            return open_answerer(c.index, replace(settings, store=c.store), embedder=embedder_, reader=reader_,
+                                 check_corpus=False)
 
     return open_collection
 
