@@ -95,6 +95,14 @@ def app_module():
     return load_app_module()
 
 
+@pytest.fixture(scope="module")
+def chat_ui(app_module):
+    """qa.chat.ui, the page app.py starts (imported after app.py has set up the environment)."""
+    from qa.chat import ui
+
+    return ui
+
+
 @pytest.mark.parametrize("case", ["empty-corpus", "bad-metadata", "bad-examples", "not-an-index", "index-is-a-file",
                                   "bad-port"])
 def test_bad_start_is_one_line_and_exit_2(app_module, tmp_path, capsys, case):
@@ -229,10 +237,10 @@ def conv_answerer(tmp_path_factory):
     return Answerer(fake_answerer(d / "i").retriever, answer=never_decline())
 
 
-def test_api_history_makes_a_follow_up_understood(app_module, conv_answerer):
+def test_api_history_makes_a_follow_up_understood(app_module, conv_answerer, chat_ui):
     from qa.chat.site import Site
 
-    ask = app_module._api_endpoint(Site.single(conv_answerer))
+    ask = chat_ui._api_endpoint(Site.single(conv_answerer))
     first = ask(FIRST)
     assert first["understood_as"] is None and first == conv_answerer.ask(FIRST).to_dict()
     for answer in (first, first["answer"]):  # the answer object, or only its text
@@ -248,18 +256,18 @@ def test_api_history_makes_a_follow_up_understood(app_module, conv_answerer):
     ([{"question": FIRST, "answer": {"citations": [{"start": [1]}]}}], "citation start must be a whole number"),
     ([{"question": "x" * 1001, "answer": "a"}], "limit is 1000"),
 ])
-def test_api_bad_history_is_an_error_object(app_module, conv_answerer, history, words):
+def test_api_bad_history_is_an_error_object(app_module, conv_answerer, history, words, chat_ui):
     from qa.chat.site import Site
 
-    r = app_module._api_endpoint(Site.single(conv_answerer))(FOLLOW, 5, None, history)
+    r = chat_ui._api_endpoint(Site.single(conv_answerer))(FOLLOW, 5, None, history)
     assert set(r) == {"error"} and words in r["error"]
 
 
-def test_chat_answers_a_follow_up_in_its_conversation_and_asks_it_as_written(app_module, conv_answerer):
+def test_chat_answers_a_follow_up_in_its_conversation_and_asks_it_as_written(app_module, conv_answerer, chat_ui):
     from qa.chat.conversation import Conversation
     from qa.chat.site import Site
 
-    submit, respond, _failure, clear, as_written = app_module._conversation_handlers(Site.single(conv_answerer))
+    submit, respond, _failure, clear, as_written = chat_ui._conversation_handlers(Site.single(conv_answerer))
     conv = Conversation()
 
     def turn(question):
@@ -434,14 +442,14 @@ def harbour_site(tmp_path, answerer):
     return ws, Site(ws, shelf, "harbour", signed_in=True)
 
 
-def test_a_visitor_who_may_not_read_is_refused_kindly_by_every_handler(app_module, conv_answerer, tmp_path):
+def test_a_visitor_who_may_not_read_is_refused_kindly_by_every_handler(app_module, conv_answerer, tmp_path, chat_ui):
     from qa.chat.access import NO_ACCESS
     from qa.chat.conversation import Conversation
 
     _, site = harbour_site(tmp_path, conv_answerer)
-    submit, respond, *_ = app_module._conversation_handlers(site)
-    on_cite = app_module._document_handler(site)
-    ask = app_module._api_endpoint(site)
+    submit, respond, *_ = chat_ui._conversation_handlers(site)
+    on_cite = chat_ui._document_handler(site)
+    ask = chat_ui._api_endpoint(site)
     ana, bo = SimpleNamespace(username="ana"), SimpleNamespace(username="bo")
 
     conv = Conversation()

@@ -105,11 +105,14 @@ def test_every_module_opens_with_a_line_saying_what_it_owns():
         assert doc and doc.splitlines()[0].strip().endswith((".", ":")), name
 
 
-def test_only_settings_reads_qa_variables_and_only_app_imports_gradio():
+GRADIO_MODULES = {"chat.ui", "chat.documents_ui"}  # the chat page; app.py is the command that starts it
+
+
+def test_only_settings_reads_qa_variables_and_only_the_chat_page_imports_gradio():
     reads = re.compile(r"os\.environ\.get\(|os\.getenv\(|os\.environ\[|environ\.get\(")
     for name, path in _modules().items():
         text = path.read_text(encoding="utf-8")
-        assert "import gradio" not in text, name
+        assert "import gradio" not in text or name in GRADIO_MODULES, name
         if name != "settings":
             assert not reads.search(text), f"{name} reads the environment: use qa.settings.Settings.from_env()"
     app = (PROJECT_ROOT / "app.py").read_text(encoding="utf-8")

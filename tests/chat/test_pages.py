@@ -146,7 +146,9 @@ def app_demo(index, tmp_path):
 def cite(app, handler, a, n=1):
     import gradio as gr
 
-    conv = app.Conversation()
+    from qa.chat.conversation import Conversation
+
+    conv = Conversation()
     conv.turns.append({"id": "t", "question": a["question"], "status": "done", "answer": a, "error": None, "html": ""})
     return handler(conv, gr.EventData(None, {"turn": 0, "n": n}))
 
