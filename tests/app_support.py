@@ -176,3 +176,37 @@ def http_ask(base: str, question: str, k: int = 5, timeout: float = REQUEST_TIME
     if result.get("status") not in ("answered", "uncertain", "declined"):
         return "error", str(result)[:300], None
     return "answered", result["status"], result
+
+
+# --------------------------------------------------------------------------- workspaces and Chromium
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+
+
+def chromium_browser():
+    """A generator fixture body: Debian's Chromium driven by Playwright, closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def harbour_workspace(root: Path, documents: dict[str, str], env: dict[str, str]):
+    """A workspace at `root` with users ana (password ana-pass-1) and bo (bo-pass-1), and collection
+    "harbour" owned by ana holding `documents` ({file name: text}), indexed by `qa index --collection`
+    run with `env` (the real model unless it says QA_EMBEDDER=fake)."""
+    from qa.workspace import Workspace
+
+    ws = Workspace.open(root)
+    ws.users.add("ana", "ana-pass-1")
+    ws.users.add("bo", "bo-pass-1")
+    c = ws.create_collection("harbour", owner="ana")
+    for name, text in documents.items():
+        (c.documents / name).write_text(text, encoding="utf-8")
+    subprocess.run([sys.executable, "-m", "qa", "index", "--collection", "harbour"], cwd=PROJECT_ROOT, env=env,
+                   check=True, capture_output=True, timeout=600)
+    return ws

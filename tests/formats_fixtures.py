@@ -145,6 +145,34 @@ def print_to_pdf(html_path: Path, out: Path, timeout: int = 120, header_footer: 
         )
 
 
+def scripted_pdf(text: str, js: str) -> bytes:
+    """A one-page PDF written by hand whose catalog runs JavaScript `js` (already escaped for a PDF
+    string) on opening (/OpenAction and the JavaScript name tree), and whose page also carries a
+    JavaScript link annotation: the upload checks and readers must treat it as text, never run it."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objs = [
+        b"<< /Type /Catalog /Pages 2 0 R /OpenAction 5 0 R /Names << /JavaScript 6 0 R >> >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Annots [8 0 R]"
+        b" /Resources << /Font << /F1 7 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /S /JavaScript /JS (" + js.encode() + b") >>",
+        b"<< /Names [(init) 5 0 R] >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Type /Annot /Subtype /Link /Rect [72 700 300 740] /A 5 0 R >>",
+    ]
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for i, body in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    return bytes(out)
+
+
 # --------------------------------------------------------------------------- pdftotext
 
 def pdftotext_pages(path: Path) -> list[str] | None:

@@ -12,11 +12,8 @@ import time
 
 import pytest
 
-from app_support import CORPUS, SCREENSHOTS, free_port, load_app_module, shared_app  # noqa: E402
+from app_support import CHROMIUM, CORPUS, SCREENSHOTS, chromium_browser, free_port, load_app_module, shared_app  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 QUESTION = "Who led Wilayat Khorasan?"
 
 pytestmark = [
@@ -29,12 +26,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+    yield from chromium_browser()
 
 
 @pytest.fixture(scope="module")

@@ -13,12 +13,9 @@ import urllib.request
 
 import pytest
 
-from app_support import AppProcess, PROJECT_ROOT, app_env, free_port
+from app_support import CHROMIUM, AppProcess, app_env, chromium_browser, free_port, harbour_workspace
 from formats_fixtures import draw_pdf
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 QUESTION = "Who was the lighthouse keeper in 1931?"
 
 pytestmark = [
@@ -29,24 +26,11 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
-    import subprocess
-    import sys
-
-    from qa.workspace import Workspace
-
     root = tmp_path_factory.mktemp("shared-ws") / "ws"
-    ws = Workspace.open(root)
-    ws.users.add("ana", "ana-pass-1")
-    ws.users.add("bo", "bo-pass-1")
-    harbour = ws.create_collection("harbour", owner="ana")
+    ws = harbour_workspace(root, {"survey.txt": "Harbour survey\n\nThe harbour survey of 2019 was led by Ilse Moreau. "
+                                                "It counted 214 moorings.\n"}, app_env(QA_WORKSPACE=str(root)))
     ws.grant("harbour", "bo", "reader")  # shared: bo reads it, ana edits it
     ws.create_collection("bo-notes", owner="bo")  # private to bo
-    (harbour.documents / "survey.txt").write_text(
-        "Harbour survey\n\nThe harbour survey of 2019 was led by Ilse Moreau. It counted 214 moorings.\n",
-        encoding="utf-8")
-    env = app_env(QA_WORKSPACE=str(root))
-    subprocess.run([sys.executable, "-m", "qa", "index", "--collection", "harbour"], cwd=PROJECT_ROOT, env=env,
-                   check=True, capture_output=True, timeout=600)
     return ws
 
 
@@ -63,12 +47,7 @@ def server(workspace):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+    yield from chromium_browser()
 
 
 def signed_in(browser, url, user, password):

@@ -10,13 +10,11 @@ view, which the chat's event handlers show only to readers: tests/test_app.py), 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 
 import pytest
 
-from app_support import AppProcess, PROJECT_ROOT, app_env, free_port
+from app_support import AppProcess, app_env, free_port, harbour_workspace
 from support import FAKE_ENV
 
 SECRETS = ["Secret Harbour Ledger", "Zephyrine", "ledger.txt", "cargo-1888.txt", "pier nine"]
@@ -29,18 +27,11 @@ pytestmark = pytest.mark.slow
 def world(tmp_path_factory):
     import httpx
 
-    from qa.workspace import Workspace
-
     root = tmp_path_factory.mktemp("iso") / "ws"
-    ws = Workspace.open(root)
-    ws.users.add("ana", "ana-pass-1")
-    ws.users.add("bo", "bo-pass-1")
-    c = ws.create_collection("harbour", owner="ana")
-    (c.documents / "ledger.txt").write_text(
-        "Secret Harbour Ledger\n\nThe Zephyrine cargo was landed at pier nine in 1888.\n", encoding="utf-8")
     env = app_env(QA_WORKSPACE=str(root), **FAKE_ENV)
-    subprocess.run([sys.executable, "-m", "qa", "index", "--collection", "harbour"], cwd=PROJECT_ROOT, env=env,
-                   check=True, capture_output=True, timeout=300)
+    ws = harbour_workspace(root, {"ledger.txt": "Secret Harbour Ledger\n\nThe Zephyrine cargo was landed at pier "
+                                                "nine in 1888.\n"}, env)
+    c = ws.collection("harbour")
     app = AppProcess(["--host", "127.0.0.1", "--port", str(free_port()), "--collection", "harbour"], env=env)
     url = app.wait_url(timeout=300).rstrip("/")
     ana, bo = ws.users.new_token("ana"), ws.users.new_token("bo")

@@ -196,12 +196,7 @@ def create_api(ws: Workspace, settings: Settings, jobs, answerers: "Opener | Ans
             raise not_found(f"no document {doc_id[:80]!r} in {c.name!r}") from None
         except QAError as e:
             raise ApiError(400, "bad_request", str(e)) from None
-        d = job.to_dict()
-        refused = [f for f in d["files"] if f.get("status") == "refused"]
-        if refused and len(refused) == len(d["files"]):  # nothing accepted: the first refusal's status and words
-            code = refused[0].get("reason") or "refused"
-            raise ApiError(HTTP_STATUS.get(code, 400), code, refused[0].get("message") or f"the file was refused ({code})")
-        return d
+        return job.to_dict()
 
     # ------------------------------------------------------------------ jobs
 

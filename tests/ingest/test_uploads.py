@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from formats_fixtures import ARTICLE_HTML, FIXTURES, SAMPLES, harbour_docx, lie_about_size, repack
+from formats_fixtures import ARTICLE_HTML, FIXTURES, SAMPLES, harbour_docx, lie_about_size, repack, scripted_pdf
 from qa.errors import QAError
 from qa.ingest.formats import extract_bytes
 from qa.ingest.formats.base import FORMATS
@@ -38,30 +38,8 @@ def docx_bytes(tmp_path_factory) -> bytes:
 
 
 def js_pdf(text: str = "The harbour has forty berths.") -> bytes:
-    """A one-page PDF written by hand whose catalog runs JavaScript on opening (/OpenAction) and whose
-    page also carries a JavaScript link annotation."""
-    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
-    objs = [
-        b"<< /Type /Catalog /Pages 2 0 R /OpenAction 5 0 R /Names << /JavaScript 6 0 R >> >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Annots [8 0 R]"
-        b" /Resources << /Font << /F1 7 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /S /JavaScript /JS (app.alert\\('opened'\\); this.exportDataObject\\({cName: 'x', nLaunch: 2}\\);) >>",
-        b"<< /Names [(init) 5 0 R] >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        b"<< /Type /Annot /Subtype /Link /Rect [72 700 300 740] /A 5 0 R >>",
-    ]
-    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for i, body in enumerate(objs, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
-    return bytes(out)
+    """A PDF whose catalog runs JavaScript on opening and whose page carries a JavaScript link."""
+    return scripted_pdf(text, "app.alert\\('opened'\\); this.exportDataObject\\({cName: 'x', nLaunch: 2}\\);")
 
 
 # --------------------------------------------------------------------------- good files
