@@ -104,7 +104,6 @@ class Plan:
         return bool(self.add or self.change or self.remove)
 
 
-
 def ignored(rel: str) -> bool:
     """Whether a path of DIR (relative, with /) is a hidden or temp file, or inside a hidden folder."""
     parts = rel.split("/")
@@ -120,7 +119,10 @@ def plan_sync(source: Mapping[str, Seen], owned: Mapping[str, Owned], present: M
     not put there (web uploads: never touched). `read(rel)` gives a DIR file's bytes, None when it is
     changing or gone (busy), or raises OSError (unreadable). Owned files unchanged in size and time are
     not read again. Pure but for `read`."""
-    plan = Plan()
+    add: dict[str, Owned] = {}
+    change: dict[str, Owned] = {}
+    touched: dict[str, Owned] = {}
+    keep: dict[str, Owned] = {}
     hashes = {sha: rel for rel, sha in sorted(others.items())}
     names = {rel.casefold(): rel for rel in others}
     todo, ignored_, refused, busy = [], [], [], []
@@ -128,7 +130,7 @@ def plan_sync(source: Mapping[str, Seen], owned: Mapping[str, Owned], present: M
         if ignored(rel):
             ignored_.append(rel)
         elif rel in owned and _unchanged(owned[rel], seen, present.get(rel)):
-            plan.keep[rel] = owned[rel]  # first, so a new copy of a kept file is the duplicate
+            keep[rel] = owned[rel]  # first, so a new copy of a kept file is the duplicate
             hashes.setdefault(owned[rel].sha256, rel)
             names.setdefault(rel.casefold(), rel)
         else:
@@ -154,13 +156,12 @@ def plan_sync(source: Mapping[str, Seen], owned: Mapping[str, Owned], present: M
         entry = Owned(seen.size, seen.mtime_ns, sha)
         old = owned.get(rel)
         if old is not None and old.sha256 == sha and not old.pending and present.get(rel) == old.size:
-            plan.touched[rel] = entry
+            touched[rel] = entry
         else:
-            (plan.change if rel in present else plan.add)[rel] = entry
-    keep = {**plan.keep, **{rel: owned[rel] for rel in busy if rel in owned}}  # a busy file keeps its copy
-    gone = [rel for rel in owned if rel not in {**keep, **plan.touched, **plan.add, **plan.change}]
-    return Plan(plan.add, plan.change, tuple(sorted(gone)), tuple(refused), tuple(busy), tuple(ignored_),
-                plan.touched, keep)
+            (change if rel in present else add)[rel] = entry
+    keep.update({rel: owned[rel] for rel in busy if rel in owned})  # a busy file keeps its earlier copy
+    gone = sorted(rel for rel in owned if rel not in {**keep, **touched, **add, **change})
+    return Plan(add, change, tuple(gone), tuple(refused), tuple(busy), tuple(ignored_), touched, keep)
 
 
 def _unchanged(entry: Owned, seen: Seen, present_size: Optional[int]) -> bool:
