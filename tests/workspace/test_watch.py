@@ -292,3 +292,34 @@ def test_the_watch_command_follows_the_folder_and_stops_cleanly_on_ctrl_c(ws, tm
     owned = json.loads((ws.collection("harbour").documents.parent / MANIFEST).read_text())["files"]
     assert sorted(owned) == ["a.txt"]
     assert os.listdir(ws.collection("harbour").documents) == ["a.txt"]
+
+
+@pytest.mark.parametrize("args,says", [
+    (["--watch", "{src}"], "--watch needs --collection NAME"),
+    (["--collection", "nope", "--watch", "{src}"], "no collection 'nope'"),
+    (["--collection", "demo", "--watch", "{src}"], "the demo collection is the project's own corpus"),
+    (["--collection", "harbour", "--watch", "{src}/missing"], "no folder"),
+    (["--collection", "harbour", "--watch", "{src}/a.txt"], "is not a folder"),
+    (["--collection", "harbour", "--debounce-ms", "100"], "--debounce-ms is for --watch"),
+    (["--collection", "harbour", "--watch", "{src}", "--debounce-ms", "0"], "--debounce-ms must be between"),
+])
+def test_the_command_refuses_bad_input_in_one_line(ws, tmp_path, monkeypatch, capsys, args, says):
+    from qa.cli import main
+    from support import assert_one_line_error
+
+    src = tmp_path / "src"
+    write(src, "a.txt", HARBOUR)
+    monkeypatch.setenv("QA_WORKSPACE", str(ws.root))
+    monkeypatch.setenv("QA_EMBEDDER", "fake")
+    rc = main(["index", *[a.format(src=src) for a in args]])
+    err = capsys.readouterr().err
+    assert_one_line_error(rc, err, "index")
+    assert says in err
+
+
+def test_a_missing_watchfiles_names_its_pip_command(ws, tmp_path, monkeypatch):
+    src = tmp_path / "src"
+    src.mkdir()
+    monkeypatch.setitem(sys.modules, "watchfiles", None)  # as if not installed: importing it fails
+    with pytest.raises(QAError, match="pip install watchfiles"):
+        watcher(ws, src, []).run()
