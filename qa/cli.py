@@ -48,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ray", default=None, metavar="ADDRESS",
                    help="embed on a Ray cluster (`auto` for a running local one); needs pip install ray")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--watch", type=Path, default=None, metavar="DIR",
+                   help="with --collection: keep the collection in step with DIR (subfolders mirrored), rebuilding "
+                        "after each batch of changes until Ctrl+C (docs/workspace.md); needs pip install watchfiles")
+    p.add_argument("--debounce-ms", type=int, default=None, metavar="N",
+                   help="with --watch: gather changes for up to N ms into one batch (default 1600)")
 
     p = sub.add_parser("docs", help="list the indexed documents and the files skipped, with reasons")
     _add_index_arg(p)
@@ -148,6 +153,12 @@ def cmd_index(args, settings: Settings) -> int:
     from .neural.embedding import make_embedder
 
     settings = settings.replace(embed_precision=args.precision)
+    if args.watch is not None:
+        from .workspace.watch import cmd_watch
+
+        return cmd_watch(args, settings)
+    if args.debounce_ms is not None:
+        raise QAError("--debounce-ms is for --watch", fix="add --watch DIR, or drop --debounce-ms")
     if args.collection:
         c, settings = _collection(args, settings, building=True)
         index_dir, corpus = c.index, c.documents.resolve()

@@ -377,6 +377,11 @@ class Jobs:
     def _staging(self, job_id: str) -> Path:
         return self.dir / f"{job_id}.files"
 
+    def build_lock(self, name: str) -> WorkspaceLock:
+        """The lock a build of collection `name` holds (`NAME.stage`: its staging), across threads and
+        processes: a watched folder (qa.workspace.watch) takes the same ones, so it never races a job."""
+        return self._lock(name)
+
     def _lock(self, name: str) -> WorkspaceLock:
         with self._mutex:
             if name not in self._locks:
