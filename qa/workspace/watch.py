@@ -324,6 +324,8 @@ class Watcher:
             self.busy = bool(plan.busy or failed)
             if not (plan.changes or self._dirty):
                 return batch
+            if self._nothing_to_index_yet():
+                return batch  # e.g. the first file is still being written: its batch builds it
             try:
                 batch.report = self._build()
             except BaseException as e:  # a build that fails leaves the published index; the watch goes on
@@ -422,6 +424,13 @@ class Watcher:
         return build_index(self.c.documents.resolve(), self.c.index, self.embedder, self.options or BuildOptions(),
                            store=self.c.store)
 
+    def _nothing_to_index_yet(self) -> bool:
+        """No build published and no file in the documents folder: a build could only fail."""
+        from .answerers import published_build
+
+        docs = self.c.documents
+        return published_build(self.c) is None and not (docs.is_dir() and any(p.is_file() for p in docs.rglob("*")))
+
     def _put_back(self, aside: Path) -> None:
         """After a failed build: the removed files return, so the published index's files are all there."""
         if not aside.is_dir():
@@ -500,7 +509,7 @@ def describe_batch(name: str, b: Batch) -> str:
         parts.append(f"{state}: {r.documents} documents" + (f", {len(r.skipped)} file(s) skipped by the indexer"
                                                               if r.skipped else "")
                      + (f" (new: {', '.join(skipped)})" if skipped else ""))
-    elif b.first:
+    elif b.first and not (p.busy or b.failed):
         parts.append("in step")
     when = time.strftime("%H:%M:%S")
     return f"[{when}] {name}: " + ("; ".join(parts) if parts else "no change")

@@ -323,3 +323,16 @@ def test_a_missing_watchfiles_names_its_pip_command(ws, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "watchfiles", None)  # as if not installed: importing it fails
     with pytest.raises(QAError, match="pip install watchfiles"):
         watcher(ws, src, []).run()
+
+
+def test_a_first_file_still_being_written_waits_quietly_instead_of_failing_a_build(ws, tmp_path):
+    src = tmp_path / "src"
+    write(src, "a.txt", HARBOUR)  # written just now: with an hour to settle, it is still "being written"
+    w = Watcher(ws, ws.collection("harbour"), src, fake_embedder(), Settings(embedder="fake", max_upload_mb=1),
+                log=[].append, settle_s=3600)
+    b = w.sync(first=True)
+    assert b.plan.busy == ("a.txt",) and b.error is None and b.report is None
+    line = describe_batch("harbour", b)
+    assert "still being written, retried a.txt" in line and "failed" not in line and "in step" not in line
+    w.settle_s = 0  # settled: the next batch copies and builds it
+    assert w.sync().build_id == published_build(ws) and indexed(ws) == ["a.txt"]
