@@ -12,7 +12,7 @@ import re
 from pathlib import PurePath
 from typing import Any, Callable, Mapping, NamedTuple, Optional, Sequence
 
-from .render import Library, answer_span, attr, cited, doc_meta, escape, highlight, quote_span
+from .render import Library, answer_span, attr, cited, date_html, doc_meta, escape, escape_text, highlight, quote_span
 
 DOCUMENT_PLACEHOLDER = ('<div class="qa-doc qa-empty"><p class="qa-muted">Click a citation to open its document '
                         'here, scrolled to the quote.</p></div>')
@@ -199,7 +199,7 @@ def render_document(answer: Optional[Mapping[str, Any]], n: int, lib: Library, n
     source = str(getattr(doc, "source", None) or c.get("source") or "")
     meta = [f'<span class="qa-label">[{n}]</span> <strong>{escape(title)}</strong>']
     if date:
-        meta.append(f'<span class="qa-date">{escape(date)}</span>')
+        meta.append(f'<span class="qa-date">{date_html(date)}</span>')
     note = ""
     if span and fmt == "pdf" and page_image is not None:
         file_name = PurePath(source).name or source or title
@@ -221,7 +221,7 @@ def render_document(answer: Optional[Mapping[str, Any]], n: int, lib: Library, n
         body = highlight(text, 0, len(text), span, answer_span(c, *span), mark_id="qa-doc-focus")
     else:
         meta.append('<span class="qa-muted">(the quote is no longer at its recorded place in this document)</span>')
-        body = escape(text)
+        body = escape_text(text, 0, len(text))
     link = _original_link(c, doc) if fmt == "html" else ""
     link = f'<div class="qa-doc-links">{link}</div>' if link else ""
     return (f'<div class="qa-doc" data-nonce="{attr(nonce)}"><div class="qa-doc-head">{" · ".join(meta)}</div>'

@@ -61,7 +61,7 @@ def _document_rows(docs: list[Mapping[str, Any]]) -> str:
         if d.get("pages"):
             meta.append(f'{d["pages"]} page{"s" if d["pages"] != 1 else ""}')
         if d.get("date"):
-            meta.append(str(d["date"]))
+            meta.append(str(d["date"]))  # the cell does not wrap (.qa-doc-meta)
         rows.append(f'<tr><td class="qa-doc-title">{escape(d.get("title") or d.get("file"))}</td>'
                     f'<td class="qa-doc-file">{escape(d.get("file"))}</td>'
                     f'<td class="qa-doc-meta">{escape(" · ".join(m for m in meta if m))}</td></tr>')

@@ -1,10 +1,7 @@
 """Answer objects -> HTML for the chat's replies and its evidence panel: pure functions, no gradio, no I/O.
 
-Everything that comes from the corpus or the user is escaped here, and highlighting is done by
-character offsets into the document text, never by searching for or injecting corpus markup. The
-escaping also turns every ASCII punctuation mark into a numeric character reference, so the output
-stays inert if a Markdown renderer ever sees it (no `![x](...)` images, `[x](...)` links, autolinks,
-emphasis, tables, code spans or `$$` maths), and if a JS template engine sees it (no `${...}`).
+Everything that comes from the corpus or the user is escaped here (by qa.chat.html), and highlighting
+is done by character offsets into the document text, never by searching for or injecting corpus markup.
 
 Answers are read with dict access on `Answer.to_dict()` so that fields the answer module has not
 filled in yet (conflicts, agreeing, as_of, closest, answer spans) are simply left out.
@@ -13,19 +10,18 @@ Citation links have the form `#qa-cite-<turn>-<n>`: `turn` is the reply's place 
 and `n` the citation's display number (1, 2, ... in the order the answer lists them), so the same
 answer always renders to the same numbers and ids. A follow-up that was rewritten says so above its
 answer ("Understood as: ...") with an "ask as written" link, `#qa-aswritten-<turn>`; the page's
-bridge script turns a click on either kind of link into an event for app.py.
+bridge script turns a click on either kind of link into an event for qa.chat.ui.
 
 The document panel is qa.chat.docview; it uses the escaping, the Library and the highlighting here.
 """
 from __future__ import annotations
 
 import re
-import string
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Optional
 
-from ..text import printable
 from ..types import REASON_LABELS, decline_headline
+from .html import attr, date_html, escape, escape_text  # noqa: F401 (escape, attr: this module's callers use them from here)
 
 STATUS_LABELS = {"answered": "answered", "uncertain": "uncertain", "declined": "not in the corpus"}
 BUSY_TEXT = "The assistant is busy right now, so this question was not answered. Please try again in a moment."
@@ -33,26 +29,6 @@ MAX_SHOWN_QUESTION = 400  # characters of an over-long question echoed back in t
 CONTEXT_CHARS = 420  # context shown either side of a quote when its passage is long or unknown
 CITE_HREF = re.compile(r"^#qa-cite-(\d+)-(\d+)$")
 AS_WRITTEN_HREF = re.compile(r"^#qa-aswritten-(\d+)$")
-
-# --------------------------------------------------------------------------- escaping
-
-_ESCAPES = {ord(c): f"&#{ord(c)};" for c in string.punctuation}
-_ESCAPES.update({ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;", ord('"'): "&quot;", ord("'"): "&#39;"})
-
-
-def escape(text: object) -> str:
-    """Text as inert HTML: `& < > " '` escaped, other ASCII punctuation as numeric references.
-
-    Control characters become spaces and lone surrogates become "?", so the result can always be
-    sent as JSON and shown by a browser. The browser displays exactly the original characters.
-    """
-    return printable("" if text is None else str(text)).translate(_ESCAPES)
-
-
-def attr(text: object) -> str:
-    """A value for an HTML attribute in double quotes (escape() already covers quotes)."""
-    return escape(text)
-
 
 # --------------------------------------------------------------------------- citations
 
@@ -116,7 +92,7 @@ def _source_line(c: Mapping[str, Any]) -> str:
     if page:
         parts.append(f'<span class="qa-pageno">{escape(page)}</span>')
     if c.get("date"):
-        parts.append(f'<span class="qa-date">{escape(c["date"])}</span>')
+        parts.append(f'<span class="qa-date">{date_html(c["date"])}</span>')
     return ", ".join(parts)
 
 
@@ -301,17 +277,19 @@ def highlight(text: str, lo: int, hi: int, quote: tuple[int, int], answer: Optio
               mark_id: Optional[str] = None) -> str:
     """text[lo:hi] escaped, with the quote in <mark class="qa-quote"> and the answer inside it in <mark class="qa-ans">.
 
-    All cutting is by offsets; the quote must lie inside [lo, hi).
+    All cutting is by offsets; the quote must lie inside [lo, hi). Heading marks are hidden (escape_text).
     """
     qs, qe = quote
     if mark_id and not re.fullmatch(r"[A-Za-z][\w-]*", mark_id):
         raise ValueError(f"not an element id: {mark_id!r}")
     ident = f' id="{mark_id}"' if mark_id else ""
-    inner = escape(text[qs:qe])
+    inner = escape_text(text, qs, qe)
     if answer:
         a, b = answer
-        inner = (escape(text[qs:a]) + f'<mark class="qa-ans">{escape(text[a:b])}</mark>' + escape(text[b:qe]))
-    return (escape(text[lo:qs]) + f'<mark class="qa-quote"{ident}>' + inner + "</mark>" + escape(text[qe:hi]))
+        inner = (escape_text(text, qs, a) + f'<mark class="qa-ans">{escape_text(text, a, b)}</mark>'
+                 + escape_text(text, b, qe))
+    return (escape_text(text, lo, qs) + f'<mark class="qa-quote"{ident}>' + inner + "</mark>"
+            + escape_text(text, qe, hi))
 
 
 def _snap_left(text: str, i: int, floor: int) -> int:
@@ -394,6 +372,6 @@ def render_evidence(answer: Optional[Mapping[str, Any]], turn: int, lib: Library
             f'<div class="qa-ev-title"><a class="qa-cite qa-cite-btn" href="{cite_href(turn, i)}" role="button" '
             f'title="{attr("Open " + title + " at the quote")}">[{i}]</a> <strong>{escape(title)}</strong>'
             + (f' <span class="qa-pageno">{escape(page)}</span>' if page else "")
-            + (f' <span class="qa-date">{escape(date)}</span>' if date else "") + "</div>"
+            + (f' <span class="qa-date">{date_html(date)}</span>' if date else "") + "</div>"
             f'<blockquote class="qa-ctx">{body}</blockquote>{open_link}</div>')
     return f'<div class="qa-evidence">{head}{"".join(items)}</div>'
