@@ -1,8 +1,10 @@
 """Chat feedback: thumbs up/down appended to a JSONL file, and `qa feedback export` to eval cases.
 
 One line per click: {"time", "reply_id", "question", "answer" (the Answer.to_dict() object, or
-{"error": ...} for a refused question), "build_id" (the index manifest's), "liked": true|false|null}.
-`liked` is null when the user takes a thumb back; the last line for a reply_id is the verdict.
+{"error": ...} for a refused question), "build_id" (the index manifest's), "liked": true|false|null,
+"reason": the user's words on what was wrong, or null}. `liked` is null when the user takes a thumb
+back; a reason given after a thumbs-down is one more line for the same reply; the last line for a
+reply_id is the verdict.
 
 Appends hold a process lock and an exclusive flock, write one whole line, flush and fsync, so likes
 from many threads or processes never interleave or tear lines (a crash can at worst leave an
@@ -30,9 +32,13 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+MAX_REASON = 500  # characters of a reason kept: one line of what was wrong, not an essay
+
+
 def feedback_record(question: str, answer: Optional[Mapping[str, Any]], build_id: Optional[str], liked: Optional[bool],
-                    reply_id: Optional[str] = None, time: Optional[str] = None) -> dict[str, Any]:
-    """One feedback line. `liked` None means the thumb was taken back."""
+                    reply_id: Optional[str] = None, time: Optional[str] = None,
+                    reason: Optional[str] = None) -> dict[str, Any]:
+    """One feedback line. `liked` None means the thumb was taken back; `reason` is cleaned to one line."""
     return {
         "time": time or utc_now(),
         "reply_id": reply_id,
@@ -40,7 +46,16 @@ def feedback_record(question: str, answer: Optional[Mapping[str, Any]], build_id
         "answer": dict(answer) if answer is not None else None,
         "build_id": build_id,
         "liked": liked,
+        "reason": clean_reason(reason),
     }
+
+
+def clean_reason(reason: object) -> Optional[str]:
+    """A user's reason as one line of at most MAX_REASON characters, or None when there is none."""
+    if not isinstance(reason, str):
+        return None
+    line = " ".join(reason.split())[:MAX_REASON]
+    return line or None
 
 
 def append_feedback(path: str | Path, record: Mapping[str, Any]) -> None:
@@ -131,7 +146,8 @@ def export_cases(records: Iterable[Mapping[str, Any]], include_liked: bool = Fal
             "needs_gold": True,
             "prediction": prediction,
             "feedback": {"liked": bool(liked), "time": r.get("time"), "build_id": r.get("build_id"),
-                         "status": ans.get("status"), "confidence": ans.get("confidence")},
+                         "status": ans.get("status"), "confidence": ans.get("confidence"),
+                         "reason": r.get("reason")},
         })
     return list(cases.values())
 

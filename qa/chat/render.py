@@ -27,6 +27,7 @@ STATUS_LABELS = {"answered": "answered", "uncertain": "uncertain", "declined": "
 BUSY_TEXT = "The assistant is busy right now, so this question was not answered. Please try again in a moment."
 MAX_SHOWN_QUESTION = 400  # characters of an over-long question echoed back in the chat
 CONTEXT_CHARS = 420  # context shown either side of a quote when its passage is long or unknown
+EVIDENCE_CONTEXT = 160  # less in the evidence panel, so every citation of an answer fits on the screen
 CITE_HREF = re.compile(r"^#qa-cite-(\d+)-(\d+)$")
 AS_WRITTEN_HREF = re.compile(r"^#qa-aswritten-(\d+)$")
 
@@ -209,6 +210,11 @@ def render_busy() -> str:
     return f'<div class="qa-reply qa-busy"><p>{escape(BUSY_TEXT)}</p></div>'
 
 
+def render_note(message: object) -> str:
+    """A one-line acknowledgement under the chat (feedback saved, or why not)."""
+    return f'<p class="qa-feedback-note" role="status">{escape(message)}</p>'
+
+
 def render_pending() -> str:
     return '<div class="qa-reply qa-pending"><span class="qa-muted">Searching the corpus…</span></div>'
 
@@ -357,7 +363,7 @@ def render_evidence(answer: Optional[Mapping[str, Any]], turn: int, lib: Library
         if span:
             s, e = span
             passage = _passage_span(c, lib, doc_id, s, e)
-            lo, hi = context_window(text, s, e, passage)
+            lo, hi = context_window(text, s, e, passage, width=EVIDENCE_CONTEXT)
             plo, phi = passage or (0, len(text))
             body = (("…" if lo > plo else "") + highlight(text, lo, hi, span, answer_span(c, s, e))
                     + ("…" if hi < phi else ""))

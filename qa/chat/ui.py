@@ -68,6 +68,11 @@ import gradio as gr  # noqa: E402
 CONCURRENCY = 4  # questions answered at once (the UI and the API share this limit)
 MAX_QUEUE = 64  # questions waiting; beyond that the chat says "busy, try again"
 MAX_K = 20
+# The system's own fonts, whole: Gradio's default webfont ships only some glyphs of its bold weights,
+# so capitals such as "A" and "B" fell back to another typeface in bold text (issue 30)
+SYSTEM_FONTS = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "Noto Sans",
+                "Liberation Sans", "DejaVu Sans", "sans-serif")
+SYSTEM_MONO = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Liberation Mono", "DejaVu Sans Mono", "monospace")
 
 class Layout(NamedTuple):
     """The components the events connect (the collection controls are None for a Site without a workspace)."""
@@ -82,8 +87,18 @@ class Layout(NamedTuple):
     docs_pick: gr.Dropdown
     evidence: gr.HTML
     document: gr.HTML
+    feedback: "FeedbackControls"
     examples_row: Optional[gr.Column] = None
     collections: Optional[CollectionControls] = None
+
+
+class FeedbackControls(NamedTuple):
+    """Under the chat: the acknowledgement of a thumb, and the one-line reason a thumbs-down asks for."""
+
+    note: gr.HTML
+    row: gr.Row
+    reason: gr.Textbox
+    send: gr.Button
 
 
 class Handlers(NamedTuple):
@@ -96,6 +111,7 @@ class Handlers(NamedTuple):
     as_written: Callable
     on_cite: Callable
     on_like: Callable
+    on_reason: Callable
 
 
 def build_demo(answerer, feedback_path: str | Path = DEFAULT_FEEDBACK, *, concurrency: int = CONCURRENCY,
@@ -114,9 +130,10 @@ def build_demo(answerer, feedback_path: str | Path = DEFAULT_FEEDBACK, *, concur
     and API call is checked against the visitor's role. Without one, `answerer` is all the chat serves.
     """
     site = site or Site.single(answerer)
+    on_like, on_reason = _feedback_handler(Path(feedback_path), feedback_sink)
     handlers = Handlers(*_conversation_handlers(site), on_cite=_document_handler(site),
-                        on_like=_feedback_handler(Path(feedback_path), feedback_sink))
-    theme = gr.themes.Default(primary_hue="blue", neutral_hue="slate")
+                        on_like=on_like, on_reason=on_reason)
+    theme = gr.themes.Default(primary_hue="blue", neutral_hue="slate", font=SYSTEM_FONTS, font_mono=SYSTEM_MONO)
     with gr.Blocks(title="Ask the corpus", fill_width=True) as demo:
         demo.qa_launch_kwargs = {"theme": theme, "css": CSS}
         ui = _layout(answerer.index, examples, site)
@@ -147,10 +164,16 @@ def _layout(index, examples: Sequence[str], site: Site) -> Layout:
             if site.has_collections:
                 pick = gr.Dropdown(choices=[], value=None, label="Collection", elem_id="qa-collection",
                                    info="The documents questions are answered from.", interactive=True)
-            chat = gr.Chatbot(label="Conversation", elem_id="qa-chat", height=560, render_markdown=False,
+            # no floating label: messages scrolled under it (issue 30)
+            chat = gr.Chatbot(label="Conversation", show_label=False, elem_id="qa-chat", height=560, render_markdown=False,
                               sanitize_html=True, latex_delimiters=[], buttons=[], layout="bubble",
                               feedback_options=("Like", "Dislike"),
                               placeholder="Ask about the documents in the corpus. Every answer quotes its sources.")
+            feedback_note = gr.HTML("", elem_id="qa-feedback-note", padding=False)
+            with gr.Row(visible=False, elem_id="qa-reason-row") as reason_row:
+                reason_box = gr.Textbox(show_label=False, placeholder="What was wrong? One line, e.g. the right answer "
+                                        "or the passage that has it", lines=1, max_lines=1, scale=5, elem_id="qa-reason")
+                reason_send = gr.Button("Send", size="sm", scale=1, min_width=80, elem_id="qa-reason-send")
             with gr.Row():
                 box = gr.Textbox(show_label=False, placeholder="Type a question and press Enter", lines=1,
                                  max_lines=6, scale=5, elem_id="qa-question", autofocus=True)
@@ -179,7 +202,7 @@ def _layout(index, examples: Sequence[str], site: Site) -> Layout:
             document = gr.HTML(docview.DOCUMENT_PLACEHOLDER, js_on_load=DOC_JS, elem_id="qa-document",
                                label="Document", padding=True)
     return Layout(conv_state, chat, box, send, example_buttons, clear_btn, k_slider, docs_pick, evidence, document,
-                  examples_row, controls)
+                  FeedbackControls(feedback_note, reason_row, reason_box, reason_send), examples_row, controls)
 
 
 def _wire(ui: Layout, h: Handlers, examples: Sequence[str], concurrency: int) -> list:
@@ -204,8 +227,12 @@ def _wire(ui: Layout, h: Handlers, examples: Sequence[str], concurrency: int) ->
         wire(b.click, gr.State(q))
     wire(ui.evidence.aswritten, ui.box, take=h.as_written)  # the bridge's event (qa/chat/static/bridge.js)
     ui.evidence.cite(h.on_cite, [ui.conv], [ui.evidence, ui.document], queue=False, api_visibility="private")
-    ui.chat.like(h.on_like, [ui.conv], None, queue=False, api_visibility="private")
-    clear_outputs = [ui.chat, ui.conv, ui.evidence, ui.document, ui.box]
+    fb = ui.feedback
+    ui.chat.like(h.on_like, [ui.conv], [fb.note, fb.row, fb.reason, ui.conv], queue=False, api_visibility="private")
+    for trigger in (fb.reason.submit, fb.send.click):
+        trigger(h.on_reason, [fb.reason, ui.conv], [fb.note, fb.row, fb.reason, ui.conv], queue=False,
+                api_visibility="private")
+    clear_outputs = [ui.chat, ui.conv, ui.evidence, ui.document, ui.box, ui.feedback.note, ui.feedback.row]
     ui.clear_btn.click(h.clear, [ui.conv], clear_outputs, queue=False, api_visibility="private", cancels=answer_events)
     ui.chat.clear(h.clear, [ui.conv], clear_outputs, queue=False, api_visibility="private", cancels=answer_events)
     return answer_events
@@ -314,7 +341,8 @@ def _conversation_handlers(site: Site) -> tuple[Callable, ...]:
     def clear(conv: Conversation):
         with conv.lock:  # in place, so an answer still being worked out cannot bring the old turns back
             conv.turns.clear()
-        return [], conv, render.EVIDENCE_PLACEHOLDER, docview.DOCUMENT_PLACEHOLDER, ""
+            conv.feedback_turn = None
+        return [], conv, render.EVIDENCE_PLACEHOLDER, docview.DOCUMENT_PLACEHOLDER, "", "", gr.Row(visible=False)
 
     return submit, respond, on_failure, clear, as_written
 
@@ -343,24 +371,49 @@ def _document_handler(site: Site) -> Callable:
     return on_cite
 
 
-def _feedback_handler(feedback_path: Path, feedback_sink) -> Callable:
+FEEDBACK_SAVED = {True: "Thanks: saved as a helpful answer.",
+                  False: "Thanks: saved. What was wrong? A line below helps whoever checks it (optional).",
+                  None: "Your thumb was taken back."}
+REASON_SAVED = "Thanks: your note is saved with the feedback."
+NOT_SAVED = "Sorry: the feedback could not be saved (the server log says why)."
+
+
+def _feedback_handler(feedback_path: Path, feedback_sink) -> tuple[Callable, Callable]:
     """on_like: a thumb up, down or taken back, saved as one feedback record (to `feedback_sink` when given,
-    else appended to `feedback_path`) with the build the answer came from; a record that cannot be saved
-    is logged, never shown."""
+    else appended to `feedback_path`) with the build the answer came from, and acknowledged under the
+    chat; a thumbs-down opens a one-line box for what was wrong. on_reason: that line, saved as one more
+    record of the same reply (the last record is its verdict). A record that cannot be saved is logged
+    and the note says so, never with a traceback."""
+
+    def save(turn: dict, liked: Optional[bool], reason: Optional[str] = None) -> bool:
+        answer = turn["answer"] if turn["answer"] is not None else {"error": turn["error"]}
+        rec = feedback_record(turn["question"], answer, turn.get("build_id"), liked, reply_id=turn["id"], reason=reason)
+        try:
+            (feedback_sink or (lambda r: append_feedback(feedback_path, r)))(rec)
+            return True
+        except (OSError, QAError) as e:
+            print(f"app: could not save feedback: {e}", file=sys.stderr)
+            return False
 
     def on_like(conv: Conversation, evt: gr.LikeData):
         turn = conv.turn_for_message(evt.index)
         if turn is None or turn["status"] in ("queued", "running"):
-            return
+            return gr.skip(), gr.skip(), gr.skip(), conv
         liked = evt.liked if isinstance(evt.liked, bool) else None  # "" when a thumb is taken back
-        answer = turn["answer"] if turn["answer"] is not None else {"error": turn["error"]}
-        rec = feedback_record(turn["question"], answer, turn.get("build_id"), liked, reply_id=turn["id"])
-        try:
-            (feedback_sink or (lambda r: append_feedback(feedback_path, r)))(rec)
-        except (OSError, QAError) as e:
-            print(f"app: could not save feedback: {e}", file=sys.stderr)
+        saved = save(turn, liked)
+        conv.feedback_turn = turn["id"] if saved and liked is False else None
+        note = render.render_note(FEEDBACK_SAVED[liked] if saved else NOT_SAVED)
+        return note, gr.Row(visible=conv.feedback_turn is not None), "", conv
 
-    return on_like
+    def on_reason(text: Any, conv: Conversation):
+        turn = next((t for t in conv.turns if t["id"] == conv.feedback_turn), None)
+        if turn is None or not isinstance(text, str) or not text.strip():
+            return gr.skip(), gr.skip(), gr.skip(), conv
+        saved = save(turn, False, text)
+        conv.feedback_turn = None if saved else conv.feedback_turn
+        return render.render_note(REASON_SAVED if saved else NOT_SAVED), gr.Row(visible=not saved), "", conv
+
+    return on_like, on_reason
 
 
 def require_sign_in(demo: gr.Blocks, ws) -> bool:
