@@ -57,7 +57,7 @@ _REPORTS = frozenset("survey surveys study studies report review assessment inqu
 # English function words: a document where they are rare is not in English, and the templates are
 _ENGLISH = frozenset("the of and to in is that for on with was as by are".split())
 # their share of the words: 0.14 to 0.28 on the English pages and documents measured, under 0.03 on the
-# others (Portuguese, Indonesian, Korean pages; scripts/measure_suggestions.py folders, 2026-12-06)
+# others (Portuguese and Indonesian pages among them; scripts/measure_suggestions.py folders, 2026-12-06)
 MIN_ENGLISH = 0.08
 _WORD = re.compile(r"[^\W_][\w'’.-]*", re.UNICODE)
 _YEAR = re.compile(r"^(1[89]|20)\d\d$")
