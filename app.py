@@ -132,6 +132,12 @@ def main(argv=None) -> int:
         answerer = open_answerer(settings.index, settings)
         say("loading the model")
         answerer.warm_up(examples[0] if examples else None)  # the first visitor should not wait for the model
+        if not examples and not (signed_in and served != DEMO):  # a folder without example questions of its own
+            from qa.chat.suggest import suggested_questions
+
+            examples = suggested_questions(answerer)
+            say(f"suggested {len(examples)} question(s) from the documents' titles and headings"
+                + (" (none the engine could answer with confidence)" if not examples else ""))
         site = chat_site(ws, base, served, signed_in, answerer)
         demo = build_demo(answerer, settings.feedback, examples=examples, max_queue=args.max_queue, feedback_sink=sink,
                           site=site)

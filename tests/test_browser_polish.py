@@ -175,3 +175,11 @@ def test_a_web_pages_headings_show_without_their_raw_marks(page, html_server):
     one_line = page.evaluate("""() => [...document.querySelectorAll('.qa-nowrap')]
         .filter(el => el.textContent === '2024-01-01').map(el => el.getClientRects().length)""")
     assert one_line and set(one_line) == {1}, one_line
+
+
+def test_the_first_screen_says_what_the_folder_holds(page, html_server):
+    page.goto(html_server.url)
+    intro = page.locator("#qa-evidence .qa-intro")
+    intro.wait_for()
+    text = intro.inner_text()
+    assert "1 document" in text and "web page" in text and "The Kestrel Bridge" in text, text

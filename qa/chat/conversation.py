@@ -26,6 +26,7 @@ class Conversation:
         self.lock = threading.Lock()
         self.collection: Optional[str] = None  # what the session answers from (None: the chat's default)
         self.feedback_turn: Optional[str] = None  # the disliked reply a reason, once typed, belongs to
+        self.intro: Optional[str] = None  # the evidence panel's first screen for its collection (None: the page's)
 
     def __deepcopy__(self, memo):
         # gr.State deep-copies its initial value for each new session: that copy starts empty (and a

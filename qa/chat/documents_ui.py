@@ -74,18 +74,27 @@ def wire_collections(demo: gr.Blocks, ui: Any, site: Site, answer_events: list) 
                 gr.Dropdown(choices=choices, value=None, visible=editor and bool(choices)),
                 gr.Button(visible=editor and bool(choices)), gr.Timer(active=panel.active(jobs)))
 
+    def intro(user: Optional[str], name: Optional[str]) -> str:
+        """The evidence panel's first screen for the collection: what it holds (qa.chat.panel)."""
+        if not name or not site.may(user, name, "reader"):
+            return render.EVIDENCE_PLACEHOLDER
+        return panel.render_intro(_listing(site, user, name))
+
     def on_load(conv: Conversation, request: gr.Request):
         user = site.username(request)
         conv.collection = site.start(user)
-        return (gr.Dropdown(choices=site.choices(user), value=conv.collection), conv, *view(user, conv.collection))
+        conv.intro = intro(user, conv.collection)
+        return (gr.Dropdown(choices=site.choices(user), value=conv.collection), conv, conv.intro,
+                *view(user, conv.collection))
 
     def on_pick(name: Any, conv: Conversation, request: gr.Request):
         user = site.username(request)
         with conv.lock:  # a new conversation: follow-ups never reach back into another collection
             conv.turns.clear()
             conv.collection = name if isinstance(name, str) and site.may(user, name, "reader") else None
+            conv.intro = intro(user, conv.collection)
         shown = ((gr.Column(visible=conv.collection == site.served),) if ui.examples_row is not None else ())
-        return ([], conv, render.EVIDENCE_PLACEHOLDER, docview.DOCUMENT_PLACEHOLDER, *shown, *view(user, conv.collection))
+        return ([], conv, conv.intro, docview.DOCUMENT_PLACEHOLDER, *shown, *view(user, conv.collection))
 
     def on_upload(files: Any, conv: Conversation, request: gr.Request):
         user, name = site.username(request), conv.collection
@@ -111,7 +120,7 @@ def wire_collections(demo: gr.Blocks, ui: Any, site: Site, answer_events: list) 
         return view(site.username(request), conv.collection)
 
     ui_reset = [ui.chat, ui.conv, ui.evidence, ui.document] + ([ui.examples_row] if ui.examples_row is not None else [])
-    demo.load(on_load, [ui.conv], [cc.pick, ui.conv] + panel_out, **private)
+    demo.load(on_load, [ui.conv], [cc.pick, ui.conv, ui.evidence] + panel_out, **private)
     cc.pick.input(on_pick, [cc.pick, ui.conv], ui_reset + panel_out, cancels=answer_events, **private)
     cc.upload.upload(on_upload, [cc.upload, ui.conv], panel_out, api_visibility="private", concurrency_limit=2)
     cc.delete_btn.click(on_delete, [cc.delete_pick, ui.conv], panel_out, **private)

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping, Optional
 
-from .render import escape
+from .render import EVIDENCE_PLACEHOLDER, escape
+from .suggest import overview, render_overview
 
 RECENT_JOBS = 5  # finished jobs still shown, newest first, so an upload's outcome stays readable
 REFRESH_SECONDS = 2.0  # the panel refreshes this often while a job of its collection is queued or running
@@ -103,3 +104,23 @@ def render_panel(listing: Mapping[str, Any], jobs: list[Mapping[str, Any]], role
                      'documents.</p>')
     parts.append("</div>")
     return "".join(parts)
+
+
+INTRO_TITLES = 8  # documents named on the first screen; the Documents panel lists them all
+
+
+def render_intro(listing: Mapping[str, Any]) -> str:
+    """The first screen's evidence panel: what the collection holds (how many documents of which kind,
+    the files skipped and why) and the first few titles, so a new user sees what there is to ask
+    about before the first question; then the usual hint."""
+    if not listing.get("indexed"):
+        return EVIDENCE_PLACEHOLDER
+    docs = list(listing.get("documents") or ())
+    titles = sorted({(d.get("title") or d.get("file") or "").strip() for d in docs} - {""}, key=str.lower)
+    shown = "".join(f"<li>{escape(t)}</li>" for t in titles[:INTRO_TITLES])
+    more = (f'<li class="qa-muted">and {len(titles) - INTRO_TITLES} more (the Documents panel lists them)</li>'
+            if len(titles) > INTRO_TITLES else "")
+    listed = f'<ul class="qa-intro-titles">{shown}{more}</ul>' if shown else ""
+    return (f'<div class="qa-intro" data-collection="{escape(listing.get("collection"))}">'
+            f'<p class="qa-label">In this collection</p>{render_overview(overview(listing))}{listed}</div>'
+            + EVIDENCE_PLACEHOLDER)

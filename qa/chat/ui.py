@@ -51,7 +51,8 @@ from ..errors import QAError
 from ..settings import DEFAULT_FEEDBACK, DEFAULT_HOST, DEFAULT_K, DEFAULT_PORT, Settings
 from ..workspace import DEMO
 from ..workspace.answerers import Answerers, default_opener
-from . import docview, render
+from ..workspace.listing import documents_listing
+from . import docview, panel, render
 from .access import password_check
 from .assets import BRIDGE_JS, CSS, DOC_JS
 from .conversation import Conversation, answer_in_conversation, clean_docs, clean_history, clean_k
@@ -131,12 +132,13 @@ def build_demo(answerer, feedback_path: str | Path = DEFAULT_FEEDBACK, *, concur
     """
     site = site or Site.single(answerer)
     on_like, on_reason = _feedback_handler(Path(feedback_path), feedback_sink)
-    handlers = Handlers(*_conversation_handlers(site), on_cite=_document_handler(site),
+    intro = render.EVIDENCE_PLACEHOLDER if site.has_collections else _intro(answerer.index)  # else filled per visitor
+    handlers = Handlers(*_conversation_handlers(site, intro), on_cite=_document_handler(site),
                         on_like=on_like, on_reason=on_reason)
     theme = gr.themes.Default(primary_hue="blue", neutral_hue="slate", font=SYSTEM_FONTS, font_mono=SYSTEM_MONO)
     with gr.Blocks(title="Ask the corpus", fill_width=True) as demo:
         demo.qa_launch_kwargs = {"theme": theme, "css": CSS}
-        ui = _layout(answerer.index, examples, site)
+        ui = _layout(answerer.index, examples, site, intro)
         answer_events = _wire(ui, handlers, examples, concurrency)
         if site.has_collections:
             wire_collections(demo, ui, site, answer_events)
@@ -146,11 +148,21 @@ def build_demo(answerer, feedback_path: str | Path = DEFAULT_FEEDBACK, *, concur
     return demo
 
 
+def _intro(index) -> str:
+    """The first screen's evidence panel for a chat with one index: what it holds (qa.chat.panel)."""
+    from ..index.load import describe
+
+    try:
+        return panel.render_intro(documents_listing(DEMO, describe(index)))
+    except (QAError, AttributeError, KeyError, TypeError):  # an index without an account of itself (a test double)
+        return render.EVIDENCE_PLACEHOLDER
+
+
 def _doc_choices(index) -> list[tuple[str, str]]:
     return sorted(((d.title or d.doc_id, d.doc_id) for d in index.documents.values()), key=lambda t: t[0].lower())
 
 
-def _layout(index, examples: Sequence[str], site: Site) -> Layout:
+def _layout(index, examples: Sequence[str], site: Site, intro: str) -> Layout:
     """The page, inside the open Blocks: the conversation and its controls on the left, the evidence and
     document panels on the right. With collections, the document filter's choices are filled on load."""
     doc_choices = [] if site.has_collections else _doc_choices(index)
@@ -197,7 +209,7 @@ def _layout(index, examples: Sequence[str], site: Site) -> Layout:
             if site.has_collections:
                 controls = documents_panel(pick)
         with gr.Column(scale=2, min_width=360):
-            evidence = gr.HTML(render.EVIDENCE_PLACEHOLDER, js_on_load=BRIDGE_JS, elem_id="qa-evidence",
+            evidence = gr.HTML(intro, js_on_load=BRIDGE_JS, elem_id="qa-evidence",
                                label="Evidence", padding=True)
             document = gr.HTML(docview.DOCUMENT_PLACEHOLDER, js_on_load=DOC_JS, elem_id="qa-document",
                                label="Document", padding=True)
@@ -284,7 +296,7 @@ def _api_endpoint(site: Site) -> Callable:
     return ask
 
 
-def _conversation_handlers(site: Site) -> tuple[Callable, ...]:
+def _conversation_handlers(site: Site, intro: str = render.EVIDENCE_PLACEHOLDER) -> tuple[Callable, ...]:
     """submit (a question joins the conversation at once), respond (its answer, in its conversation, on
     the queue), on_failure (the answer event never ran), clear, and as_written (a rewritten follow-up's
     words asked again, as they are)."""
@@ -342,7 +354,7 @@ def _conversation_handlers(site: Site) -> tuple[Callable, ...]:
         with conv.lock:  # in place, so an answer still being worked out cannot bring the old turns back
             conv.turns.clear()
             conv.feedback_turn = None
-        return [], conv, render.EVIDENCE_PLACEHOLDER, docview.DOCUMENT_PLACEHOLDER, "", "", gr.Row(visible=False)
+        return ([], conv, conv.intro or intro, docview.DOCUMENT_PLACEHOLDER, "", "", gr.Row(visible=False))
 
     return submit, respond, on_failure, clear, as_written
 

@@ -29,7 +29,8 @@ def test_record_fields_and_round_trip(tmp_path):
     append_feedback(path, rec(DECLINED, True, "r2"))
     got = read_feedback(path)
     assert got[0] == r
-    assert set(r) == {"time", "reply_id", "question", "answer", "build_id", "liked"}
+    assert set(r) == {"time", "reply_id", "question", "answer", "build_id", "liked", "reason"}
+    assert r["reason"] is None
     t = datetime.fromisoformat(r["time"])
     assert t.tzinfo is not None and t.utcoffset() == timezone.utc.utcoffset(t)
     assert got[1]["liked"] is True and got[1]["answer"]["status"] == "declined"
@@ -157,3 +158,17 @@ def test_a_torn_last_line_is_skipped(tmp_path, capsys):
     path.write_text(json.dumps(rec(ANSWERED, False, "r1")) + "\n" + '{"time": "2026-', encoding="utf-8")
     assert len(read_feedback(path)) == 1
     assert "unfinished last line" in capsys.readouterr().err
+
+
+def test_a_reason_is_one_clean_line_kept_with_the_verdict_and_exported():
+    from qa.chat.feedback import MAX_REASON
+
+    first = rec(ANSWERED, False, "r1")
+    why = feedback_record("q", ANSWERED, "build-1", False, reply_id="r1", reason="  wrong\n person,\tsee [2]  ")
+    assert why["reason"] == "wrong person, see [2]"
+    assert feedback_record("q", ANSWERED, "b", False, reason="x" * 5000)["reason"] == "x" * MAX_REASON
+    assert feedback_record("q", ANSWERED, "b", False, reason="   ")["reason"] is None
+    (case,) = export_cases([first, why])  # the reason's record is the reply's last: its verdict
+    assert case["feedback"]["reason"] == "wrong person, see [2]"
+    (old,) = export_cases([first])
+    assert old["feedback"]["reason"] is None

@@ -51,3 +51,17 @@ def test_a_read_only_collection_says_how_to_get_one_to_upload_to():
     assert "read-only" in html and "qa collections create NAME" in html
     empty = render_panel({"collection": "new", "indexed": False, "documents": [], "skipped": []}, [], "owner", True)
     assert "has no index yet" in empty and "read-only" not in empty
+
+
+def test_the_first_screen_says_what_the_collection_holds_and_names_its_documents():
+    from qa.chat.panel import INTRO_TITLES, render_intro
+
+    html = render_intro(LISTING)
+    assert "In this collection" in html and "2 documents" in html and "scan&#46;pdf" in html
+    assert "Harbour survey" in html and "log&#46;pdf" in html  # titles, or the file when there is none
+    many = {**LISTING, "documents": [{"doc_id": f"d{i}", "title": f"Report {i:02d}", "file": f"r{i}.txt",
+                                      "format": "txt"} for i in range(INTRO_TITLES + 3)]}
+    html = render_intro(many)
+    assert html.count("<li>Report") == INTRO_TITLES and "and 3 more" in html
+    assert "Click a citation" in html  # the usual hint still follows
+    assert "In this collection" not in render_intro({"collection": "new", "indexed": False})
