@@ -177,7 +177,7 @@ def _layout(index, examples: Sequence[str], site: Site, intro: str) -> Layout:
                 pick = gr.Dropdown(choices=[], value=None, label="Collection", elem_id="qa-collection",
                                    info="The documents questions are answered from.", interactive=True)
             # no floating label: messages scrolled under it (issue 30)
-            chat = gr.Chatbot(label="Conversation", show_label=False, elem_id="qa-chat", height=560, render_markdown=False,
+            chat = gr.Chatbot(label="Conversation", show_label=False, elem_id="qa-chat", height=480, render_markdown=False,
                               sanitize_html=True, latex_delimiters=[], buttons=[], layout="bubble",
                               feedback_options=("Like", "Dislike"),
                               placeholder="Ask about the documents in the corpus. Every answer quotes its sources.")
