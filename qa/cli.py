@@ -16,6 +16,7 @@ from typing import Optional, Sequence
 
 from .errors import QAError, redact
 from .settings import DEFAULT_CORPUS, DEFAULT_INDEX, DEFAULT_K, Settings, set_offline_environment
+from .cli_help import apply_help
 from .console import print_answer as _print_answer
 from .workspace.commands import add_collection_arg, add_parsers, cmd_collections, cmd_users, collection_hints
 
@@ -145,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--all", action="store_true", help="include liked answers too")
     f.add_argument("--store", default=None, metavar="URL", help="read the feedback table of this PostgreSQL store (env QA_STORE)")
     add_parsers(sub)
+    apply_help(parser)
     return parser
 
 
