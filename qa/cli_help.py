@@ -170,7 +170,8 @@ COMMANDS: dict[str, CommandHelp] = {
     "users revoke-token": CommandHelp(
         "Revoke one API token by its id: the short id `qa users token` prints and `qa users list` shows, "
         "not the token itself.",
-        (_ex("revoke the token with id 6f1687927046", "qa users revoke-token 6f1687927046"),)),
+        (_ex("revoke a token by the id `qa users token` printed (here 6f1687927046)",
+             "qa users revoke-token 6f1687927046"),)),
     "users list": CommandHelp(
         "List the users with their collections and roles, and the ids and dates of their tokens (never the "
         "tokens).",
