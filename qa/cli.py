@@ -16,12 +16,14 @@ from typing import Optional, Sequence
 
 from .errors import QAError, redact
 from .settings import DEFAULT_CORPUS, DEFAULT_INDEX, DEFAULT_K, Settings, set_offline_environment
+from .cli_help import apply_help
 from .console import print_answer as _print_answer
 from .workspace.commands import add_collection_arg, add_parsers, cmd_collections, cmd_users, collection_hints
 
 
 def _add_index_arg(p: argparse.ArgumentParser, collection: bool = True) -> None:
-    p.add_argument("--index", type=Path, default=None, help=f"index folder (default {DEFAULT_INDEX}, env QA_INDEX)")
+    p.add_argument("--index", type=Path, default=None, metavar="DIR",
+                   help=f"index folder (default {DEFAULT_INDEX}, env QA_INDEX)")
     p.add_argument("--store", default=None, metavar="URL",
                    help="postgresql://... : the index in PostgreSQL with pgvector instead of a folder (env QA_STORE)")
     if collection:  # `qa eval` scores one index at a time, named by --index
@@ -33,10 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="qa", description="Cited, extractive question answering over a folder of documents.")
     parser.add_argument("--version", action="version", version=f"qa {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", help="`qa COMMAND --help` says what it is for")
 
     p = sub.add_parser("index", help="build or refresh the index of a corpus folder")
-    p.add_argument("--corpus", type=Path, default=None,
+    p.add_argument("--corpus", type=Path, default=None, metavar="DIR",
                    help=f"folder of .txt, .md, .pdf, .docx and .html documents, subfolders included (env QA_CORPUS; "
                         f"default: the folder the index was built from, or {DEFAULT_CORPUS} for a new index)")
     _add_index_arg(p)
@@ -62,82 +64,89 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("answer", help="a file of `qa ask --json` output (or `qa eval --json`), or - for standard input")
 
     p = sub.add_parser("ask", help="answer a question with citations")
-    p.add_argument("question")
+    p.add_argument("question", help='the question, in quotes: "Who led Wilayat Khorasan?" (up to 1000 characters)')
     _add_index_arg(p)
-    p.add_argument("--k", type=int, default=DEFAULT_K, help=f"passages to retrieve (default {DEFAULT_K})")
-    p.add_argument("--doc", action="append", default=None, metavar="ID", help="only search this document (repeatable)")
+    p.add_argument("--k", type=int, default=DEFAULT_K, metavar="N", help=f"passages to retrieve (default {DEFAULT_K})")
+    p.add_argument("--doc", action="append", default=None, metavar="ID",
+                   help="only search the document with this id, the first column of `qa docs` (repeat for several)")
     p.add_argument("--json", action="store_true", help="print the answer object as JSON")
 
     p = sub.add_parser("chat", help="a conversation: follow-up questions read in the light of earlier ones")
     _add_index_arg(p)
-    p.add_argument("--k", type=int, default=DEFAULT_K, help=f"passages to retrieve (default {DEFAULT_K})")
+    p.add_argument("--k", type=int, default=DEFAULT_K, metavar="N", help=f"passages to retrieve (default {DEFAULT_K})")
     p.add_argument("--json", action="store_true", help="one JSON answer object a line (the default on a pipe)")
 
     p = sub.add_parser("eval", help="score the assistant on gold questions and conversations")
     p.add_argument("files", nargs="*", type=Path,
                    help="JSONL files of questions or of conversations (lines with \"turns\"); default eval/questions.jsonl")
     _add_index_arg(p, collection=False)
-    p.add_argument("--split", choices=["dev", "test", "all"], default="all")
+    p.add_argument("--split", choices=["dev", "test", "all"], default="all",
+                   help="the questions of the dev half (for tuning), the test half (held out) or all (default)")
     p.add_argument("--json", dest="json_out", type=Path, default=None, metavar="OUT", help="write metrics and per-question results")
     p.add_argument("--report", type=Path, default=None, metavar="OUT.md|OUT.html", help="write a report with plots")
-    p.add_argument("--baseline", type=Path, default=None, help="compare with a saved --json result")
+    p.add_argument("--baseline", type=Path, default=None, metavar="FILE", help="compare with a saved --json result")
     p.add_argument("--fail-on-regression", action="store_true", help="exit 1 when a headline metric drops beyond tolerance")
-    p.add_argument("--k", type=int, default=DEFAULT_K)
+    p.add_argument("--k", type=int, default=DEFAULT_K, metavar="N",
+                   help=f"passages each answer is made from (default {DEFAULT_K})")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = sub.add_parser("bench", help="benchmarks: SQuAD, TAT-QA, web pages, speed and memory")
-    bsub = p.add_subparsers(dest="bench_command", metavar="BENCH")
+    bsub = p.add_subparsers(dest="bench_command", metavar="BENCH", help="`qa bench BENCH --help` says what it measures")
     b = bsub.add_parser("squad", help="SQuAD dev set as a corpus: retrieval and EM/F1")
-    b.add_argument("--version", dest="squad_version", choices=["1.1", "2.0"], default="1.1")
-    b.add_argument("--limit", type=int, default=None, help="only the first N questions")
+    b.add_argument("--version", dest="squad_version", choices=["1.1", "2.0"], default="1.1",
+                   help="SQuAD 1.1 dev (default), or half of 2.0 dev with unanswerable questions")
+    b.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N questions")
     b.add_argument("--held-out", action="store_true",
                    help="only questions on the 16 articles the span reader never trained on (the SQuAD 2.0 half's); "
                         "retrieval still searches every article")
-    b.add_argument("--every", type=int, default=1, help="every Nth question only (a quicker, spread-out sample)")
+    b.add_argument("--every", type=int, default=1, metavar="N", help="every Nth question only (a quicker, spread-out sample)")
     b.add_argument("--decline-below", type=float, default=None, metavar="T",
                    help="decline answers with confidence below T (default: the threshold chosen on the gold dev "
                         "split; 0.55 is the one chosen on half of the SQuAD 2.0 half)")
-    b.add_argument("--json", dest="json_out", type=Path, default=None, metavar="OUT")
+    b.add_argument("--json", dest="json_out", type=Path, default=None, metavar="OUT",
+                   help="write the figures and one record per question")
     b.add_argument("--mode", choices=["hybrid", "rrf", "dense", "bm25", "all"], default="hybrid",
                    help="retriever to measure; 'all' compares them in one run")
-    b.add_argument("--quiet", action="store_true")
+    b.add_argument("--quiet", action="store_true", help="no progress bar or progress lines")
     b = bsub.add_parser("tatqa", help="TAT-QA's report excerpts as HTML, Word and PDF: EM/F1 by type, source, format")
     b.add_argument("--split", choices=["fit", "check", "all"], default="check",
                    help="which half of the excerpts (split by a stable hash of each excerpt; default check)")
     b.add_argument("--formats", default="html,docx,pdf", help="formats to write and ask (default html,docx,pdf)")
-    b.add_argument("--every", type=int, default=1, help="every Nth question only (a quicker, spread-out sample)")
-    b.add_argument("--limit", type=int, default=None,
+    b.add_argument("--every", type=int, default=1, metavar="N", help="every Nth question only (a quicker, spread-out sample)")
+    b.add_argument("--limit", type=int, default=None, metavar="N",
                    help="only the first N questions, and a corpus of their excerpts only (a quick run)")
     b.add_argument("--json", dest="json_out", type=Path, default=None, metavar="OUT",
                    help="write the figures and one record per question and format")
-    b.add_argument("--quiet", action="store_true")
+    b.add_argument("--quiet", action="store_true", help="no progress bar or progress lines")
     b = bsub.add_parser("pages", help="questions on 121 web pages indexed as one folder: contains/EM/F1, declines")
     b.add_argument("--split", choices=["fit", "check", "all"], default="check",
                    help="which half of the pages (split by a stable hash of each page's key; default check)")
-    b.add_argument("--every", type=int, default=1, help="every Nth question only")
-    b.add_argument("--limit", type=int, default=None,
+    b.add_argument("--every", type=int, default=1, metavar="N", help="every Nth question only")
+    b.add_argument("--limit", type=int, default=None, metavar="N",
                    help="only the first N questions, and a corpus of their pages only (a quick run)")
     b.add_argument("--json", dest="json_out", type=Path, default=None, metavar="OUT",
                    help="write the figures and one record per question")
-    b.add_argument("--quiet", action="store_true")
+    b.add_argument("--quiet", action="store_true", help="no progress bar or progress lines")
     b = bsub.add_parser("perf", help="speed and memory against the bare libraries")
-    b.add_argument("--json", dest="json_out", type=Path, default=None, metavar="OUT")
-    b.add_argument("--scale", type=int, default=100_000, help="passages in the synthetic scale test (0 to skip)")
+    b.add_argument("--json", dest="json_out", type=Path, default=None, metavar="OUT", help="write every measurement")
+    b.add_argument("--scale", type=int, default=100_000, metavar="N", help="passages in the synthetic scale test (0 to skip)")
     b.add_argument("--quick", action="store_true", help="fewer repetitions and a small scale test")
     b.add_argument("--precision", choices=["bf16"], default=None, help="also measure a bf16 index build against fp32")
-    b.add_argument("--corpus", type=Path, default=None, help="corpus to time (default the bundled one)")
-    b.add_argument("--questions", type=Path, default=None,
+    b.add_argument("--corpus", type=Path, default=None, metavar="DIR", help="corpus to time (default the bundled one)")
+    b.add_argument("--questions", type=Path, default=None, metavar="FILE",
                    help="JSONL of questions to time (default eval/questions.jsonl for the bundled corpus, "
                         "else the corpus's example questions)")
 
-    p = sub.add_parser("feedback", help="chat feedback")
-    fsub = p.add_subparsers(dest="feedback_command", metavar="ACTION")
+    p = sub.add_parser("feedback", help="turn the chat's thumbs-down answers into eval cases")
+    fsub = p.add_subparsers(dest="feedback_command", metavar="ACTION", help="what to do with the feedback")
     f = fsub.add_parser("export", help="turn disliked (and liked) answers into eval cases")
-    f.add_argument("--in", dest="feedback_file", type=Path, default=None, help="feedback JSONL (default var/feedback.jsonl, env QA_FEEDBACK)")
-    f.add_argument("--out", type=Path, default=None, help="output JSONL (default: standard output)")
+    f.add_argument("--in", dest="feedback_file", type=Path, default=None, metavar="FILE",
+                   help="feedback JSONL (default var/feedback.jsonl, env QA_FEEDBACK)")
+    f.add_argument("--out", type=Path, default=None, metavar="FILE", help="output JSONL (default: standard output)")
     f.add_argument("--all", action="store_true", help="include liked answers too")
     f.add_argument("--store", default=None, metavar="URL", help="read the feedback table of this PostgreSQL store (env QA_STORE)")
     add_parsers(sub)
+    apply_help(parser)
     return parser
 
 

@@ -18,7 +18,7 @@ LONG_LINES = 400  # a module past this says why at its top ("Long because ...")
 FOLDER_LAYERS = {"ingest": 1, "neural": 2, "index": 3, "answer": 4, "evaluation": 6, "chat": 6, "workspace": 6,
                  "api": 7}  # api: a surface beside cli and app.py, on top of everything
 TOP_LAYERS = {"types": 0, "errors": 0, "text": 0, "settings": 0, "timing": 0, "pipeline": 5,
-              "cli": 7, "console": 7, "__main__": 7, "": 7}  # "" is the package itself: `from qa import open_answerer` (lazy)
+              "cli": 7, "cli_help": 7, "console": 7, "__main__": 7, "": 7}  # "" is the package itself: `from qa import open_answerer` (lazy)
 
 
 def layer_of(module: str) -> int:
