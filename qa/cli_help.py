@@ -182,23 +182,6 @@ COMMANDS: dict[str, CommandHelp] = {
 }
 
 # Arguments made in qa.workspace.commands without a help text of their own, keyed by (command, dest)
-ARGUMENTS: dict[tuple[str, str], str] = {
-    ("collections", "collections_command"): "what to do with collections",
-    ("collections list", "json"): "print the collections as JSON",
-    ("collections create", "name"): "the new collection's name: 1 to 64 letters, digits, - or _",
-    ("collections delete", "name"): "the collection to delete (`qa collections list`)",
-    ("collections grant", "name"): "the collection (`qa collections list`)",
-    ("collections grant", "user"): "the user (`qa users list`)",
-    ("collections grant", "role"): "reader (ask), editor (also add and delete documents) or owner (also members)",
-    ("collections revoke", "name"): "the collection (`qa collections list`)",
-    ("collections revoke", "user"): "the user who loses their role",
-    ("users", "users_command"): "what to do with users and tokens",
-    ("users add", "name"): "the new user's name: 1 to 64 letters, digits, - or _",
-    ("users token", "name"): "the user the token signs in as",
-    ("users revoke-token", "id"): "the token's id (`qa users list`), not the token",
-    ("users list", "json"): "print the users as JSON",
-    ("users remove", "name"): "the user to remove (`qa users list`)",
-}
 
 _WIDTH = 78  # argparse fills to the terminal; the description is wrapped here because its paragraphs are kept
 
@@ -236,7 +219,7 @@ def walk(parser: argparse.ArgumentParser, path: str = ""):
 
 
 def apply_help(parser: argparse.ArgumentParser) -> None:
-    """Give every sub-command its description, examples and missing argument help from the tables."""
+    """Give every sub-command its description and examples from the table (arguments carry their own help)."""
     for path, p in walk(parser):
         p.formatter_class = argparse.RawDescriptionHelpFormatter  # keeps the examples' lines and indents
         if path:
@@ -245,6 +228,3 @@ def apply_help(parser: argparse.ArgumentParser) -> None:
             p.epilog = epilog(h.examples)
         else:
             p.epilog = top_epilog(list(_subparsers(p)))
-        for a in p._actions:
-            if a.help is None and (path, a.dest) in ARGUMENTS:
-                a.help = ARGUMENTS[(path, a.dest)]
