@@ -94,3 +94,31 @@ def corpus_copy(tmp_path) -> Path:
     d = tmp_path / "corpus"
     shutil.copytree(CORPUS, d)
     return d
+
+
+# --------------------------------------------------------------------------- the app, and Chromium to look at it
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The one `python app.py` on the bundled corpus that the app and browser tests share (app_support)."""
+    from app_support import shared_app
+
+    return shared_app(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, driven by Playwright (the browser tests skip themselves when it is absent)."""
+    from app_support import chromium_browser
+
+    yield from chromium_browser()
+
+
+@pytest.fixture()
+def page(browser):
+    """A fresh page at 1400×1000, the size the chat is checked at."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = ctx.new_page()
+    pg.set_default_timeout(60_000)
+    yield pg
+    ctx.close()

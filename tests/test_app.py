@@ -5,7 +5,7 @@ import json
 import sys
 from pathlib import Path
 import pytest
-from app_support import CORPUS, PROJECT_ROOT, AppProcess, load_app_module, shared_app  # noqa: E402
+from app_support import CORPUS, PROJECT_ROOT, AppProcess, load_app_module  # noqa: E402
 from types import SimpleNamespace
 from support import (
     OTHER_DOCS, QUESTIONS, build_fake, check_index, copy_build, env_with, fake_answerer, flip_byte, write_corpus,
@@ -14,11 +14,6 @@ from support import (
 
 ANSWER_KEYS = {"question", "status", "answer", "confidence", "citations", "notes", "conflicts", "agreeing",
                "considered", "answer_type", "as_of", "closest"}
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    return shared_app(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -14,18 +14,13 @@ import time
 
 import pytest
 
-from app_support import PROJECT_ROOT, http_ask, shared_app  # noqa: E402
+from app_support import PROJECT_ROOT, http_ask  # noqa: E402
 
 pytestmark = pytest.mark.model
 
 REQUESTS = 200
 REQUEST_TIMEOUT = 120.0
 TOTAL_TIMEOUT = 240.0
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    return shared_app(tmp_path_factory)
 
 
 def test_two_hundred_concurrent_requests_are_answered_or_told_busy(server, record_property):

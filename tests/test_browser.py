@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from app_support import CHROMIUM, CORPUS, SCREENSHOTS, chromium_browser, free_port, load_app_module, shared_app  # noqa: E402
+from app_support import CHROMIUM, CORPUS, SCREENSHOTS, free_port, load_app_module  # noqa: E402
 
 QUESTION = "Who led Wilayat Khorasan?"
 
@@ -22,25 +22,6 @@ pytestmark = [
                        reason=f"{CHROMIUM} is absent (Debian's chromium package; `apt-get install -y chromium`, "
                               "as .ci/run does)"),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    yield from chromium_browser()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    return shared_app(tmp_path_factory)
-
-
-@pytest.fixture()
-def page(browser):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    pg = ctx.new_page()
-    pg.set_default_timeout(30_000)
-    yield pg
-    ctx.close()
 
 
 def shot(pg, name):

@@ -12,8 +12,7 @@ import time
 
 import pytest
 
-from app_support import (CHROMIUM, PROJECT_ROOT, AppProcess, app_env, chromium_browser, free_port,
-                         shared_app)
+from app_support import CHROMIUM, PROJECT_ROOT, AppProcess, app_env, free_port
 
 QUESTION = "Who led Wilayat Khorasan?"
 
@@ -21,25 +20,6 @@ pytestmark = [
     pytest.mark.browser, pytest.mark.model,
     pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is absent (Debian's chromium package)"),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    yield from chromium_browser()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    return shared_app(tmp_path_factory)
-
-
-@pytest.fixture()
-def page(browser):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    pg = ctx.new_page()
-    pg.set_default_timeout(60_000)
-    yield pg
-    ctx.close()
 
 
 def answered(pg, url, question=QUESTION):

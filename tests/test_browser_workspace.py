@@ -13,7 +13,7 @@ import urllib.request
 
 import pytest
 
-from app_support import CHROMIUM, AppProcess, app_env, chromium_browser, free_port, harbour_workspace
+from app_support import CHROMIUM, AppProcess, app_env, free_port, harbour_workspace
 from formats_fixtures import draw_pdf
 
 QUESTION = "Who was the lighthouse keeper in 1931?"
@@ -43,11 +43,6 @@ def server(workspace):
     app.wait_url(timeout=300)
     yield app
     app.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    yield from chromium_browser()
 
 
 def signed_in(browser, url, user, password):
