@@ -110,12 +110,26 @@ class FolderStore(Store):
                 stray.unlink()
 
     def load(self, embedder: Optional[Embedder] = None, search: bool = True) -> Index:
-        """Manifest, checksums, model and dimension, then every count and cross-reference of the records."""
+        """Manifest, checksums, model and dimension, then every count and cross-reference of the records.
+
+        The folder is a link to its current build, switched atomically when a new one is published. Its
+        files are read from the build it points at when the load starts, so a publication meanwhile can
+        never mix two builds' files (the load test caught "8 passages, manifest says 7"). If that build
+        was cleaned away before it was read whole, the load starts again from the new one."""
+        for attempt in range(3):
+            build = self.index_dir.resolve()
+            try:
+                return self._load_build(build, embedder, search)
+            except IndexProblem:
+                if attempt == 2 or self.index_dir.resolve() == build:
+                    raise  # the build did not change under the load: the problem is the index's own
+
+    def _load_build(self, build: Path, embedder: Optional[Embedder], search: bool) -> Index:
         import faiss  # only where a folder index is opened: `qa docs` and `qa --help` do without it
 
-        index_dir = self.index_dir
-        manifest = read_manifest(index_dir)
-        verify_artefacts(index_dir, manifest)
+        index_dir = self.index_dir  # the link: what citations and messages name
+        manifest = read_manifest(build)
+        verify_artefacts(build, manifest)
         model = manifest.get("model", {})
         if embedder is not None and (model.get("name") != embedder.name or int(model.get("dim", -1)) != embedder.dim):
             raise IndexProblem(
@@ -123,26 +137,31 @@ class FolderStore(Store):
                 f"but the embedder is {embedder.name} (dim {embedder.dim})", index_dir)
         try:
             docs = {}
-            for d in read_jsonl(index_dir / DOCUMENTS):
+            for d in read_jsonl(build / DOCUMENTS):
                 # a rendition opens from where the index is, whatever folder it was built in
                 ts = str(index_dir / d["rendition"] / "text.txt") if d.get("rendition") else d["source"]
                 docs[d["doc_id"]] = Document(**d, text_source=ts)
             passages = [Passage(**{**p, "sentence_rows": tuple(p.get("sentence_rows", ()))})
-                        for p in read_jsonl(index_dir / PASSAGES)]
+                        for p in read_jsonl(build / PASSAGES)]
             sentences = [Sentence(**{**{k: s[k] for k in Sentence.__dataclass_fields__ if k in s},
                                      "ents": tuple(tuple(x) for x in s.get("ents", ()))})
-                         for s in read_jsonl(index_dir / SENTENCES)]
-            pindex = faiss.read_index(str(index_dir / PASSAGE_INDEX))
-            svec = np.load(index_dir / SENTENCE_VECTORS, allow_pickle=False, mmap_mode="r")
+                         for s in read_jsonl(build / SENTENCES)]
+            pindex = faiss.read_index(str(build / PASSAGE_INDEX))
+            svec = np.load(build / SENTENCE_VECTORS, allow_pickle=False, mmap_mode="r")
         except Exception as e:  # noqa: BLE001 - whatever a parser raises on a damaged file means the same thing
             raise self._unreadable(f"{e.__class__.__name__}: {str(e)[:120]}") from None
         evidence = [p for p in passages if p.row is not None]
         problems = _inconsistencies(manifest, docs, passages, evidence, sentences, pindex, svec)
         if problems:
             raise IndexProblem(f"index at {index_dir} is inconsistent: {'; '.join(problems)}", index_dir)
-        idx = Index(index_dir, manifest, docs, passages, evidence, sentences, FaissVectors(pindex, svec),
+        # the search parts are read from the same build; then the index names the link again, as its
+        # citations do (what is read later, a PDF's page map, comes through the link, as it always has)
+        idx = Index(build, manifest, docs, passages, evidence, sentences, FaissVectors(pindex, svec),
                     store=self.label)
-        return attach_search_parts(idx, self._unreadable) if search else idx
+        if search:
+            idx = attach_search_parts(idx, self._unreadable)
+        idx.path = index_dir
+        return idx
 
     def _unreadable(self, detail: str) -> IndexProblem:
         return IndexProblem(f"index at {self.index_dir} cannot be read ({detail})", self.index_dir)
