@@ -46,8 +46,6 @@ def escape_text(text: str, a: int, b: int) -> str:
         end = text.find("\n", m.end(), b)
         whole = end != -1 or b == len(text)
         end = end if end != -1 else b
-        if end < i:
-            continue
         mark = f'<span class="qa-hmark" aria-hidden="true">{escape(m.group(0))}</span>'
         out.append(escape(text[i:at]))
         out.append(f'<span class="qa-h">{mark}{escape(text[m.end():end])}</span>' if whole
