@@ -59,12 +59,15 @@ def wire_collections(demo: gr.Blocks, ui: Any, site: Site, answer_events: list) 
     panel_out = [cc.panel, ui.docs_pick, cc.upload, cc.delete_pick, cc.delete_btn, cc.timer]
     private = dict(queue=False, api_visibility="private")
 
-    def view(user: Optional[str], name: Optional[str]) -> tuple:
-        """The panel's outputs for `name` as `user` may see it."""
-        if not name or not site.may(user, name, "reader"):
+    def readable(user: Optional[str], name: Optional[str]) -> bool:
+        return bool(name) and site.may(user, name, "reader")
+
+    def view(user: Optional[str], name: Optional[str], listing: Optional[dict] = None) -> tuple:
+        """The panel's outputs for `name` as `user` may see it (`listing`: already read, else read here)."""
+        if not readable(user, name):
             return (docview.render_notice(NO_ACCESS), gr.Dropdown(choices=[], value=[]), gr.File(visible=False),
                     gr.Dropdown(choices=[], value=None, visible=False), gr.Button(visible=False), gr.Timer(active=False))
-        listing = _listing(site, user, name)
+        listing = listing or _listing(site, user, name)
         jobs = [j.to_dict() for j in site.jobs.list(name)] if site.jobs is not None else []
         editor = site.editable(name) and site.may(user, name, "editor")
         html = panel.render_panel(listing, jobs, site.role(user, name), site.editable(name))
@@ -74,27 +77,28 @@ def wire_collections(demo: gr.Blocks, ui: Any, site: Site, answer_events: list) 
                 gr.Dropdown(choices=choices, value=None, visible=editor and bool(choices)),
                 gr.Button(visible=editor and bool(choices)), gr.Timer(active=panel.active(jobs)))
 
-    def intro(user: Optional[str], name: Optional[str]) -> str:
-        """The evidence panel's first screen for the collection: what it holds (qa.chat.panel)."""
-        if not name or not site.may(user, name, "reader"):
-            return render.EVIDENCE_PLACEHOLDER
-        return panel.render_intro(_listing(site, user, name))
+    def opened(user: Optional[str], name: Optional[str]) -> tuple[str, tuple]:
+        """The evidence panel's first screen for the collection (what it holds: qa.chat.panel) and the
+        documents panel's outputs, from one reading of its listing."""
+        if not readable(user, name):
+            return render.EVIDENCE_PLACEHOLDER, view(user, name)
+        listing = _listing(site, user, name)
+        return panel.render_intro(listing), view(user, name, listing)
 
     def on_load(conv: Conversation, request: gr.Request):
         user = site.username(request)
         conv.collection = site.start(user)
-        conv.intro = intro(user, conv.collection)
-        return (gr.Dropdown(choices=site.choices(user), value=conv.collection), conv, conv.intro,
-                *view(user, conv.collection))
+        conv.intro, outputs = opened(user, conv.collection)
+        return (gr.Dropdown(choices=site.choices(user), value=conv.collection), conv, conv.intro, *outputs)
 
     def on_pick(name: Any, conv: Conversation, request: gr.Request):
         user = site.username(request)
         with conv.lock:  # a new conversation: follow-ups never reach back into another collection
             conv.turns.clear()
-            conv.collection = name if isinstance(name, str) and site.may(user, name, "reader") else None
-            conv.intro = intro(user, conv.collection)
+            conv.collection = name if isinstance(name, str) and readable(user, name) else None
+            conv.intro, outputs = opened(user, conv.collection)
         shown = ((gr.Column(visible=conv.collection == site.served),) if ui.examples_row is not None else ())
-        return ([], conv, conv.intro, docview.DOCUMENT_PLACEHOLDER, *shown, *view(user, conv.collection))
+        return ([], conv, conv.intro, docview.DOCUMENT_PLACEHOLDER, *shown, *outputs)
 
     def on_upload(files: Any, conv: Conversation, request: gr.Request):
         user, name = site.username(request), conv.collection
