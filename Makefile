@@ -33,7 +33,7 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# the fast tier: no real model, browser or server, on both cores (under 60 s on a 2-core machine)
+# the fast tier: no real model, browser or server, on both cores (about a minute on a 2-core machine)
 check: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -m "not model and not browser and not slow" -q -n 2 $(PYTEST_ARGS)
 
